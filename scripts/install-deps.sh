@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs the Debian packages grid needs to build, test and benchmark, and only those
+# that are missing. Safe to run again. Needs root (or sudo) on Debian 12.
+set -euo pipefail
+
+# Build toolchain and libraries.
+build_pkgs=(
+  build-essential cmake ninja-build pkg-config git ca-certificates
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+  librocksdb-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
+  libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
+)
+# Reference software and real clients the tests drive.
+test_pkgs=(
+  etcd-server etcd-client python3 python3-etcd3 golang-go golang-etcd-server-dev
+  procps util-linux
+)
+
+want=("${build_pkgs[@]}")
+if [[ "${1:-}" != "--build-only" ]]; then want+=("${test_pkgs[@]}"); fi
+
+missing=()
+for p in "${want[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#want[@]} packages present"
+  exit 0
+fi
+
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Debian starts etcd-server as a service on install; grid's tests and benchmarks start
+# their own etcd on ports they choose, so the packaged service is stopped if it runs.
+if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now etcd >/dev/null 2>&1 || true; fi
