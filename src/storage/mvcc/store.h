@@ -1,0 +1,149 @@
+// The multi-version key-value store: every change creates a new revision, old revisions stay
+// readable until compacted. Values live in RocksDB keyed by revision; an in-memory index maps
+// each key to its generations of revisions (as etcd's keyIndex does).
+//
+// Threads: exactly one writer (the apply thread) uses BeginBatch()/ApplyBatch; any number of
+// readers call the const methods concurrently. A batch is invisible to readers until Commit().
+//
+// Durability: Commit() writes one RocksDB WriteBatch without sync (the write-ahead log above the
+// store is the durable record). The batch carries the consistent index, so after a crash the
+// store says which log index it has applied and the log replays the rest.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/status.h"
+#include "etcd/kv.pb.h"
+
+namespace grid::mvcc {
+
+// A revision: `main` increments once per committed mutation (one Put, DeleteRange, Txn or lease
+// revoke), `sub` numbers the changes inside it from 0.
+struct Revision {
+  int64_t main = 0;
+  int64_t sub = 0;
+  friend auto operator<=>(const Revision&, const Revision&) = default;
+};
+
+struct Options {
+  std::string dir;  // RocksDB directory; created if missing
+  // Upper bound on events returned by one EventsInRange call (a watch catch-up pages through).
+  size_t max_events_per_read = 1000;
+};
+
+struct RangeOptions {
+  int64_t limit = 0;     // 0: no limit
+  int64_t revision = 0;  // 0: current revision
+  bool keys_only = false;
+  bool count_only = false;
+};
+
+struct RangeResult {
+  std::vector<mvccpb::KeyValue> kvs;  // sorted by key ascending; at most `limit` entries
+  int64_t count = 0;                  // number of keys in range, ignoring `limit`
+  int64_t revision = 0;               // the store revision the read was served at
+};
+
+// Named errors (messages are etcd's, the API layer maps them to gRPC codes):
+//   OutOfRange "mvcc: required revision has been compacted"     (revision <= compacted)
+//   OutOfRange "mvcc: required revision is a future revision"   (revision > current)
+inline constexpr char kErrCompacted[] = "mvcc: required revision has been compacted";
+inline constexpr char kErrFutureRev[] = "mvcc: required revision is a future revision";
+
+// An empty `end` means the single key `key`; end == "\0" means every key >= key (etcd's
+// convention for range_end).
+class ReadView {
+ public:
+  virtual ~ReadView() = default;
+  virtual Result<RangeResult> Range(std::string_view key, std::string_view end,
+                                    const RangeOptions& options) const = 0;
+};
+
+// All changes of one revision. Reads through it see its own earlier writes.
+class WriteTxn : public ReadView {
+ public:
+  // Puts key=value with lease (0: none). Returns the previous KeyValue if the key existed.
+  virtual std::optional<mvccpb::KeyValue> Put(std::string_view key, std::string_view value,
+                                              int64_t lease) = 0;
+  // Deletes every key in [key, end). Returns the deleted KeyValues (sorted by key).
+  virtual std::vector<mvccpb::KeyValue> DeleteRange(std::string_view key,
+                                                    std::string_view end) = 0;
+  // The revision this txn writes at (current + 1); valid whether or not it changes anything.
+  virtual int64_t WriteRevision() const = 0;
+};
+
+// Everything applied from a run of committed log entries, made visible at once.
+class Batch {
+ public:
+  virtual ~Batch() = default;
+  // Starts the next revision. At most one open txn at a time; EndTxn() closes it. A txn that
+  // changed nothing does not consume a revision.
+  virtual WriteTxn& BeginTxn() = 0;
+  virtual void EndTxn() = 0;
+  // Side tables kept atomically with the data (leases, alarms, members, meta).
+  virtual void PutMeta(std::string_view table, std::string_view key, std::string_view value) = 0;
+  virtual void DeleteMeta(std::string_view table, std::string_view key) = 0;
+  // Marks the last log index applied by this batch.
+  virtual void SetConsistentIndex(uint64_t index) = 0;
+  // Writes the batch to RocksDB and publishes it to readers. Returns the events it produced in
+  // revision order (prev_kv filled for every event whose key existed before).
+  virtual Result<std::vector<mvccpb::Event>> Commit() = 0;
+};
+
+struct HashResult {
+  uint32_t hash = 0;
+  int64_t revision = 0;            // hashed up to here
+  int64_t compact_revision = 0;
+};
+
+class Store : public ReadView {
+ public:
+  static Result<std::unique_ptr<Store>> Open(const Options& options);
+  ~Store() override = default;
+
+  virtual int64_t CurrentRevision() const = 0;
+  virtual int64_t CompactedRevision() const = 0;
+  virtual uint64_t ConsistentIndex() const = 0;
+
+  // Events with revision in [from_revision, to_revision] on keys in [key, end), revision order,
+  // at most Options::max_events_per_read. prev_kv is filled when `with_prev_kv`.
+  // OutOfRange(kErrCompacted) when from_revision <= CompactedRevision().
+  virtual Result<std::vector<mvccpb::Event>> EventsInRange(std::string_view key,
+                                                           std::string_view end,
+                                                           int64_t from_revision,
+                                                           int64_t to_revision,
+                                                           bool with_prev_kv) const = 0;
+
+  // The writer's entry point. REQUIRES: no other batch open.
+  virtual std::unique_ptr<Batch> BeginBatch() = 0;
+
+  // Physical compaction: drops every revision older than `revision` that is superseded.
+  // Called by the applier after the compaction was committed in the log. Errors:
+  // OutOfRange(kErrCompacted) if revision <= compacted, OutOfRange(kErrFutureRev) if > current.
+  virtual Status Compact(int64_t revision) = 0;
+
+  // Side tables: reads every (key, value) of `table` (used at start to rebuild leases, alarms).
+  virtual Result<std::vector<std::pair<std::string, std::string>>> ReadMeta(
+      std::string_view table) const = 0;
+
+  // Maintenance.Hash (whole backend) and Maintenance.HashKV (MVCC key space up to `revision`,
+  // 0 = current), crc32 Castagnoli-style as etcd computes them conceptually: two members with
+  // the same history must return the same value.
+  virtual Result<uint32_t> HashBackend() const = 0;
+  virtual Result<HashResult> HashKV(int64_t revision) const = 0;
+
+  virtual Status Defragment() = 0;
+  virtual int64_t DbSizeBytes() const = 0;        // on-disk size of the backend
+  virtual int64_t DbSizeInUseBytes() const = 0;   // live data estimate
+
+  // Writes a consistent copy of the backend into `dir` (must not exist) with RocksDB's
+  // checkpoint; Maintenance.Snapshot streams it.
+  virtual Status Checkpoint(const std::string& dir) const = 0;
+};
+
+}  // namespace grid::mvcc
