@@ -1,0 +1,152 @@
+#include "kv/api/kv_service.h"
+
+#include "kv/apply/kv_applier.h"
+#include "kv/apply/validate.h"
+#include "kv/server/errors.h"
+
+namespace grid::kv {
+
+Status CheckQuota(const ServerContext& ctx, int64_t cost_bytes) {
+  if (ctx.limits.quota_backend_bytes <= 0) return Status::Ok();
+  if (ctx.alarms->Has(etcdserverpb::NOSPACE)) return ErrNoSpace();
+  if (ctx.store->DbSizeBytes() + cost_bytes <= ctx.limits.quota_backend_bytes) {
+    return Status::Ok();
+  }
+  kvpb::InternalRequest alarm;
+  alarm.mutable_alarm()->set_action(etcdserverpb::AlarmRequest::ACTIVATE);
+  alarm.mutable_alarm()->set_memberid(ctx.member->member_id);
+  alarm.mutable_alarm()->set_alarm(etcdserverpb::NOSPACE);
+  ctx.proposer->Propose(std::move(alarm), [](const Status&, kvpb::InternalResponse) {});
+  return ErrNoSpace();
+}
+
+namespace {
+
+// etcd's quota cost of a put: key + value plus its bookkeeping in the backend.
+constexpr int64_t kPutOverheadBytes = 32 + 16;
+
+int64_t TxnCost(const etcdserverpb::TxnRequest& txn) {
+  int64_t cost = 0;
+  for (const auto* ops : {&txn.success(), &txn.failure()}) {
+    int64_t branch = 0;
+    for (const auto& op : *ops) {
+      if (op.has_request_put()) {
+        branch += op.request_put().key().size() + op.request_put().value().size() +
+                  kPutOverheadBytes;
+      } else if (op.has_request_txn()) {
+        branch += TxnCost(op.request_txn());
+      }
+    }
+    cost = std::max(cost, branch);
+  }
+  return cost;
+}
+
+bool TxnIsReadOnly(const etcdserverpb::TxnRequest& txn) {
+  for (const auto* ops : {&txn.success(), &txn.failure()}) {
+    for (const auto& op : *ops) {
+      if (op.has_request_put() || op.has_request_delete_range()) return false;
+      if (op.has_request_txn() && !TxnIsReadOnly(op.request_txn())) return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+grpc::ServerUnaryReactor* KvService::Range(grpc::CallbackServerContext* context,
+                                           const etcdserverpb::RangeRequest* request,
+                                           etcdserverpb::RangeResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  if (Status s = ValidateRange(*request); !s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
+  const ServerContext* ctx = ctx_;
+  auto serve = [ctx, request, response, reactor] {
+    Result<etcdserverpb::RangeResponse> r = ApplyRange(*ctx->store, *request);
+    if (!r.ok()) {
+      reactor->Finish(ToGrpcStatus(r.status()));
+      return;
+    }
+    *response = std::move(*r);
+    ctx->member->FillHeader(response->mutable_header(), response->header().revision());
+    reactor->Finish(grpc::Status::OK);
+  };
+  if (request->serializable()) {
+    serve();
+    return reactor;
+  }
+  ctx->proposer->ReadBarrier([ctx, reactor, serve](const Status& s) {
+    if (!s.ok()) {
+      reactor->Finish(ToGrpcStatus(s));
+      return;
+    }
+    if (!ctx->read_pool->Post(serve)) reactor->Finish(ToGrpcStatus(ErrTooManyRequests()));
+  });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KvService::Put(grpc::CallbackServerContext* context,
+                                         const etcdserverpb::PutRequest* request,
+                                         etcdserverpb::PutResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  Status s = ValidatePut(*request);
+  if (s.ok()) {
+    s = CheckQuota(*ctx_, request->key().size() + request->value().size() + kPutOverheadBytes);
+  }
+  if (!s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
+  kvpb::InternalRequest internal;
+  *internal.mutable_put() = *request;
+  ProposeAndFinish(*ctx_, std::move(internal), reactor, response,
+                   [](kvpb::InternalResponse& r) { return r.mutable_put(); });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KvService::DeleteRange(grpc::CallbackServerContext* context,
+                                                 const etcdserverpb::DeleteRangeRequest* request,
+                                                 etcdserverpb::DeleteRangeResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  if (Status s = ValidateDeleteRange(*request); !s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
+  kvpb::InternalRequest internal;
+  *internal.mutable_delete_range() = *request;
+  ProposeAndFinish(*ctx_, std::move(internal), reactor, response,
+                   [](kvpb::InternalResponse& r) { return r.mutable_delete_range(); });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KvService::Txn(grpc::CallbackServerContext* context,
+                                         const etcdserverpb::TxnRequest* request,
+                                         etcdserverpb::TxnResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  Status s = ValidateTxn(*request, ctx_->limits.max_txn_ops);
+  if (s.ok() && !TxnIsReadOnly(*request)) s = CheckQuota(*ctx_, TxnCost(*request));
+  if (!s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
+  kvpb::InternalRequest internal;
+  *internal.mutable_txn() = *request;
+  ProposeAndFinish(*ctx_, std::move(internal), reactor, response,
+                   [](kvpb::InternalResponse& r) { return r.mutable_txn(); });
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* KvService::Compact(grpc::CallbackServerContext* context,
+                                             const etcdserverpb::CompactionRequest* request,
+                                             etcdserverpb::CompactionResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  kvpb::InternalRequest internal;
+  *internal.mutable_compaction() = *request;
+  ProposeAndFinish(*ctx_, std::move(internal), reactor, response,
+                   [](kvpb::InternalResponse& r) { return r.mutable_compaction(); });
+  return reactor;
+}
+
+}  // namespace grid::kv

@@ -1,0 +1,47 @@
+// What the KV, Maintenance and Cluster services share: the store, the way into the log, the
+// member's identity and the limits. Owned by the server; services keep a pointer.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "common/worker_pool.h"
+#include "kv/server/alarms.h"
+#include "kv/server/member.h"
+#include "kv/server/proposer.h"
+#include "storage/mvcc/store.h"
+
+namespace grid::kv {
+
+struct ServerLimits {
+  // Largest request accepted (etcd's --max-request-bytes, default 1.5 MiB).
+  int64_t max_request_bytes = 1536 * 1024;
+  // Operations in one txn, counted like etcd (--max-txn-ops, default 128).
+  int64_t max_txn_ops = 128;
+  // Backend size at which writes are refused with NOSPACE (--quota-backend-bytes; etcd's
+  // default 2 GiB).
+  int64_t quota_backend_bytes = 2LL << 30;
+};
+
+struct ServerContext {
+  mvcc::Store* store = nullptr;
+  Proposer* proposer = nullptr;
+  const MemberIdentity* member = nullptr;
+  AlarmTable* alarms = nullptr;
+  WorkerPool* read_pool = nullptr;  // reads that waited on a barrier run here
+  ServerLimits limits;
+  std::string version = "3.4.23";   // the etcd API version gridkv speaks
+  std::string data_dir;
+  std::string client_url;           // first advertised client URL
+  std::string peer_url;             // first advertised peer URL
+  // Index bookkeeping for Maintenance.Status.
+  std::function<uint64_t()> committed_index;
+  std::function<uint64_t()> applied_index;
+};
+
+// Refuses a write when the backend is over quota; raises the NOSPACE alarm through the log
+// (once) like etcd. Returns OK when the write may go on.
+Status CheckQuota(const ServerContext& ctx, int64_t cost_bytes);
+
+}  // namespace grid::kv

@@ -1,0 +1,280 @@
+#include "kv/server/applier.h"
+
+#include <spdlog/spdlog.h>
+
+#include "kv/apply/kv_applier.h"
+#include "kv/lease/lease_apply.h"
+#include "kv/server/errors.h"
+
+namespace grid::kv {
+namespace {
+
+bool TxnHasWrites(const etcdserverpb::TxnRequest& txn) {
+  for (const auto* ops : {&txn.success(), &txn.failure()}) {
+    for (const auto& op : *ops) {
+      if (op.has_request_put() || op.has_request_delete_range()) return true;
+      if (op.has_request_txn() && TxnHasWrites(op.request_txn())) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+Applier::Applier(ApplierDeps deps, ApplierLimits limits) : deps_(std::move(deps)), limits_(limits) {}
+
+Applier::~Applier() { Stop(); }
+
+void Applier::Start() {
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Applier::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Applier::Enqueue(std::vector<wal::Entry> entries) {
+  {
+    std::lock_guard lock(mu_);
+    for (auto& e : entries) queue_.push_back(std::move(e));
+  }
+  cv_.notify_one();
+}
+
+void Applier::ApplyNow(std::vector<wal::Entry> entries) {
+  GRID_CHECK(!thread_.joinable()) << "ApplyNow while the apply thread runs";
+  size_t i = 0;
+  while (i < entries.size()) {
+    size_t n = std::min(limits_.max_entries_per_batch, entries.size() - i);
+    std::vector<wal::Entry> group(std::make_move_iterator(entries.begin() + i),
+                                  std::make_move_iterator(entries.begin() + i + n));
+    ApplyGroup(group);
+    i += n;
+  }
+}
+
+void Applier::Run() {
+  std::vector<wal::Entry> group;
+  for (;;) {
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping and drained
+      group.clear();
+      while (!queue_.empty() && group.size() < limits_.max_entries_per_batch) {
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    ApplyGroup(group);
+  }
+}
+
+void Applier::ApplyGroup(std::vector<wal::Entry>& entries) {
+  std::vector<Outcome> outcomes;
+  outcomes.reserve(entries.size());
+  std::unique_ptr<mvcc::Batch> batch = deps_.store->BeginBatch();
+  const uint64_t consistent_index = deps_.store->ConsistentIndex();
+  uint64_t last_index = 0;
+  for (const wal::Entry& entry : entries) {
+    last_index = entry.index;
+    if (entry.index <= consistent_index || !failed_.ok()) continue;
+    if (entry.type != wal::kEntryNormal || entry.data.empty()) continue;
+    kvpb::InternalRequest request;
+    GRID_CHECK(request.ParseFromString(entry.data))
+        << "committed entry " << entry.index << " does not decode";
+    outcomes.push_back(ApplyRequest(batch, request, entry.index));
+  }
+  if (failed_.ok() && last_index > consistent_index) {
+    Status s = CommitBatch(batch, last_index);
+    if (!s.ok()) {
+      for (Outcome& o : outcomes) o.status = s;
+    }
+  }
+  for (Outcome& o : outcomes) {
+    if (ApplyCallback done = deps_.waits->Take(o.id)) {
+      if (!failed_.ok()) o.status = failed_;
+      done(o.status, std::move(o.response));
+    }
+  }
+  if (last_index > 0 && deps_.on_applied) deps_.on_applied(last_index);
+}
+
+Status Applier::CommitBatch(std::unique_ptr<mvcc::Batch>& batch, uint64_t index) {
+  batch->SetConsistentIndex(index);
+  Result<std::vector<mvccpb::Event>> events = batch->Commit();
+  batch.reset();
+  if (!events.ok()) {
+    failed_ = Unavailable("etcdserver: the backend refused a write (" +
+                          events.status().ToString() +
+                          "); the member stopped taking writes, the log keeps them");
+    spdlog::critical("apply: {}", failed_.message());
+    if (deps_.on_fatal) deps_.on_fatal(failed_);
+    return failed_;
+  }
+  if (deps_.on_events) deps_.on_events(*events, deps_.store->CurrentRevision());
+  return Status::Ok();
+}
+
+int64_t Applier::RevisionNow(mvcc::Batch& batch) {
+  // An empty txn consumes no revision: its write revision is the next one.
+  int64_t revision = batch.BeginTxn().WriteRevision() - 1;
+  batch.EndTxn();
+  return revision;
+}
+
+Applier::Outcome Applier::ApplyRequest(std::unique_ptr<mvcc::Batch>& batch,
+                                       const kvpb::InternalRequest& request, uint64_t index) {
+  Outcome out;
+  out.id = request.id();
+  kvpb::InternalResponse& response = out.response;
+  const bool no_space = deps_.alarms->Has(etcdserverpb::NOSPACE);
+  etcdserverpb::ResponseHeader* header = nullptr;
+
+  switch (request.op_case()) {
+    case kvpb::InternalRequest::kPut: {
+      if (no_space) {
+        out.status = ErrNoSpace();
+        break;
+      }
+      mvcc::WriteTxn& txn = batch->BeginTxn();
+      auto r = ApplyPut(txn, *deps_.lessor, request.put());
+      batch->EndTxn();
+      if (!r.ok()) {
+        out.status = r.status();
+        break;
+      }
+      *response.mutable_put() = std::move(*r);
+      header = response.mutable_put()->mutable_header();
+      break;
+    }
+    case kvpb::InternalRequest::kDeleteRange: {
+      mvcc::WriteTxn& txn = batch->BeginTxn();
+      auto r = ApplyDeleteRange(txn, *deps_.lessor, request.delete_range());
+      batch->EndTxn();
+      if (!r.ok()) {
+        out.status = r.status();
+        break;
+      }
+      *response.mutable_delete_range() = std::move(*r);
+      header = response.mutable_delete_range()->mutable_header();
+      break;
+    }
+    case kvpb::InternalRequest::kTxn: {
+      if (no_space && TxnHasWrites(request.txn())) {
+        out.status = ErrNoSpace();
+        break;
+      }
+      mvcc::WriteTxn& txn = batch->BeginTxn();
+      auto r = ApplyTxn(txn, *deps_.lessor, request.txn());
+      batch->EndTxn();
+      if (!r.ok()) {
+        out.status = r.status();
+        break;
+      }
+      *response.mutable_txn() = std::move(*r);
+      header = response.mutable_txn()->mutable_header();
+      break;
+    }
+    case kvpb::InternalRequest::kCompaction: {
+      // Compaction works on published data: publish what this group applied so far first.
+      Status s = CommitBatch(batch, index - 1);
+      if (s.ok()) s = deps_.store->Compact(request.compaction().revision());
+      batch = deps_.store->BeginBatch();
+      if (!s.ok()) {
+        out.status = s;
+        break;
+      }
+      header = response.mutable_compaction()->mutable_header();
+      break;
+    }
+    case kvpb::InternalRequest::kLeaseGrant: {
+      if (no_space) {
+        out.status = ErrNoSpace();
+        break;
+      }
+      auto r = lease::ApplyLeaseGrant(*deps_.lessor, *batch, request.lease_grant());
+      if (!r.ok()) {
+        out.status = r.status();
+        break;
+      }
+      *response.mutable_lease_grant() = std::move(*r);
+      header = response.mutable_lease_grant()->mutable_header();
+      break;
+    }
+    case kvpb::InternalRequest::kLeaseRevoke: {
+      auto r = lease::ApplyLeaseRevoke(*deps_.lessor, *batch, request.lease_revoke());
+      if (!r.ok()) {
+        out.status = r.status();
+        break;
+      }
+      *response.mutable_lease_revoke() = std::move(*r);
+      header = response.mutable_lease_revoke()->mutable_header();
+      break;
+    }
+    case kvpb::InternalRequest::kLeaseCheckpoint: {
+      lease::ApplyLeaseCheckpoint(*deps_.lessor, *batch, request.lease_checkpoint());
+      break;
+    }
+    case kvpb::InternalRequest::kAlarm: {
+      out.status = ApplyAlarm(*batch, request.alarm(), response.mutable_alarm());
+      header = response.mutable_alarm()->mutable_header();
+      break;
+    }
+    case kvpb::InternalRequest::OP_NOT_SET:
+      break;
+  }
+  if (out.status.ok() && header != nullptr) {
+    int64_t revision = header->revision() != 0 ? header->revision() : RevisionNow(*batch);
+    deps_.member->FillHeader(header, revision);
+  }
+  return out;
+}
+
+Status Applier::ApplyAlarm(mvcc::Batch& batch, const etcdserverpb::AlarmRequest& request,
+                           etcdserverpb::AlarmResponse* response) {
+  using etcdserverpb::AlarmRequest;
+  const uint64_t member = request.memberid();
+  switch (request.action()) {
+    case AlarmRequest::GET:
+      break;
+    case AlarmRequest::ACTIVATE: {
+      if (request.alarm() == etcdserverpb::NONE) break;
+      if (deps_.alarms->Activate(member, request.alarm())) {
+        kvpb::AlarmRecord record;
+        record.set_member_id(member);
+        record.set_alarm(request.alarm());
+        batch.PutMeta("alarm", AlarmTable::StorageKey(member, request.alarm()),
+                      record.SerializeAsString());
+        spdlog::warn("alarm {} raised by member {:x}", etcdserverpb::AlarmType_Name(request.alarm()),
+                     member);
+      }
+      auto* m = response->add_alarms();
+      m->set_memberid(member);
+      m->set_alarm(request.alarm());
+      return Status::Ok();
+    }
+    case AlarmRequest::DEACTIVATE: {
+      if (deps_.alarms->Deactivate(member, request.alarm())) {
+        batch.DeleteMeta("alarm", AlarmTable::StorageKey(member, request.alarm()));
+        spdlog::info("alarm {} cleared for member {:x}",
+                     etcdserverpb::AlarmType_Name(request.alarm()), member);
+        auto* m = response->add_alarms();
+        m->set_memberid(member);
+        m->set_alarm(request.alarm());
+      }
+      return Status::Ok();
+    }
+    default:
+      break;
+  }
+  for (const auto& m : deps_.alarms->List()) *response->add_alarms() = m;
+  return Status::Ok();
+}
+
+}  // namespace grid::kv
