@@ -100,7 +100,7 @@ grpc::ServerUnaryReactor* MaintenanceService::HashKV(grpc::CallbackServerContext
     reactor->Finish(ToGrpcStatus(h.status()));
     return reactor;
   }
-  ctx_->member->FillHeader(response->mutable_header(), h->revision);
+  ctx_->member->FillHeader(response->mutable_header(), ctx_->store->CurrentRevision());
   response->set_hash(h->hash);
   response->set_compact_revision(h->compact_revision);
   reactor->Finish(grpc::Status::OK);

@@ -34,6 +34,14 @@ struct Options {
   std::string dir;  // RocksDB directory; created if missing
   // Upper bound on events returned by one EventsInRange call (a watch catch-up pages through).
   size_t max_events_per_read = 1000;
+  // Memory: RocksDB block cache (shared by all column families; index and filter blocks are
+  // charged to it) and the memtable size and count of the key family.
+  size_t block_cache_bytes = 32 << 20;
+  size_t write_buffer_bytes = 16 << 20;
+  int max_write_buffers = 2;
+  // Physical compaction deletes superseded revisions in RocksDB write batches of at most this
+  // many scanned revisions (etcd's CompactionBatchLimit).
+  size_t compaction_batch_limit = 1000;
 };
 
 struct RangeOptions {

@@ -1,0 +1,99 @@
+// RocksDB-backed implementation of Store (see store.h for the contract). Internal header:
+// other modules use store.h only.
+//
+// Column families:
+//   "key"  revision key (revision.h) -> serialized mvccpb::KeyValue (a deletion stores only key)
+//   "meta" the store's own bookkeeping: consistent index, scheduled/finished compaction
+//   "side" the side tables of Batch::PutMeta, keyed <1 byte table length><table><key>
+//
+// Locking: `mu_` (shared_mutex) guards the index and the current/compacted revisions as one
+// state. Readers hold it shared while they look up revisions and take a RocksDB snapshot, then
+// release it and read values from the snapshot. The writer takes it exclusively only to publish
+// a committed batch and to compact the index; RocksDB writes happen outside the lock.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <shared_mutex>
+#include <string>
+#include <vector>
+
+#include <rocksdb/db.h>
+
+#include "storage/mvcc/key_index.h"
+#include "storage/mvcc/store.h"
+
+namespace grid::mvcc {
+
+class BatchImpl;
+
+Status FromRocks(const rocksdb::Status& s, std::string_view what);
+
+class RocksStore final : public Store {
+ public:
+  static Result<std::unique_ptr<RocksStore>> OpenImpl(const Options& options);
+  ~RocksStore() override;
+
+  Result<RangeResult> Range(std::string_view key, std::string_view end,
+                            const RangeOptions& options) const override;
+  int64_t CurrentRevision() const override { return current_rev_.load(); }
+  int64_t CompactedRevision() const override { return compacted_rev_.load(); }
+  uint64_t ConsistentIndex() const override { return consistent_index_.load(); }
+  Result<std::vector<mvccpb::Event>> EventsInRange(std::string_view key, std::string_view end,
+                                                   int64_t from_revision, int64_t to_revision,
+                                                   bool with_prev_kv) const override;
+  std::unique_ptr<Batch> BeginBatch() override;
+  Status Compact(int64_t revision) override;
+  Result<std::vector<std::pair<std::string, std::string>>> ReadMeta(
+      std::string_view table) const override;
+  Result<uint32_t> HashBackend() const override;
+  Result<HashResult> HashKV(int64_t revision) const override;
+  Status Defragment() override;
+  int64_t DbSizeBytes() const override;
+  int64_t DbSizeInUseBytes() const override;
+  Status Checkpoint(const std::string& dir) const override;
+
+ private:
+  friend class BatchImpl;
+  friend class TxnImpl;
+
+  explicit RocksStore(const Options& options) : options_(options) {}
+  Status OpenDb();
+  Status LoadMeta(int64_t* scheduled_compact, int64_t* finished_compact);
+  Status RebuildIndex();
+  // Deletes from the key family every revision <= revision not in `keep` (sorted), in chunks of
+  // Options::compaction_batch_limit, then records the compaction as finished.
+  Status DeleteCompacted(int64_t revision, const std::vector<Revision>& keep);
+  // Reads and parses the values at `revs` (nullptr snapshot: latest). Corruption if missing.
+  Result<std::vector<mvccpb::KeyValue>> ReadValues(const rocksdb::Snapshot* snapshot,
+                                                   const std::vector<Revision>& revs,
+                                                   bool keys_only) const;
+  // Called by a batch after its WriteBatch is in RocksDB: applies events[i] at revs[i] to the
+  // index (DELETE: tombstone) and moves the current revision, under the exclusive lock.
+  void Publish(const std::vector<mvccpb::Event>& events, const std::vector<Revision>& revs,
+               int64_t new_current, std::optional<uint64_t> consistent_index);
+  void EndBatch() { batch_open_.store(false); }
+
+  const Options options_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::ColumnFamilyHandle* key_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* meta_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* side_cf_ = nullptr;
+
+  mutable std::shared_mutex mu_;
+  TreeIndex index_;  // guarded by mu_ (mutated only by the writer)
+  std::atomic<int64_t> current_rev_{0};     // written under mu_ exclusive
+  std::atomic<int64_t> compacted_rev_{0};   // written under mu_ exclusive
+  std::atomic<uint64_t> consistent_index_{0};
+  std::atomic<bool> batch_open_{false};
+};
+
+// Meta keys in the "meta" family.
+inline constexpr char kMetaConsistentIndex[] = "consistent_index";
+inline constexpr char kMetaScheduledCompact[] = "scheduledCompactRev";
+inline constexpr char kMetaFinishedCompact[] = "finishedCompactRev";
+
+std::string SideKeyPrefix(std::string_view table);
+
+}  // namespace grid::mvcc
