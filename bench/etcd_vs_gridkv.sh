@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# Compares a server under test with real etcd using etcd 3.4's own
+# `benchmark` tool (tools/benchmark), same flags for both.
+#
+# usage: etcd_vs_gridkv.sh [options] SERVER_BINARY
+#   SERVER_BINARY          server under test (pass etcd itself to check the script)
+#   --etcd PATH            reference etcd (default: etcd on PATH)
+#   --build-dir DIR        cache for the built benchmark tool (default: ./bench-build)
+#   --seconds N            target duration of each run (default: 15); the
+#                          request totals are sized from a short calibration
+#                          run against etcd and then used for both servers
+#   --tests "a b .."       subset of: put range-l range-s txn-put watch-latency
+#                          lease-keepalive stm
+#   --keep                 keep logs and data dirs
+#
+# Every run gets a fresh single-member server on free loopback ports and a
+# temp data dir; runs alternate etcd, server under test, etcd, ... (one pair
+# per test). Common flags: 10 conns, 100 clients, 8-byte keys, 256-byte values.
+# Output: a table with req/s and p99 latency of both servers and their
+# ratios (under-test / etcd), and VmHWM/VmRSS of each server after its run.
+#
+# Building the tool: it is not in golang-etcd-server-dev, so the script adds
+# deb-src entries mirroring the machine's deb entries to a PRIVATE apt
+# configuration (temp dir; the system's apt state is not touched), fetches
+# the etcd source package, unpacks tools/benchmark into a temp GOPATH as
+# go.etcd.io/etcd/tools/benchmark and builds it in GOPATH mode against the
+# packaged Go sources (GOPATH=<tmp>:/usr/share/gocode). Needs dpkg-dev.
+set -euo pipefail
+
+etcd_bin=$(command -v etcd || true)
+build_dir=$PWD/bench-build
+target_seconds=15
+tests="put range-l range-s txn-put watch-latency lease-keepalive stm"
+keep=0
+server=
+gocode=/usr/share/gocode
+CONNS=10
+CLIENTS=100
+KEY_BYTES=8
+VALUE_BYTES=256
+CALIBRATION_SECONDS_MIN=2
+READY_DEADLINE_SECONDS=30
+
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --etcd) etcd_bin=$2; shift 2 ;;
+    --build-dir) build_dir=$2; shift 2 ;;
+    --seconds) target_seconds=$2; shift 2 ;;
+    --tests) tests=$2; shift 2 ;;
+    --keep) keep=1; shift ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -*) echo "unknown option $1" >&2; exit 2 ;;
+    *) server=$1; shift ;;
+  esac
+done
+[[ -n $server && -x $server ]] || { echo "usage: $0 [options] SERVER_BINARY" >&2; exit 2; }
+[[ -x $etcd_bin ]] || { echo "etcd not found: '$etcd_bin'" >&2; exit 2; }
+mkdir -p "$build_dir"
+build_dir=$(cd "$build_dir" && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/etcd-bench.XXXXXX")
+server_pid=
+
+cleanup() {
+  stop_server
+  if [[ $keep == 1 ]]; then echo "work dir kept: $work" >&2; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+# --- build the benchmark tool (cached) ------------------------------------
+bench=$build_dir/etcd-benchmark
+build_benchmark() {
+  local t=$work/src apt_opts
+  mkdir -p "$t/sources.d" "$t/lists/partial" "$t/cache/archives/partial" "$t/pkg"
+  local n=0 f
+  for f in /etc/apt/sources.list.d/*.sources; do
+    [[ -e $f ]] || continue
+    sed -e 's/^Types:.*$/Types: deb-src/' "$f" > "$t/sources.d/src$n.sources"; n=$((n + 1))
+  done
+  if [[ -f /etc/apt/sources.list ]]; then
+    grep -E '^deb ' /etc/apt/sources.list | sed -e 's/^deb /deb-src /' > "$t/sources.d/src.list" || true
+  fi
+  apt_opts=(-o "Dir::Etc::SourceList=/dev/null" -o "Dir::Etc::SourceParts=$t/sources.d"
+            -o "Dir::State::Lists=$t/lists" -o "Dir::Cache=$t/cache" -o "Debug::NoLocking=1")
+  echo "fetching the etcd source package ..." >&2
+  apt-get -q "${apt_opts[@]}" update >"$t/apt.log" 2>&1
+  (cd "$t/pkg" && apt-get -q "${apt_opts[@]}" source --download-only etcd >>"$t/apt.log" 2>&1)
+  command -v dpkg-source >/dev/null || { echo "dpkg-source missing: install dpkg-dev" >&2; exit 2; }
+  (cd "$t/pkg" && dpkg-source -x ./*.dsc etcd-src >>"$t/apt.log" 2>&1)
+  mkdir -p "$t/gopath/src/go.etcd.io/etcd/tools"
+  cp -r "$t/pkg/etcd-src/tools/benchmark" "$t/gopath/src/go.etcd.io/etcd/tools/"
+  echo "building the benchmark tool ..." >&2
+  (cd "$t/gopath/src/go.etcd.io/etcd/tools/benchmark" &&
+     GO111MODULE=off GOFLAGS= GOPATH="$t/gopath:$gocode" go build -o "$bench.tmp" .)
+  mv "$bench.tmp" "$bench"
+}
+[[ -x $bench ]] || build_benchmark
+
+# --- servers --------------------------------------------------------------
+free_port() {
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# start_server BINARY LABEL: sets server_pid and endpoint.
+start_server() {
+  local bin=$1 label=$2 cport pport dir
+  cport=$(free_port); pport=$(free_port)
+  dir=$work/$label.$RANDOM
+  mkdir -p "$dir"
+  "$bin" --name bench0 --data-dir "$dir/data" \
+    --listen-client-urls "http://127.0.0.1:$cport" --advertise-client-urls "http://127.0.0.1:$cport" \
+    --listen-peer-urls "http://127.0.0.1:$pport" --initial-advertise-peer-urls "http://127.0.0.1:$pport" \
+    --initial-cluster "bench0=http://127.0.0.1:$pport" --initial-cluster-state new \
+    --initial-cluster-token bench --log-level error >"$dir/server.log" 2>&1 &
+  server_pid=$!
+  endpoint=127.0.0.1:$cport
+  local deadline=$((SECONDS + READY_DEADLINE_SECONDS))
+  until ETCDCTL_API=3 etcdctl --endpoints "$endpoint" --command-timeout 2s endpoint health >/dev/null 2>&1; do
+    if ! kill -0 "$server_pid" 2>/dev/null || (( SECONDS > deadline )); then
+      echo "$label did not become healthy; log:" >&2; tail -20 "$dir/server.log" >&2; exit 1
+    fi
+    sleep 0.1
+  done
+}
+
+stop_server() {
+  if [[ -n $server_pid ]]; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=
+  fi
+}
+
+memory_mb() {  # "HWM/RSS" in MiB of the running server
+  awk '/^VmHWM/ {h=$2} /^VmRSS/ {r=$2} END {printf "%.0f/%.0f", h/1024, r/1024}' "/proc/$server_pid/status"
+}
+
+# --- one benchmark run ----------------------------------------------------
+bench_args() {  # bench_args TEST TOTAL
+  local common=(--endpoints "$endpoint" --conns "$CONNS" --clients "$CLIENTS")
+  case $1 in
+    put) echo "${common[*]} put --key-size $KEY_BYTES --val-size $VALUE_BYTES --sequential-keys --key-space-size 1000000 --total $2" ;;
+    range-l) echo "${common[*]} range benchkey --consistency l --total $2" ;;
+    range-s) echo "${common[*]} range benchkey --consistency s --total $2" ;;
+    txn-put) echo "${common[*]} txn-put --key-size $KEY_BYTES --val-size $VALUE_BYTES --key-space-size 1000000 --total $2" ;;
+    watch-latency) echo "${common[*]} watch-latency --key-size $KEY_BYTES --val-size $VALUE_BYTES --put-rate 1000 --total $2" ;;
+    lease-keepalive) echo "${common[*]} lease-keepalive --total $2" ;;
+    stm) echo "${common[*]} stm --keys 1000 --keys-per-txn 2 --val-size $VALUE_BYTES --total $2" ;;
+    *) echo "unknown test $1" >&2; exit 2 ;;
+  esac
+}
+
+# run_one TEST TOTAL LOG: prints "reqs p99ms secs"
+run_one() {
+  local value
+  value=$(head -c "$VALUE_BYTES" /dev/zero | tr '\0' v)
+  ETCDCTL_API=3 etcdctl --endpoints "$endpoint" put benchkey "$value" >/dev/null
+  # shellcheck disable=SC2046
+  "$bench" $(bench_args "$1" "$2") >"$3" 2>&1
+  awk '/Requests\/sec:/ {r=$2} /^ *99% in/ {p=$3*1000} /^ *Total:/ {t=$2}
+       END {printf "%s %.2f %s\n", r, p, t}' "$3"
+}
+
+# --- main -----------------------------------------------------------------
+declare -A total
+echo "calibrating totals for ~${target_seconds}s runs against etcd ..." >&2
+start_server "$etcd_bin" calibrate
+for t in $tests; do
+  cal=2000
+  while :; do
+    read -r _ _ secs < <(run_one "$t" "$cal" "$work/cal-$t.log")
+    if awk -v s="$secs" -v m="$CALIBRATION_SECONDS_MIN" 'BEGIN {exit !(s >= m)}'; then break; fi
+    cal=$((cal * 4))
+  done
+  total[$t]=$(awk -v c="$cal" -v s="$secs" -v g="$target_seconds" 'BEGIN {printf "%d", c * g / s}')
+done
+stop_server
+
+declare -A res mem
+for t in $tests; do
+  for side in etcd sut; do
+    if [[ $side == etcd ]]; then bin=$etcd_bin; else bin=$server; fi
+    start_server "$bin" "$side-$t"
+    res[$side,$t]=$(run_one "$t" "${total[$t]}" "$work/$side-$t.log")
+    mem[$side,$t]=$(memory_mb)
+    stop_server
+    echo "  $t $side: ${res[$side,$t]} (req/s p99ms secs), HWM/RSS MiB ${mem[$side,$t]}" >&2
+  done
+done
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0) printf "%.2f", b / a; else print "-" }'; }
+echo
+echo "etcd: $etcd_bin"
+echo "under test: $server"
+echo "conns=$CONNS clients=$CLIENTS key=${KEY_BYTES}B value=${VALUE_BYTES}B"
+printf "%-16s | %9s | %12s | %12s | %6s | %11s | %13s | %6s | %13s | %13s\n" \
+  test total "etcd req/s" "gridkv req/s" ratio "etcd p99 ms" "gridkv p99 ms" ratio \
+  "etcd MiB h/r" "gridkv MiB h/r"
+for t in $tests; do
+  read -r er ep _ <<<"${res[etcd,$t]}"
+  read -r gr gp _ <<<"${res[sut,$t]}"
+  printf "%-16s | %9s | %12.0f | %12.0f | %6s | %11s | %13s | %6s | %13s | %13s\n" \
+    "$t" "${total[$t]}" "${er:-0}" "${gr:-0}" "$(ratio "${er:-0}" "${gr:-0}")" "${ep:--}" "${gp:--}" "$(ratio "${ep:-0}" "${gp:-0}")" \
+    "${mem[etcd,$t]}" "${mem[sut,$t]}"
+done

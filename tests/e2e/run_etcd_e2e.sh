@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Runs etcd 3.4's own end-to-end `etcdctl` tests (go.etcd.io/etcd/tests/e2e)
+# against a server binary, unchanged: the harness spawns "<bin-dir>/etcd" and
+# drives it with the real etcdctl 3.4.
+#
+# usage: run_etcd_e2e.sh [options] [SERVER_BINARY]
+#   SERVER_BINARY        server under test (default: etcd on PATH)
+#   --build-dir DIR      where e2e.test is built and cached (default: ./e2e-build)
+#   --etcdctl PATH       etcdctl 3.4 client (default: etcdctl on PATH)
+#   --etcd-src DIR       etcd 3.4 Go source tree
+#                        (default: /usr/share/gocode/src/go.etcd.io/etcd, from
+#                        Debian's golang-etcd-server-dev)
+#   --timeout SECONDS    per-test limit (default: 120)
+#   --run REGEX          only tests whose name matches REGEX
+#   --keep               keep the work dir (logs of every test) after the run
+#
+# Output: one "PASS name (secs)" / "FAIL name (secs): first error" line per
+# test, then "passed/total". Exit status 0 iff every selected test passed.
+#
+# Which tests: tests/e2e/select_ctl_tests.py reads the e2e sources and keeps
+# the single-member TestCtlV3* tests that use neither client TLS nor auth
+# (see its docstring for the exact rule). Real etcd 3.4.23 passes 54/54.
+#
+# What the harness passes to the server (cluster_test.go,
+# etcdServerProcessConfigs), one member named testname0, ports 20000/20001
+# on "localhost" (fixed: two runs on one host at once would collide, so this
+# script serialises itself with a lock file):
+#   --name testname0
+#   --listen-client-urls http://localhost:20000
+#   --advertise-client-urls http://localhost:20000
+#   --listen-peer-urls SCHEME://localhost:20001
+#   --initial-advertise-peer-urls SCHEME://localhost:20001
+#   --initial-cluster-token new
+#   --data-dir <tmp>/testname0.etcdNNNN       (created by the harness)
+#   --snapshot-count 100000
+#   --initial-cluster testname0=SCHEME://localhost:20001
+#   --peer-auto-tls            only for tests without withCfg(...) (harness
+#                              default config); SCHEME is then "https",
+#                              otherwise "http"
+#   --quota-backend-bytes N    only TestCtlV3Alarm (N = 13 pages = 53248)
+# Readiness: the harness reads the server's stdout+stderr through a pty and
+# waits until two lines have been printed that contain
+# "enabled capabilities for version" or "published".
+# It stops the server with SIGKILL (expect.ExpectProcess default), and some
+# tests restart it on the same data dir (e.g. TestCtlV3Snapshot restore
+# flow runs `etcdctl snapshot restore`, an etcd-format offline tool).
+set -euo pipefail
+
+script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+build_dir=$PWD/e2e-build
+etcdctl_bin=$(command -v etcdctl || true)
+etcd_src=/usr/share/gocode/src/go.etcd.io/etcd
+per_test_seconds=120
+run_regex=
+keep=0
+server=
+
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --build-dir) build_dir=$2; shift 2 ;;
+    --etcdctl) etcdctl_bin=$2; shift 2 ;;
+    --etcd-src) etcd_src=$2; shift 2 ;;
+    --timeout) per_test_seconds=$2; shift 2 ;;
+    --run) run_regex=$2; shift 2 ;;
+    --keep) keep=1; shift ;;
+    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -*) echo "unknown option $1" >&2; exit 2 ;;
+    *) server=$1; shift ;;
+  esac
+done
+[[ -n $server ]] || server=$(command -v etcd || true)
+[[ -x $server ]] || { echo "server binary not found: '$server'" >&2; exit 2; }
+[[ -x $etcdctl_bin ]] || { echo "etcdctl not found: '$etcdctl_bin'" >&2; exit 2; }
+[[ -d $etcd_src/tests/e2e ]] || { echo "etcd source not found in '$etcd_src'" >&2; exit 2; }
+server=$(readlink -f "$server")
+etcdctl_bin=$(readlink -f "$etcdctl_bin")
+mkdir -p "$build_dir"
+build_dir=$(cd "$build_dir" && pwd)
+
+# --- build (cached) -------------------------------------------------------
+e2e_bin=$build_dir/e2e.test
+if [[ ! -x $e2e_bin ]]; then
+  gopath_root=${etcd_src%/src/go.etcd.io/etcd}
+  echo "building $e2e_bin (GOPATH=$gopath_root) ..." >&2
+  GO111MODULE=off GOFLAGS= GOPATH=$gopath_root \
+    go test -c go.etcd.io/etcd/tests/e2e -o "$e2e_bin.tmp"
+  mv "$e2e_bin.tmp" "$e2e_bin"
+fi
+
+# --- one run at a time per host (fixed ports 20000+) ----------------------
+lock_file=${TMPDIR:-/tmp}/etcd-e2e-ports.lock
+exec 9>"$lock_file"
+if ! flock -w 3600 9; then echo "could not take $lock_file" >&2; exit 2; fi
+
+# --- work dir: fixtures at ../../integration/fixtures from the test cwd ---
+work=$(mktemp -d "${TMPDIR:-/tmp}/etcd-e2e.XXXXXX")
+cleanup() {
+  kill_leftovers
+  if [[ $keep == 1 ]]; then echo "work dir kept: $work" >&2; else rm -rf "$work"; fi
+}
+# Servers the harness started run in their own session (pty); their data
+# dirs live under $work/tmp, which identifies them.
+kill_leftovers() {
+  local pid cmd
+  for pid in $(ls /proc | grep -E '^[0-9]+$'); do
+    cmd=$( { tr '\0' ' ' < "/proc/$pid/cmdline"; } 2>/dev/null || true)
+    if [[ $cmd == *"$work/tmp/"* && $pid != $$ ]]; then kill -9 "$pid" 2>/dev/null || true; fi
+  done
+}
+trap cleanup EXIT
+mkdir -p "$work/integration" "$work/tests/e2e" "$work/bin" "$work/tmp" "$work/logs"
+cp -r "$etcd_src/integration/fixtures" "$work/integration/fixtures"
+ln -s "$server" "$work/bin/etcd"
+ln -s "$etcdctl_bin" "$work/bin/etcdctl"
+
+tests=$(/usr/bin/python3 "$script_dir/select_ctl_tests.py" "$etcd_src/tests/e2e")
+compiled=$("$e2e_bin" -test.list '^TestCtlV3')
+tests=$(comm -12 <(sort <<<"$tests") <(sort <<<"$compiled"))
+if [[ -n $run_regex ]]; then tests=$(grep -E -- "$run_regex" <<<"$tests" || true); fi
+
+echo "server under test: $server" >&2
+passed=0 total=0 failures=()
+for t in $tests; do
+  total=$((total + 1))
+  log=$work/logs/$t.log
+  start=$(date +%s)
+  rc=0
+  (cd "$work/tests/e2e" && TMPDIR=$work/tmp timeout -k 10 $((per_test_seconds + 15)) \
+     "$e2e_bin" -test.run "^${t}\$" -test.v -test.count=1 \
+       -test.timeout "${per_test_seconds}s" -bin-dir="$work/bin" \
+       -cert-dir="$work/integration/fixtures") >"$log" 2>&1 || rc=$?
+  secs=$(( $(date +%s) - start ))
+  kill_leftovers
+  if [[ $rc == 0 ]] && grep -q "^--- PASS: $t " "$log"; then
+    passed=$((passed + 1))
+    echo "PASS $t (${secs}s)"
+  else
+    why=$(grep -m1 -E '_test\.go:[0-9]+:|panic:|timed out' "$log" | sed 's/^[[:space:]]*//' | cut -c1-200 || true)
+    [[ -n $why ]] || why="exit status $rc"
+    [[ $rc == 124 || $rc == 137 ]] && why="killed after ${per_test_seconds}s; $why"
+    failures+=("FAIL $t (${secs}s): $why")
+    echo "FAIL $t (${secs}s): $why"
+  fi
+done
+
+echo
+echo "$passed/$total"
+for f in "${failures[@]+"${failures[@]}"}"; do echo "$f"; done
+[[ $passed == "$total" && $total -gt 0 ]]
