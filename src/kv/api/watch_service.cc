@@ -1,0 +1,291 @@
+#include "kv/api/watch_service.h"
+
+#include <deque>
+#include <memory>
+#include <utility>
+
+#include <google/protobuf/io/coded_stream.h>
+
+namespace grid::kv::api {
+
+namespace {
+
+// etcd 3.4's texts.
+constexpr char kErrStopped[] = "etcdserver: server stopped";
+constexpr char kErrWatchCanceled[] = "etcdserver: watch canceled";
+
+// Encoded size of one element of WatchResponse.events (field 11: a one-byte tag).
+size_t EventFieldBytes(const mvccpb::Event& ev) {
+  const size_t n = ev.ByteSizeLong();
+  return 1 + google::protobuf::io::CodedOutputStream::VarintSize64(n) + n;
+}
+
+}  // namespace
+
+// One Watch stream. Lifetime: created by WatchService::Watch, deletes itself in OnDone.
+// Locks: the hub stream's callback lock, then mu_, then the hub's lock. gRPC operations
+// (StartRead/StartWrite/Finish) are issued without mu_ held, since gRPC may run a reaction
+// inline. Finish is never issued while a write is outstanding, and nothing is issued after it.
+class WatchStreamReactor final
+    : public grpc::ServerBidiReactor<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse> {
+ public:
+  explicit WatchStreamReactor(WatchService* service) : service_(service) {}
+
+  // REQUIRES: registered with the service.
+  void Start() {
+    stream_ = service_->hub_->NewStream([this] { Pump(); });
+    reading_ = true;
+    StartRead(&request_);
+  }
+
+  void FinishWith(grpc::Status status) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (finished_) return;
+      finished_ = true;
+      status_ = std::move(status);
+      if (writing_) return;  // OnWriteDone finishes
+    }
+    Finish(status_);
+  }
+
+  void OnReadDone(bool ok) override {
+    bool read_more = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      reading_ = false;
+      // !ok: the client half-closed or went away. Like etcd, keep sending until the call ends.
+      if (!ok) return;
+      Handle(request_);
+      if (!finished_) {
+        read_more = out_.size() < service_->options_.max_queued_responses;
+        read_paused_ = !read_more;
+        reading_ = read_more;
+      }
+    }
+    if (read_more) StartRead(&request_);
+    Pump();
+  }
+
+  void OnWriteDone(bool ok) override {
+    bool finish = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      writing_ = false;
+      if (!ok && !finished_) {
+        finished_ = true;
+        status_ = grpc::Status(grpc::StatusCode::CANCELLED, kErrWatchCanceled);
+      }
+      finish = finished_;
+    }
+    if (finish) {
+      Finish(status_);
+      return;
+    }
+    Pump();
+  }
+
+  void OnCancel() override {
+    FinishWith(grpc::Status(grpc::StatusCode::CANCELLED, kErrWatchCanceled));
+  }
+
+  void OnDone() override {
+    stream_->Close();  // no ready callback runs after this
+    service_->Unregister(this);
+    delete this;
+  }
+
+ private:
+  // Writes the next response if none is being written.
+  void Pump() {
+    bool resume_read = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (writing_ || finished_) return;
+      if (out_.empty()) {
+        if (std::optional<watch::WatchOutput> next = stream_->Next()) Append(*next);
+      }
+      if (out_.empty()) return;
+      current_ = std::move(out_.front());
+      out_.pop_front();
+      writing_ = true;
+      if (read_paused_ && out_.size() < service_->options_.max_queued_responses) {
+        read_paused_ = false;
+        reading_ = true;
+        resume_read = true;
+      }
+    }
+    // Read first: once the write is issued, OnWriteDone may finish the call.
+    if (resume_read) StartRead(&request_);
+    StartWrite(&current_);
+  }
+
+  // REQUIRES: mu_ held.
+  void Handle(const etcdserverpb::WatchRequest& request) {
+    switch (request.request_union_case()) {
+      case etcdserverpb::WatchRequest::kCreateRequest: {
+        const etcdserverpb::WatchCreateRequest& c = request.create_request();
+        watch::WatchSpec spec;
+        spec.watch_id = c.watch_id();
+        spec.key = c.key();
+        spec.range_end = c.range_end();
+        spec.start_revision = c.start_revision();
+        spec.prev_kv = c.prev_kv();
+        spec.fragment = c.fragment();
+        spec.progress_notify = c.progress_notify();
+        for (int f : c.filters()) {
+          if (f == etcdserverpb::WatchCreateRequest::NOPUT) spec.no_put = true;
+          if (f == etcdserverpb::WatchCreateRequest::NODELETE) spec.no_delete = true;
+        }
+        etcdserverpb::WatchResponse r;
+        r.set_created(true);
+        Result<watch::WatchCreated> created = stream_->Watch(spec);
+        if (created.ok()) {
+          Header(&r, created->revision);
+          r.set_watch_id(created->watch_id);
+        } else {
+          Header(&r, stream_->Revision());
+          r.set_watch_id(watch::kInvalidWatchId);
+          r.set_canceled(true);
+          r.set_cancel_reason(created.status().message());
+        }
+        out_.push_back(std::move(r));
+        break;
+      }
+      case etcdserverpb::WatchRequest::kCancelRequest: {
+        // etcd 3.4 answers nothing for an unknown id.
+        const int64_t id = request.cancel_request().watch_id();
+        if (!stream_->Cancel(id)) break;
+        etcdserverpb::WatchResponse r;
+        Header(&r, stream_->Revision());
+        r.set_watch_id(id);
+        r.set_canceled(true);
+        out_.push_back(std::move(r));
+        break;
+      }
+      case etcdserverpb::WatchRequest::kProgressRequest:
+        stream_->RequestProgress();
+        break;
+      default:
+        break;  // like etcd: ignore, keep the stream
+    }
+  }
+
+  void Header(etcdserverpb::WatchResponse* r, int64_t revision) const {
+    service_->identity_->FillHeader(r->mutable_header(), revision);
+  }
+
+  // Turns one hub output into responses (several when fragmenting). REQUIRES: mu_ held.
+  void Append(const watch::WatchOutput& o) {
+    etcdserverpb::WatchResponse r;
+    Header(&r, o.revision);
+    r.set_watch_id(o.watch_id);
+    switch (o.kind) {
+      case watch::WatchOutput::Kind::kEvents:
+        break;
+      case watch::WatchOutput::Kind::kCompacted:
+        // etcd sets no cancel_reason here; clients map compact_revision to ErrCompacted.
+        r.set_canceled(true);
+        r.set_compact_revision(o.compact_revision);
+        out_.push_back(std::move(r));
+        return;
+      case watch::WatchOutput::Kind::kProgress:
+      case watch::WatchOutput::Kind::kProgressAll:
+        out_.push_back(std::move(r));
+        return;
+    }
+    const size_t max_bytes = service_->hub_->options().max_response_bytes;
+    std::vector<mvccpb::Event> events;
+    events.reserve(o.events.size());
+    size_t events_bytes = 0;
+    for (const auto& ev : o.events) {
+      events.push_back(*ev);
+      if (!o.prev_kv) events.back().clear_prev_kv();
+      events_bytes += EventFieldBytes(events.back());
+    }
+    // etcd's sendFragments: only when asked, only if too big, only with more than one event;
+    // each fragment is filled until it would reach max_bytes (but holds at least one event).
+    if (!o.fragment || events.size() < 2 || r.ByteSizeLong() + events_bytes < max_bytes) {
+      for (auto& ev : events) *r.add_events() = std::move(ev);
+      out_.push_back(std::move(r));
+      return;
+    }
+    r.set_fragment(true);
+    const size_t base_bytes = r.ByteSizeLong();
+    size_t i = 0;
+    while (i < events.size()) {
+      etcdserverpb::WatchResponse part = r;
+      size_t bytes = base_bytes;
+      while (i < events.size()) {
+        const size_t add = EventFieldBytes(events[i]);
+        if (part.events_size() >= 1 && bytes + add >= max_bytes) break;
+        bytes += add;
+        *part.add_events() = std::move(events[i++]);
+      }
+      if (i == events.size()) part.set_fragment(false);
+      out_.push_back(std::move(part));
+    }
+  }
+
+  WatchService* const service_;
+  std::shared_ptr<watch::WatchStream> stream_;
+  etcdserverpb::WatchRequest request_;  // owned by gRPC while reading_
+
+  std::mutex mu_;
+  bool reading_ = false;
+  bool read_paused_ = false;  // stopped reading because out_ reached its bound
+  bool writing_ = false;      // current_ is owned by gRPC
+  bool finished_ = false;     // Finish issued or pending the current write
+  grpc::Status status_;
+  etcdserverpb::WatchResponse current_;
+  std::deque<etcdserverpb::WatchResponse> out_;
+};
+
+WatchService::WatchService(watch::WatchHub* hub, const MemberIdentity* identity,
+                           WatchServiceOptions options)
+    : hub_(hub), identity_(identity), options_(options) {
+  GRID_CHECK(hub_ != nullptr && identity_ != nullptr);
+  GRID_CHECK(options_.max_queued_responses > 0);
+}
+
+WatchService::~WatchService() {
+  std::unique_lock<std::mutex> lock(mu_);
+  done_cv_.wait(lock, [&] { return streams_.empty(); });
+}
+
+grpc::ServerBidiReactor<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>*
+WatchService::Watch(grpc::CallbackServerContext* context) {
+  auto* reactor = new WatchStreamReactor(this);
+  bool stopped;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    streams_.insert(reactor);
+    stopped = stopped_;
+  }
+  reactor->Start();
+  if (stopped) reactor->FinishWith(grpc::Status(grpc::StatusCode::UNAVAILABLE, kErrStopped));
+  return reactor;
+}
+
+void WatchService::Stop() {
+  // Holding mu_ keeps every reactor alive (OnDone unregisters under mu_, and gRPC never runs
+  // OnDone inline from Finish for these reactors).
+  std::lock_guard<std::mutex> lock(mu_);
+  stopped_ = true;
+  for (WatchStreamReactor* r : streams_) {
+    r->FinishWith(grpc::Status(grpc::StatusCode::UNAVAILABLE, kErrStopped));
+  }
+}
+
+size_t WatchService::OpenStreamsForTest() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return streams_.size();
+}
+
+void WatchService::Unregister(WatchStreamReactor* reactor) {
+  std::lock_guard<std::mutex> lock(mu_);
+  streams_.erase(reactor);
+  if (streams_.empty()) done_cv_.notify_all();
+}
+
+}  // namespace grid::kv::api
