@@ -6,7 +6,8 @@ grpc::ServerUnaryReactor* ClusterService::MemberList(grpc::CallbackServerContext
                                                      const etcdserverpb::MemberListRequest*,
                                                      etcdserverpb::MemberListResponse* response) {
   auto* reactor = context->DefaultReactor();
-  ctx_->member->FillHeader(response->mutable_header(), ctx_->store->CurrentRevision());
+  // etcd leaves the revision out of membership responses.
+  ctx_->member->FillHeader(response->mutable_header(), 0);
   etcdserverpb::Member* m = response->add_members();
   m->set_id(ctx_->member->member_id);
   m->set_name(ctx_->member->name);

@@ -11,10 +11,10 @@ class RangeApplyTest : public ApplyTest {
  protected:
   void SetUp() override {
     ApplyTest::SetUp();
-    MustPut("c", "3");  // rev 1: c v1 create 1 mod 1
-    MustPut("a", "5");  // rev 2
-    MustPut("b", "1");  // rev 3: b v1 create 3 mod 3
-    MustPut("a", "4");  // rev 4: a v2 create 2 mod 4
+    MustPut("c", "3");  // rev 2: c v1 create 2 mod 2
+    MustPut("a", "5");  // rev 3
+    MustPut("b", "1");  // rev 4: b v1 create 4 mod 4
+    MustPut("a", "4");  // rev 5: a v2 create 3 mod 5
   }
 };
 
@@ -43,7 +43,7 @@ TEST_F(RangeApplyTest, SortTargetsAndOrders) {
     EXPECT_EQ(Keys(r.value()), c.keys) << c.options;
     EXPECT_EQ(r->count(), 3) << c.options;
     EXPECT_FALSE(r->more()) << c.options;
-    EXPECT_EQ(r->header().revision(), 4);
+    EXPECT_EQ(r->header().revision(), 5);
   }
   auto keys_only = Range("key: 'a' range_end: 'z' sort_target: VALUE keys_only: true");
   EXPECT_EQ(keys_only->kvs(0).value(), "");
@@ -64,8 +64,8 @@ TEST_F(RangeApplyTest, LimitAndMore) {
       {"limit: -1", {"a", "b", "c"}, false},
       {"limit: 2 sort_target: MOD sort_order: DESCEND", {"a", "b"}, true},
       {"limit: 1 sort_order: DESCEND", {"c"}, true},
-      {"limit: 1 min_mod_revision: 3", {"a"}, true},
-      {"limit: 2 min_mod_revision: 3", {"a", "b"}, false},
+      {"limit: 1 min_mod_revision: 4", {"a"}, true},
+      {"limit: 2 min_mod_revision: 4", {"a", "b"}, false},
       {"limit: 1 count_only: true", {}, false},
   };
   for (const Case& c : cases) {
@@ -83,11 +83,11 @@ TEST_F(RangeApplyTest, RevisionFilters) {
     std::vector<std::string> keys;
   };
   const Case cases[] = {
-      {"min_mod_revision: 3", {"a", "b"}},
-      {"max_mod_revision: 3", {"b", "c"}},
-      {"min_create_revision: 2", {"a", "b"}},
-      {"max_create_revision: 2", {"a", "c"}},
-      {"min_mod_revision: 2 max_mod_revision: 3", {"b"}},
+      {"min_mod_revision: 4", {"a", "b"}},
+      {"max_mod_revision: 4", {"b", "c"}},
+      {"min_create_revision: 3", {"a", "b"}},
+      {"max_create_revision: 3", {"a", "c"}},
+      {"min_mod_revision: 3 max_mod_revision: 4", {"b"}},
       {"min_create_revision: 9", {}},
   };
   for (const Case& c : cases) {
@@ -106,14 +106,14 @@ TEST_F(RangeApplyTest, KeysOnlyCountOnlyAndRevisions) {
   auto count_only = Range("key: 'a' range_end: '\\000' count_only: true");
   EXPECT_EQ(count_only->kvs_size(), 0);
   EXPECT_EQ(count_only->count(), 3);
-  auto old = Range("key: 'a' revision: 2");
+  auto old = Range("key: 'a' revision: 3");
   EXPECT_EQ(old->kvs(0).value(), "5");
-  EXPECT_EQ(old->header().revision(), 4);
-  auto future = Range("key: 'a' revision: 5");
+  EXPECT_EQ(old->header().revision(), 5);
+  auto future = Range("key: 'a' revision: 6");
   EXPECT_EQ(future.status().code(), Code::kOutOfRange);
   EXPECT_EQ(future.status().message(), "etcdserver: mvcc: required revision is a future revision");
-  ASSERT_TRUE(store_->Compact(3).ok());
-  auto compacted = Range("key: 'a' revision: 2");
+  ASSERT_TRUE(store_->Compact(4).ok());
+  auto compacted = Range("key: 'a' revision: 3");
   EXPECT_EQ(compacted.status().code(), Code::kOutOfRange);
   EXPECT_EQ(compacted.status().message(),
             "etcdserver: mvcc: required revision has been compacted");
@@ -124,12 +124,12 @@ TEST_F(ApplyTest, PutPrevKvLeasesAndHeader) {
   auto first = Put("key: 'k' value: 'v1' lease: 7 prev_kv: true");
   ASSERT_TRUE(first.ok());
   EXPECT_FALSE(first->has_prev_kv());
-  EXPECT_EQ(first->header().revision(), 1);
+  EXPECT_EQ(first->header().revision(), 2);
   auto second = Put("key: 'k' value: 'v2' lease: 8 prev_kv: true");
   ASSERT_TRUE(second.ok());
   EXPECT_EQ(second->prev_kv().value(), "v1");
   EXPECT_EQ(second->prev_kv().lease(), 7);
-  EXPECT_EQ(second->header().revision(), 2);
+  EXPECT_EQ(second->header().revision(), 3);
   auto third = Put("key: 'k' value: 'v3'");
   EXPECT_FALSE(third->has_prev_kv());  // not asked
   EXPECT_EQ(leases_.log, (std::vector<std::string>{"attach 7 k", "detach 7 k", "attach 8 k",
@@ -147,7 +147,7 @@ TEST_F(ApplyTest, PutErrors) {
   EXPECT_EQ(ignore_lease.status().message(), "etcdserver: key not found");
   // A missing lease is reported before a missing key, as etcd's single Put does.
   EXPECT_EQ(Put("key: 'k' ignore_value: true lease: 99").status().message(), kErrLeaseNotFound);
-  EXPECT_EQ(store_->CurrentRevision(), 0);
+  EXPECT_EQ(store_->CurrentRevision(), 1);  // nothing written: still the empty store's
   EXPECT_TRUE(leases_.log.empty());
 }
 
@@ -173,14 +173,14 @@ TEST_F(ApplyTest, DeleteRangePrevKvsLeasesAndHeader) {
   auto none = Delete("key: 'x'");
   ASSERT_TRUE(none.ok());
   EXPECT_EQ(none->deleted(), 0);
-  EXPECT_EQ(none->header().revision(), 3);  // nothing deleted: no new revision
+  EXPECT_EQ(none->header().revision(), 4);  // nothing deleted: no new revision
   auto del = Delete("key: 'a' range_end: 'c' prev_kv: true");
   ASSERT_TRUE(del.ok());
   EXPECT_EQ(del->deleted(), 2);
   ASSERT_EQ(del->prev_kvs_size(), 2);
   EXPECT_EQ(del->prev_kvs(0).key(), "a");
   EXPECT_EQ(del->prev_kvs(1).value(), "2");
-  EXPECT_EQ(del->header().revision(), 4);
+  EXPECT_EQ(del->header().revision(), 5);
   EXPECT_EQ(leases_.log.back(), "detach 7 a");
   auto all = Delete("key: 'a' range_end: '\\000'");
   EXPECT_EQ(all->deleted(), 1);

@@ -12,8 +12,8 @@ class TxnApplyTest : public ApplyTest {
   void SetUp() override {
     ApplyTest::SetUp();
     leases_.ids = {5};
-    MustPut("k", "v");        // rev 1
-    MustPut("k", "v", 5);     // rev 2: k value v, version 2, create 1, mod 2, lease 5
+    MustPut("k", "v");        // rev 2
+    MustPut("k", "v", 5);     // rev 3: k value v, version 2, create 2, mod 3, lease 5
   }
   bool Succeeded(const std::string& compare) {
     auto r = Txn("compare { " + compare + " }");
@@ -39,14 +39,14 @@ TEST_F(TxnApplyTest, EveryCompareTargetAndResult) {
       {"key: 'k' target: VERSION result: NOT_EQUAL version: 2", false},
       {"key: 'k' target: VERSION result: GREATER version: 1", true},
       {"key: 'k' target: VERSION result: LESS version: 2", false},
-      {"key: 'k' target: CREATE result: EQUAL create_revision: 1", true},
-      {"key: 'k' target: CREATE result: GREATER create_revision: 1", false},
-      {"key: 'k' target: CREATE result: LESS create_revision: 2", true},
+      {"key: 'k' target: CREATE result: EQUAL create_revision: 2", true},
+      {"key: 'k' target: CREATE result: GREATER create_revision: 2", false},
+      {"key: 'k' target: CREATE result: LESS create_revision: 3", true},
       {"key: 'k' target: CREATE result: NOT_EQUAL create_revision: 0", true},
-      {"key: 'k' target: MOD result: EQUAL mod_revision: 2", true},
-      {"key: 'k' target: MOD result: LESS mod_revision: 2", false},
-      {"key: 'k' target: MOD result: GREATER mod_revision: 1", true},
-      {"key: 'k' target: MOD result: NOT_EQUAL mod_revision: 2", false},
+      {"key: 'k' target: MOD result: EQUAL mod_revision: 3", true},
+      {"key: 'k' target: MOD result: LESS mod_revision: 3", false},
+      {"key: 'k' target: MOD result: GREATER mod_revision: 2", true},
+      {"key: 'k' target: MOD result: NOT_EQUAL mod_revision: 3", false},
       {"key: 'k' target: LEASE result: EQUAL lease: 5", true},
       {"key: 'k' target: LEASE result: NOT_EQUAL lease: 5", false},
       {"key: 'k' target: LEASE result: GREATER lease: 4", true},
@@ -61,7 +61,7 @@ TEST_F(TxnApplyTest, EveryCompareTargetAndResult) {
   };
   for (const Case& c : cases) EXPECT_EQ(Succeeded(c.compare), c.succeeded) << c.compare;
   // No write in any of them: the store revision did not move.
-  EXPECT_EQ(store_->CurrentRevision(), 2);
+  EXPECT_EQ(store_->CurrentRevision(), 3);
 }
 
 TEST_F(TxnApplyTest, CompareOverRangeAppliesToEveryKey) {
@@ -74,7 +74,7 @@ TEST_F(TxnApplyTest, CompareOverRangeAppliesToEveryKey) {
   EXPECT_FALSE(Succeeded("key: 'r' range_end: 's' target: VERSION result: EQUAL version: 1"));
   EXPECT_TRUE(Succeeded("key: 'r' range_end: 's' target: VERSION result: LESS version: 3"));
   EXPECT_TRUE(Succeeded("key: 'r' range_end: '\\000' target: CREATE result: GREATER "
-                        "create_revision: 2"));
+                        "create_revision: 3"));
   // An empty range compares against a zero KeyValue.
   EXPECT_TRUE(Succeeded("key: 'x' range_end: 'y' target: MOD result: EQUAL mod_revision: 0"));
 }
@@ -92,16 +92,16 @@ TEST_F(TxnApplyTest, BranchesResponsesAndHeaders) {
   ASSERT_TRUE(r.ok()) << r.status().ToString();
   EXPECT_TRUE(r->succeeded());
   ASSERT_EQ(r->responses_size(), 5);
-  EXPECT_EQ(r->responses(0).response_range().header().revision(), 2);
-  EXPECT_EQ(r->responses(1).response_delete_range().header().revision(), 2);
-  EXPECT_EQ(r->responses(2).response_put().header().revision(), 3);
+  EXPECT_EQ(r->responses(0).response_range().header().revision(), 3);
+  EXPECT_EQ(r->responses(1).response_delete_range().header().revision(), 3);
+  EXPECT_EQ(r->responses(2).response_put().header().revision(), 4);
   // A range after a put reads the txn's own write at the txn's revision.
   const auto& own = r->responses(3).response_range();
   ASSERT_EQ(own.kvs_size(), 1);
   EXPECT_EQ(own.kvs(0).value(), "1");
-  EXPECT_EQ(own.header().revision(), 3);
-  EXPECT_EQ(r->responses(4).response_delete_range().header().revision(), 3);
-  EXPECT_EQ(r->header().revision(), 3);
+  EXPECT_EQ(own.header().revision(), 4);
+  EXPECT_EQ(r->responses(4).response_delete_range().header().revision(), 4);
+  EXPECT_EQ(r->header().revision(), 4);
   EXPECT_EQ(Range("key: 'b'")->count(), 0);
 
   auto failed = Txn(R"pb(
@@ -113,12 +113,12 @@ TEST_F(TxnApplyTest, BranchesResponsesAndHeaders) {
   EXPECT_FALSE(failed->succeeded());
   ASSERT_EQ(failed->responses_size(), 1);
   EXPECT_TRUE(failed->responses(0).has_response_put());
-  EXPECT_EQ(failed->header().revision(), 4);
+  EXPECT_EQ(failed->header().revision(), 5);
   EXPECT_EQ(Range("key: 'a'")->kvs(0).value(), "1");
 
   auto read_only = Txn("success { request_range { key: 'a' } }");
-  EXPECT_EQ(read_only->header().revision(), 4);
-  EXPECT_EQ(store_->CurrentRevision(), 4);
+  EXPECT_EQ(read_only->header().revision(), 5);
+  EXPECT_EQ(store_->CurrentRevision(), 5);
 }
 
 TEST_F(TxnApplyTest, NestedTxnsFollowTheirOwnCompares) {
@@ -151,7 +151,7 @@ TEST_F(TxnApplyTest, NestedTxnsFollowTheirOwnCompares) {
   EXPECT_TRUE(inner.responses(0).response_txn().succeeded());
   EXPECT_EQ(inner.responses(1).response_range().kvs(0).key(), "deep");
   EXPECT_EQ(Range("key: 'a' range_end: 'z'")->count(), 3);  // deep, k, outer
-  EXPECT_EQ(store_->CurrentRevision(), 3);
+  EXPECT_EQ(store_->CurrentRevision(), 4);
 }
 
 TEST_F(TxnApplyTest, ComparesSeeTheStateBeforeTheTxn) {
@@ -194,7 +194,7 @@ TEST_F(TxnApplyTest, ChecksRunBeforeAnyWrite) {
     EXPECT_EQ(r.status().code(), c.code) << c.txn;
     EXPECT_EQ(r.status().message(), c.message) << c.txn;
   }
-  EXPECT_EQ(store_->CurrentRevision(), 2);
+  EXPECT_EQ(store_->CurrentRevision(), 3);
   EXPECT_EQ(Range("key: 'a'")->count(), 0);
   // A check in the branch that does not run does not matter.
   auto other_branch = Txn(
@@ -204,12 +204,12 @@ TEST_F(TxnApplyTest, ChecksRunBeforeAnyWrite) {
 }
 
 TEST_F(TxnApplyTest, TxnRangeBelowCompactionFails) {
-  MustPut("k", "v3");  // 3
-  ASSERT_TRUE(store_->Compact(3).ok());
-  auto r = Txn("success { request_range { key: 'k' revision: 2 } }");
+  MustPut("k", "v3");  // 4
+  ASSERT_TRUE(store_->Compact(4).ok());
+  auto r = Txn("success { request_range { key: 'k' revision: 3 } }");
   EXPECT_EQ(r.status().code(), Code::kOutOfRange);
   EXPECT_EQ(r.status().message(), kErrCompacted);
-  EXPECT_TRUE(Txn("success { request_range { key: 'k' revision: 3 } }").ok());
+  EXPECT_TRUE(Txn("success { request_range { key: 'k' revision: 4 } }").ok());
 }
 
 TEST_F(TxnApplyTest, DeleteInTxnDetachesLeasesAndPutAttaches) {

@@ -11,8 +11,6 @@
 #include <filesystem>
 #include <mutex>
 
-#include "client/services/election_service.h"
-#include "client/services/lock_service.h"
 #include "kv/api/cluster_service.h"
 #include "kv/api/kv_service.h"
 #include "kv/api/lease_service.h"
@@ -23,6 +21,7 @@
 #include "kv/lease/lessor.h"
 #include "kv/server/applier.h"
 #include "kv/server/auto_compactor.h"
+#include "kv/server/self_client_services.h"
 #include "kv/server/solo_log.h"
 #include "kv/snapshot/snapshot_file.h"
 #include "kv/watch/store_event_source.h"
@@ -39,8 +38,9 @@ constexpr int kGrpcOverheadBytes = 512 * 1024;
 // Reads that waited on a barrier: threads and queue bound.
 constexpr size_t kReadPoolThreads = 2;
 constexpr size_t kMaxQueuedReads = 100000;
-// The term of a single member's log: it never holds an election.
-constexpr uint64_t kSoloTerm = 1;
+// The term of a single member's log: etcd's single member is at term 2 once it has elected
+// itself at start, and clients see that term in every response header.
+constexpr uint64_t kSoloTerm = 2;
 
 uint64_t Sha1Prefix(const std::string& data) {
   unsigned char digest[SHA_DIGEST_LENGTH];
@@ -109,11 +109,11 @@ struct KvServer::Parts {
   std::unique_ptr<KvService> kv_service;
   std::unique_ptr<MaintenanceService> maintenance_service;
   std::unique_ptr<ClusterService> cluster_service;
-  std::unique_ptr<WatchService> watch_service;
-  std::unique_ptr<LeaseService> lease_service;
+  std::unique_ptr<api::WatchService> watch_service;
+  std::unique_ptr<api::LeaseService> lease_service;
   std::shared_ptr<grpc::Channel> self_channel;
-  std::unique_ptr<client::LockService> lock_service;
-  std::unique_ptr<client::ElectionService> election_service;
+  SelfLockService lock_service;
+  SelfElectionService election_service;
   std::unique_ptr<grpc::Server> grpc_server;
   std::vector<std::string> client_urls;
 
@@ -145,8 +145,9 @@ void KvServer::Shutdown() {
   spdlog::info("stopping member {:x}", p.member.member_id);
   if (p.compactor) p.compactor->Stop();
   if (p.keeper) p.keeper->Stop();
-  if (p.hub) p.hub->Stop();
-  if (p.grpc_server) p.grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  if (p.watch_service) p.watch_service->Stop();
+  // Refuse new proposals and fail queued ones; apply what is committed; fail the rest, so
+  // that every unary call is finished before the gRPC server drains.
   if (p.log) p.log->Stop();
   if (p.applier) p.applier->Stop();
   std::vector<ApplyCallback> proposals;
@@ -154,7 +155,11 @@ void KvServer::Shutdown() {
   p.waits.TakeAll(&proposals, &reads);
   for (auto& done : proposals) done(ErrStopped(), {});
   for (auto& ready : reads) ready(ErrStopped());
-  if (p.grpc_server) p.grpc_server->Wait();
+  if (p.grpc_server) {
+    p.grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    p.grpc_server->Wait();
+  }
+  if (p.hub) p.hub->Stop();
   p.read_pool.reset();
   spdlog::info("stopped member {:x}", p.member.member_id);
 }
@@ -281,9 +286,9 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
   p.maintenance_service = std::make_unique<MaintenanceService>(&p.ctx);
   p.cluster_service =
       std::make_unique<ClusterService>(&p.ctx, peer_urls, config.advertise_client_urls);
-  p.watch_service = std::make_unique<WatchService>(p.hub.get(), &p.member);
-  p.lease_service = std::make_unique<LeaseService>(
-      p.lessor.get(), p.log.get(), &p.member, [raw] { return raw->store->CurrentRevision(); });
+  p.watch_service = std::make_unique<api::WatchService>(p.hub.get(), &p.member);
+  p.lease_service = std::make_unique<api::LeaseService>(
+      *p.lessor, *p.log, p.member, [raw] { return raw->store->CurrentRevision(); });
 
   grpc::ServerBuilder builder;
   std::vector<int> ports(config.listen_client_urls.size(), 0);
@@ -303,23 +308,21 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
   builder.RegisterService(p.watch_service.get());
   builder.RegisterService(p.lease_service.get());
   // Lock and Election run on a client of this member, as etcd's do.
-  p.lock_service = std::make_unique<client::LockService>(nullptr);
-  p.election_service = std::make_unique<client::ElectionService>(nullptr);
-  builder.RegisterService(p.lock_service.get());
-  builder.RegisterService(p.election_service.get());
+  builder.RegisterService(&p.lock_service);
+  builder.RegisterService(&p.election_service);
   p.grpc_server = builder.BuildAndStart();
   if (!p.grpc_server) {
     return Unavailable("cannot listen on the client URLs (address in use or not local?)");
   }
   for (size_t i = 0; i < config.listen_client_urls.size(); ++i) {
-    std::string address = *ListenAddressOf(config.listen_client_urls[i]);
+    std::string address = ListenAddressOf(config.listen_client_urls[i]).value();
     address = address.substr(0, address.rfind(':') + 1) + std::to_string(ports[i]);
     p.client_urls.push_back("http://" + address);
     spdlog::info("listening for client requests on {}", address);
   }
   p.self_channel = p.grpc_server->InProcessChannel(grpc::ChannelArguments());
-  p.lock_service->SetChannel(p.self_channel);
-  p.election_service->SetChannel(p.self_channel);
+  p.lock_service.Bind(std::make_unique<client::services::LockService>(p.self_channel));
+  p.election_service.Bind(std::make_unique<client::services::ElectionService>(p.self_channel));
 
   p.compactor = std::make_unique<AutoCompactor>(p.store.get(), p.log.get(),
                                                 config.auto_compaction_mode,
