@@ -102,8 +102,7 @@ grpc::ServerUnaryReactor* MaintenanceService::HashKV(grpc::CallbackServerContext
   }
   ctx_->member->FillHeader(response->mutable_header(), ctx_->store->CurrentRevision());
   response->set_hash(h->hash);
-  // etcd reports -1 for a store that was never compacted.
-  response->set_compact_revision(h->compact_revision == 0 ? -1 : h->compact_revision);
+  response->set_compact_revision(h->compact_revision);  // -1: never compacted, as etcd
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

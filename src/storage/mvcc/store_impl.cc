@@ -43,12 +43,13 @@ bool InRange(std::string_view k, std::string_view key, std::string_view end) {
   return k < end;
 }
 
+// The integer stored under `name`, or `missing` when there is none.
 Result<int64_t> ReadMetaInt(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
-                            std::string_view name) {
+                            std::string_view name, int64_t missing) {
   std::string value;
   rocksdb::Status s = db->Get(rocksdb::ReadOptions(), cf, rocksdb::Slice(name.data(), name.size()),
                               &value);
-  if (s.IsNotFound()) return int64_t{0};
+  if (s.IsNotFound()) return missing;
   if (!s.ok()) return FromRocks(s, "read meta");
   if (value.size() != 8) return Corruption("mvcc: bad meta value for " + std::string(name));
   return static_cast<int64_t>(ReadBigEndian64(value));
@@ -84,14 +85,14 @@ Result<std::unique_ptr<RocksStore>> RocksStore::OpenImpl(const Options& options)
   }
   std::unique_ptr<RocksStore> store(new RocksStore(options));
   GRID_RETURN_IF_ERROR(store->OpenDb());
-  int64_t scheduled = 0;
-  int64_t finished = 0;
+  int64_t scheduled = kNeverCompacted;
+  int64_t finished = kNeverCompacted;
   GRID_RETURN_IF_ERROR(store->LoadMeta(&scheduled, &finished));
   GRID_RETURN_IF_ERROR(store->RebuildIndex());
   const int64_t compacted = std::max(scheduled, finished);
   store->compacted_rev_.store(compacted);
   if (store->current_rev_.load() < compacted) store->current_rev_.store(compacted);
-  if (compacted > 0) {
+  if (compacted != kNeverCompacted) {
     // Finishes an interrupted compaction and drops index entries it superseded.
     std::vector<Revision> keep = store->index_.Compact(compacted);
     if (scheduled > finished) GRID_RETURN_IF_ERROR(store->DeleteCompacted(compacted, keep));
@@ -147,12 +148,13 @@ RocksStore::~RocksStore() {
 }
 
 Status RocksStore::LoadMeta(int64_t* scheduled_compact, int64_t* finished_compact) {
-  GRID_ASSIGN_OR_RETURN(int64_t ci, ReadMetaInt(db_.get(), meta_cf_, kMetaConsistentIndex));
+  GRID_ASSIGN_OR_RETURN(int64_t ci,
+                        ReadMetaInt(db_.get(), meta_cf_, kMetaConsistentIndex, /*missing=*/0));
   consistent_index_.store(static_cast<uint64_t>(ci));
-  GRID_ASSIGN_OR_RETURN(*scheduled_compact,
-                        ReadMetaInt(db_.get(), meta_cf_, kMetaScheduledCompact));
-  GRID_ASSIGN_OR_RETURN(*finished_compact,
-                        ReadMetaInt(db_.get(), meta_cf_, kMetaFinishedCompact));
+  GRID_ASSIGN_OR_RETURN(*scheduled_compact, ReadMetaInt(db_.get(), meta_cf_,
+                                                       kMetaScheduledCompact, kNeverCompacted));
+  GRID_ASSIGN_OR_RETURN(*finished_compact, ReadMetaInt(db_.get(), meta_cf_,
+                                                      kMetaFinishedCompact, kNeverCompacted));
   return Status::Ok();
 }
 
@@ -178,7 +180,8 @@ Status RocksStore::RebuildIndex() {
     last_main = rev.main;
   }
   GRID_RETURN_IF_ERROR(FromRocks(it->status(), "mvcc: scan key family"));
-  current_rev_.store(last_main);
+  // As etcd: an empty store is at revision 1, so the first change is revision 2.
+  current_rev_.store(std::max<int64_t>(last_main, 1));
   return Status::Ok();
 }
 
@@ -423,7 +426,7 @@ Result<HashResult> RocksStore::HashKV(int64_t revision) const {
   std::optional<SnapshotHolder> snapshot;
   {
     std::shared_lock lock(mu_);
-    result.compact_revision = compacted_rev_.load();
+    result.compact_revision = compacted_rev_.load();  // -1 if never compacted, as etcd
     const int64_t current = current_rev_.load();
     if (revision > 0 && revision <= result.compact_revision) return OutOfRange(kErrCompacted);
     if (revision > current) return OutOfRange(kErrFutureRev);

@@ -12,6 +12,7 @@
 // a committed batch and to compact the index; RocksDB writes happen outside the lock.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <shared_mutex>
@@ -29,6 +30,9 @@ class BatchImpl;
 
 Status FromRocks(const rocksdb::Status& s, std::string_view what);
 
+// The internal compacted revision of a store that was never compacted (etcd's -1).
+inline constexpr int64_t kNeverCompacted = -1;
+
 class RocksStore final : public Store {
  public:
   static Result<std::unique_ptr<RocksStore>> OpenImpl(const Options& options);
@@ -37,7 +41,10 @@ class RocksStore final : public Store {
   Result<RangeResult> Range(std::string_view key, std::string_view end,
                             const RangeOptions& options) const override;
   int64_t CurrentRevision() const override { return current_rev_.load(); }
-  int64_t CompactedRevision() const override { return compacted_rev_.load(); }
+  // 0 until the first compaction (internally kNeverCompacted, see below).
+  int64_t CompactedRevision() const override {
+    return std::max<int64_t>(compacted_rev_.load(), 0);
+  }
   uint64_t ConsistentIndex() const override { return consistent_index_.load(); }
   Result<std::vector<mvccpb::Event>> EventsInRange(std::string_view key, std::string_view end,
                                                    int64_t from_revision, int64_t to_revision,
@@ -83,8 +90,11 @@ class RocksStore final : public Store {
 
   mutable std::shared_mutex mu_;
   TreeIndex index_;  // guarded by mu_ (mutated only by the writer)
-  std::atomic<int64_t> current_rev_{0};     // written under mu_ exclusive
-  std::atomic<int64_t> compacted_rev_{0};   // written under mu_ exclusive
+  // As etcd 3.4's store: an empty store is at revision 1 (its first change is revision 2), and
+  // a store never compacted has compacted revision -1, so Compact(0) succeeds once and HashKV
+  // reports compact_revision -1.
+  std::atomic<int64_t> current_rev_{1};                  // written under mu_ exclusive
+  std::atomic<int64_t> compacted_rev_{kNeverCompacted};  // written under mu_ exclusive
   std::atomic<uint64_t> consistent_index_{0};
   std::atomic<bool> batch_open_{false};
 };

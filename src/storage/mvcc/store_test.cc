@@ -23,13 +23,13 @@ std::vector<std::string> Keys(const RangeResult& r) {
 TEST(StoreTest, EmptyStore) {
   TempDir dir;
   auto store = OpenStore(dir.path());
-  EXPECT_EQ(store->CurrentRevision(), 0);
+  EXPECT_EQ(store->CurrentRevision(), 1);  // as etcd: an empty store is at revision 1
   EXPECT_EQ(store->CompactedRevision(), 0);
   EXPECT_EQ(store->ConsistentIndex(), 0u);
   RangeResult r = Get(*store, "a");
   EXPECT_TRUE(r.kvs.empty());
   EXPECT_EQ(r.count, 0);
-  EXPECT_EQ(r.revision, 0);
+  EXPECT_EQ(r.revision, 1);
 }
 
 TEST(StoreTest, PutGetRevisionsAndVersions) {
@@ -38,20 +38,20 @@ TEST(StoreTest, PutGetRevisionsAndVersions) {
   Put(*store, "foo", "v1", 7);
   Put(*store, "bar", "b");
   Put(*store, "foo", "v2");
-  EXPECT_EQ(store->CurrentRevision(), 3);
+  EXPECT_EQ(store->CurrentRevision(), 4);
   RangeResult r = Get(*store, "foo");
   ASSERT_EQ(r.kvs.size(), 1u);
   EXPECT_EQ(r.kvs[0].value(), "v2");
-  EXPECT_EQ(r.kvs[0].create_revision(), 1);
-  EXPECT_EQ(r.kvs[0].mod_revision(), 3);
+  EXPECT_EQ(r.kvs[0].create_revision(), 2);
+  EXPECT_EQ(r.kvs[0].mod_revision(), 4);
   EXPECT_EQ(r.kvs[0].version(), 2);
   EXPECT_EQ(r.kvs[0].lease(), 0);
-  EXPECT_EQ(r.revision, 3);
-  RangeResult old = Get(*store, "foo", "", RangeOptions{.revision = 1});
+  EXPECT_EQ(r.revision, 4);
+  RangeResult old = Get(*store, "foo", "", RangeOptions{.revision = 2});
   ASSERT_EQ(old.kvs.size(), 1u);
   EXPECT_EQ(old.kvs[0].value(), "v1");
   EXPECT_EQ(old.kvs[0].lease(), 7);
-  EXPECT_EQ(old.revision, 3);  // the store's revision, as etcd's header
+  EXPECT_EQ(old.revision, 4);  // the store's revision, as etcd's header
 }
 
 TEST(StoreTest, RangeLimitCountKeysOnlyCountOnly) {
@@ -71,7 +71,7 @@ TEST(StoreTest, RangeLimitCountKeysOnlyCountOnly) {
   RangeResult keys_only = Get(*store, "a", "c", RangeOptions{.keys_only = true});
   ASSERT_EQ(keys_only.kvs.size(), 2u);
   EXPECT_EQ(keys_only.kvs[0].value(), "");
-  EXPECT_EQ(keys_only.kvs[0].mod_revision(), 3);
+  EXPECT_EQ(keys_only.kvs[0].mod_revision(), 4);
   RangeResult count_only = Get(*store, "a", kAll, RangeOptions{.count_only = true});
   EXPECT_TRUE(count_only.kvs.empty());
   EXPECT_EQ(count_only.count, 5);
@@ -83,7 +83,7 @@ TEST(StoreTest, FutureRevisionIsRefused) {
   TempDir dir;
   auto store = OpenStore(dir.path());
   Put(*store, "a", "1");
-  auto r = store->Range("a", "", RangeOptions{.revision = 2});
+  auto r = store->Range("a", "", RangeOptions{.revision = 3});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Code::kOutOfRange);
   EXPECT_EQ(r.status().message(), "mvcc: required revision is a future revision");
@@ -92,17 +92,17 @@ TEST(StoreTest, FutureRevisionIsRefused) {
 TEST(StoreTest, DeleteAndRecreateStartsNewGeneration) {
   TempDir dir;
   auto store = OpenStore(dir.path());
-  Put(*store, "k", "1");   // 1
-  Put(*store, "k", "2");   // 2
-  Delete(*store, "k");     // 3
+  Put(*store, "k", "1");   // 2
+  Put(*store, "k", "2");   // 3
+  Delete(*store, "k");     // 4
   EXPECT_TRUE(Get(*store, "k").kvs.empty());
-  Put(*store, "k", "3");   // 4
+  Put(*store, "k", "3");   // 5
   RangeResult r = Get(*store, "k");
   ASSERT_EQ(r.kvs.size(), 1u);
-  EXPECT_EQ(r.kvs[0].create_revision(), 4);
+  EXPECT_EQ(r.kvs[0].create_revision(), 5);
   EXPECT_EQ(r.kvs[0].version(), 1);
-  EXPECT_TRUE(Get(*store, "k", "", RangeOptions{.revision = 3}).kvs.empty());
-  EXPECT_EQ(Get(*store, "k", "", RangeOptions{.revision = 2}).kvs[0].version(), 2);
+  EXPECT_TRUE(Get(*store, "k", "", RangeOptions{.revision = 4}).kvs.empty());
+  EXPECT_EQ(Get(*store, "k", "", RangeOptions{.revision = 3}).kvs[0].version(), 2);
 }
 
 TEST(StoreTest, DeleteOfMissingKeyConsumesNoRevision) {
@@ -110,9 +110,9 @@ TEST(StoreTest, DeleteOfMissingKeyConsumesNoRevision) {
   auto store = OpenStore(dir.path());
   Put(*store, "a", "1");
   Delete(*store, "zzz");
-  EXPECT_EQ(store->CurrentRevision(), 1);
-  Delete(*store, "a", kAll);
   EXPECT_EQ(store->CurrentRevision(), 2);
+  Delete(*store, "a", kAll);
+  EXPECT_EQ(store->CurrentRevision(), 3);
 }
 
 TEST(StoreTest, ReopenRebuildsIndexAndMeta) {
@@ -129,20 +129,20 @@ TEST(StoreTest, ReopenRebuildsIndexAndMeta) {
     ASSERT_TRUE(batch->Commit().ok());
   }
   auto store = OpenStore(dir.path());
-  EXPECT_EQ(store->CurrentRevision(), 4);
+  EXPECT_EQ(store->CurrentRevision(), 5);
   EXPECT_EQ(store->ConsistentIndex(), 42u);
   RangeResult r = Get(*store, "a", kAll);
   ASSERT_EQ(r.kvs.size(), 1u);
   EXPECT_EQ(r.kvs[0].value(), "3");
   EXPECT_EQ(r.kvs[0].version(), 2);
-  EXPECT_EQ(Get(*store, "b", "", RangeOptions{.revision = 3}).kvs[0].value(), "2");
+  EXPECT_EQ(Get(*store, "b", "", RangeOptions{.revision = 4}).kvs[0].value(), "2");
   auto meta = store->ReadMeta("lease");
   ASSERT_TRUE(meta.ok());
   ASSERT_EQ(meta->size(), 1u);
   EXPECT_EQ((*meta)[0].first, "x");
   EXPECT_EQ((*meta)[0].second, "record");
   Put(*store, "b", "again");
-  EXPECT_EQ(Get(*store, "b").kvs[0].create_revision(), 5);
+  EXPECT_EQ(Get(*store, "b").kvs[0].create_revision(), 6);
 }
 
 TEST(StoreTest, SideTablesAreSeparate) {
