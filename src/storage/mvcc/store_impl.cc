@@ -1,10 +1,12 @@
 #include "storage/mvcc/store_impl.h"
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <mutex>
 
 #include <rocksdb/cache.h>
+#include <rocksdb/transaction_log.h>
 #include <rocksdb/table.h>
 #include <rocksdb/utilities/checkpoint.h>
 #include <rocksdb/write_batch.h>
@@ -476,11 +478,27 @@ Status RocksStore::Defragment() {
 }
 
 int64_t RocksStore::DbSizeBytes() const {
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now().time_since_epoch())
+                             .count();
+  if (now_ms - db_size_at_ms_.load(std::memory_order_relaxed) < kDbSizeRefreshMs) {
+    return db_size_bytes_.load(std::memory_order_relaxed);
+  }
+  // Flushed data is in SST files; data not yet flushed is in RocksDB's own log files, whose
+  // sizes count the bytes written (the memtables' arena size would count reserved memory).
   uint64_t sst = 0;
-  uint64_t mem = 0;
   (void)db_->GetAggregatedIntProperty("rocksdb.total-sst-files-size", &sst);
-  (void)db_->GetAggregatedIntProperty("rocksdb.cur-size-all-mem-tables", &mem);
-  return static_cast<int64_t>(sst + mem);
+  uint64_t unflushed = 0;
+  rocksdb::VectorLogPtr logs;
+  if (db_->GetSortedWalFiles(logs).ok()) {
+    for (const auto& log : logs) {
+      if (log->Type() == rocksdb::kAliveLogFile) unflushed += log->SizeFileBytes();
+    }
+  }
+  const int64_t size = static_cast<int64_t>(sst + unflushed);
+  db_size_bytes_.store(size, std::memory_order_relaxed);
+  db_size_at_ms_.store(now_ms, std::memory_order_relaxed);
+  return size;
 }
 
 int64_t RocksStore::DbSizeInUseBytes() const {

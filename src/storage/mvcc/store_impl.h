@@ -93,6 +93,11 @@ class RocksStore final : public Store {
   // As etcd 3.4's store: an empty store is at revision 1 (its first change is revision 2), and
   // a store never compacted has compacted revision -1, so Compact(0) succeeds once and HashKV
   // reports compact_revision -1.
+  // DbSizeBytes() is read on every write (the quota check): it is recomputed at most every
+  // kDbSizeRefreshMs, like etcd's backend whose file grows at each periodic commit.
+  static constexpr int64_t kDbSizeRefreshMs = 100;
+  mutable std::atomic<int64_t> db_size_bytes_{0};
+  mutable std::atomic<int64_t> db_size_at_ms_{-kDbSizeRefreshMs};
   std::atomic<int64_t> current_rev_{1};                  // written under mu_ exclusive
   std::atomic<int64_t> compacted_rev_{kNeverCompacted};  // written under mu_ exclusive
   std::atomic<uint64_t> consistent_index_{0};
