@@ -1,50 +1,119 @@
 #include "kv/api/cluster_service.h"
 
+#include <chrono>
+
+#include "kv/server/errors.h"
+
 namespace grid::kv {
+namespace {
+
+// etcd's check of peer URLs given to MemberAdd/MemberUpdate.
+Status ValidatePeerUrls(const google::protobuf::RepeatedPtrField<std::string>& urls) {
+  if (urls.empty()) return InvalidArgument("etcdserver: given member URLs are invalid");
+  for (const auto& u : urls) {
+    if (u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0) {
+      return InvalidArgument("etcdserver: given member URLs are invalid");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+template <typename Response, typename SetMember>
+void ClusterService::ProposeChange(kvpb::MemberChange change, grpc::ServerUnaryReactor* reactor,
+                                   Response* response, SetMember set_member) {
+  kvpb::InternalRequest request;
+  *request.mutable_member_change() = std::move(change);
+  const ServerContext* ctx = ctx_;
+  ctx_->proposer->Propose(std::move(request), [ctx, reactor, response, set_member](
+                                                  const Status& s, kvpb::InternalResponse r) {
+    if (!s.ok()) {
+      reactor->Finish(ToGrpcStatus(s));
+      return;
+    }
+    // etcd leaves the revision out of membership responses.
+    ctx->member->FillHeader(response->mutable_header(), 0);
+    set_member(response, ToWireMember(r.member_change().member()));
+    for (const auto& m : r.member_change().members()) *response->add_members() = ToWireMember(m);
+    reactor->Finish(grpc::Status::OK);
+  });
+}
 
 grpc::ServerUnaryReactor* ClusterService::MemberList(grpc::CallbackServerContext* context,
                                                      const etcdserverpb::MemberListRequest*,
                                                      etcdserverpb::MemberListResponse* response) {
   auto* reactor = context->DefaultReactor();
-  // etcd leaves the revision out of membership responses.
   ctx_->member->FillHeader(response->mutable_header(), 0);
-  etcdserverpb::Member* m = response->add_members();
-  m->set_id(ctx_->member->member_id);
-  m->set_name(ctx_->member->name);
-  for (const auto& u : peer_urls_) m->add_peerurls(u);
-  for (const auto& u : client_urls_) m->add_clienturls(u);
-  m->set_islearner(false);
+  for (const auto& m : members_->List()) *response->add_members() = ToWireMember(m);
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }
 
-grpc::ServerUnaryReactor* ClusterService::Refuse(grpc::CallbackServerContext* context) {
+grpc::ServerUnaryReactor* ClusterService::MemberAdd(grpc::CallbackServerContext* context,
+                                                    const etcdserverpb::MemberAddRequest* request,
+                                                    etcdserverpb::MemberAddResponse* response) {
   auto* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
-                               "gridkv: membership changes need a replicated cluster; this "
-                               "member runs alone"));
+  if (Status s = ValidatePeerUrls(request->peerurls()); !s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
+  kvpb::MemberChange change;
+  change.set_kind(kvpb::MemberChange::ADD);
+  kvpb::MemberRecord* m = change.mutable_member();
+  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  m->set_id(DeriveMemberId({request->peerurls().begin(), request->peerurls().end()},
+                           cluster_token_, now_s));
+  *m->mutable_peer_urls() = request->peerurls();
+  m->set_is_learner(request->islearner());
+  ProposeChange(std::move(change), reactor, response,
+                [](etcdserverpb::MemberAddResponse* r, etcdserverpb::Member m) {
+                  *r->mutable_member() = std::move(m);
+                });
   return reactor;
 }
 
-grpc::ServerUnaryReactor* ClusterService::MemberAdd(grpc::CallbackServerContext* context,
-                                                    const etcdserverpb::MemberAddRequest*,
-                                                    etcdserverpb::MemberAddResponse*) {
-  return Refuse(context);
-}
 grpc::ServerUnaryReactor* ClusterService::MemberRemove(grpc::CallbackServerContext* context,
-                                                       const etcdserverpb::MemberRemoveRequest*,
-                                                       etcdserverpb::MemberRemoveResponse*) {
-  return Refuse(context);
+                                                       const etcdserverpb::MemberRemoveRequest* request,
+                                                       etcdserverpb::MemberRemoveResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  kvpb::MemberChange change;
+  change.set_kind(kvpb::MemberChange::REMOVE);
+  change.mutable_member()->set_id(request->id());
+  ProposeChange(std::move(change), reactor, response,
+                [](etcdserverpb::MemberRemoveResponse*, etcdserverpb::Member) {});
+  return reactor;
 }
+
 grpc::ServerUnaryReactor* ClusterService::MemberUpdate(grpc::CallbackServerContext* context,
-                                                       const etcdserverpb::MemberUpdateRequest*,
-                                                       etcdserverpb::MemberUpdateResponse*) {
-  return Refuse(context);
+                                                       const etcdserverpb::MemberUpdateRequest* request,
+                                                       etcdserverpb::MemberUpdateResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  if (Status s = ValidatePeerUrls(request->peerurls()); !s.ok()) {
+    reactor->Finish(ToGrpcStatus(s));
+    return reactor;
+  }
+  kvpb::MemberChange change;
+  change.set_kind(kvpb::MemberChange::UPDATE);
+  change.mutable_member()->set_id(request->id());
+  *change.mutable_member()->mutable_peer_urls() = request->peerurls();
+  ProposeChange(std::move(change), reactor, response,
+                [](etcdserverpb::MemberUpdateResponse*, etcdserverpb::Member) {});
+  return reactor;
 }
+
 grpc::ServerUnaryReactor* ClusterService::MemberPromote(grpc::CallbackServerContext* context,
-                                                        const etcdserverpb::MemberPromoteRequest*,
-                                                        etcdserverpb::MemberPromoteResponse*) {
-  return Refuse(context);
+                                                        const etcdserverpb::MemberPromoteRequest* request,
+                                                        etcdserverpb::MemberPromoteResponse* response) {
+  auto* reactor = context->DefaultReactor();
+  kvpb::MemberChange change;
+  change.set_kind(kvpb::MemberChange::PROMOTE);
+  change.mutable_member()->set_id(request->id());
+  ProposeChange(std::move(change), reactor, response,
+                [](etcdserverpb::MemberPromoteResponse*, etcdserverpb::Member) {});
+  return reactor;
 }
 
 }  // namespace grid::kv

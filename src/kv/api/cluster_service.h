@@ -1,20 +1,20 @@
-// etcdserverpb.Cluster for a single member: MemberList describes this member; membership
-// changes are refused until replication exists. Thread-safe; no thread of its own.
+// etcdserverpb.Cluster: membership as replicated state. Changes go through the log and are
+// answered once applied; MemberList reads the applied table. Thread-safe; no thread of its own.
 #pragma once
 
 #include <string>
-#include <vector>
 
 #include "etcd/rpc.grpc.pb.h"
 #include "kv/api/server_context.h"
+#include "kv/server/members.h"
 
 namespace grid::kv {
 
 class ClusterService final : public etcdserverpb::Cluster::CallbackService {
  public:
-  ClusterService(const ServerContext* ctx, std::vector<std::string> peer_urls,
-                 std::vector<std::string> client_urls)
-      : ctx_(ctx), peer_urls_(std::move(peer_urls)), client_urls_(std::move(client_urls)) {}
+  // `cluster_token` seeds the ids of added members (etcd's --initial-cluster-token).
+  ClusterService(const ServerContext* ctx, const MemberTable* members, std::string cluster_token)
+      : ctx_(ctx), members_(members), cluster_token_(std::move(cluster_token)) {}
 
   grpc::ServerUnaryReactor* MemberList(grpc::CallbackServerContext* context,
                                        const etcdserverpb::MemberListRequest* request,
@@ -33,11 +33,15 @@ class ClusterService final : public etcdserverpb::Cluster::CallbackService {
                                           etcdserverpb::MemberPromoteResponse* response) override;
 
  private:
-  grpc::ServerUnaryReactor* Refuse(grpc::CallbackServerContext* context);
+  // Proposes `change`; on success fills header, members (and the changed member through
+  // `set_member`, when given) of `response`.
+  template <typename Response, typename SetMember>
+  void ProposeChange(kvpb::MemberChange change, grpc::ServerUnaryReactor* reactor,
+                     Response* response, SetMember set_member);
 
   const ServerContext* const ctx_;
-  const std::vector<std::string> peer_urls_;
-  const std::vector<std::string> client_urls_;
+  const MemberTable* const members_;
+  const std::string cluster_token_;
 };
 
 }  // namespace grid::kv

@@ -1,6 +1,7 @@
 #include "kv/server/applier.h"
 
 #include <spdlog/spdlog.h>
+#include <fmt/ranges.h>
 
 #include "kv/apply/kv_applier.h"
 #include "kv/lease/lease_apply.h"
@@ -224,6 +225,26 @@ Applier::Outcome Applier::ApplyRequest(std::unique_ptr<mvcc::Batch>& batch,
     case kvpb::InternalRequest::kAlarm: {
       out.status = ApplyAlarm(*batch, request.alarm(), response.mutable_alarm());
       header = response.mutable_alarm()->mutable_header();
+      break;
+    }
+    case kvpb::InternalRequest::kMemberChange: {
+      const kvpb::MemberChange& change = request.member_change();
+      auto r = deps_.members->Apply(change, deps_.member->member_id);
+      if (!r.ok()) {
+        out.status = r.status();
+        break;
+      }
+      const std::string key = MemberTable::StorageKey(r->id());
+      if (change.kind() == kvpb::MemberChange::REMOVE) {
+        batch->DeleteMeta("members", key);
+      } else {
+        batch->PutMeta("members", key, r->SerializeAsString());
+      }
+      spdlog::info("membership: {} member {:x} ({})", kvpb::MemberChange::Kind_Name(change.kind()),
+                   r->id(), fmt::join(r->peer_urls(), ","));
+      kvpb::MemberChangeResponse* resp = response.mutable_member_change();
+      *resp->mutable_member() = std::move(*r);
+      for (auto& m : deps_.members->List()) *resp->add_members() = std::move(m);
       break;
     }
     case kvpb::InternalRequest::OP_NOT_SET:

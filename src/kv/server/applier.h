@@ -17,6 +17,7 @@
 #include "kv/lease/lessor.h"
 #include "kv/server/alarms.h"
 #include "kv/server/member.h"
+#include "kv/server/members.h"
 #include "kv/server/wait_registry.h"
 #include "storage/mvcc/store.h"
 #include "storage/wal/format.h"
@@ -32,6 +33,7 @@ struct ApplierDeps {
   mvcc::Store* store = nullptr;
   lease::Lessor* lessor = nullptr;
   AlarmTable* alarms = nullptr;
+  MemberTable* members = nullptr;
   const MemberIdentity* member = nullptr;
   WaitRegistry* waits = nullptr;
   // Called after each published batch with its events (revision order) and the new revision.

@@ -1,0 +1,130 @@
+#include "kv/server/members.h"
+
+#include <openssl/sha.h>
+
+#include <algorithm>
+
+namespace grid::kv {
+namespace {
+
+uint64_t Sha1Prefix(const std::string& data) {
+  unsigned char digest[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v = (v << 8) | digest[i];
+  return v;
+}
+
+}  // namespace
+
+uint64_t DeriveMemberId(std::vector<std::string> peer_urls, const std::string& token,
+                        std::optional<int64_t> added_at_unix_seconds) {
+  std::sort(peer_urls.begin(), peer_urls.end());
+  std::string b;
+  for (const auto& u : peer_urls) b += u;
+  b += token;
+  if (added_at_unix_seconds) b += std::to_string(*added_at_unix_seconds);
+  return Sha1Prefix(b);
+}
+
+uint64_t DeriveClusterId(std::vector<uint64_t> member_ids) {
+  std::sort(member_ids.begin(), member_ids.end());
+  std::string b;
+  for (uint64_t id : member_ids) {
+    for (int i = 7; i >= 0; --i) b.push_back(static_cast<char>(id >> (8 * i)));
+  }
+  return Sha1Prefix(b);
+}
+
+etcdserverpb::Member ToWireMember(const kvpb::MemberRecord& m) {
+  etcdserverpb::Member out;
+  out.set_id(m.id());
+  out.set_name(m.name());
+  for (const auto& u : m.peer_urls()) out.add_peerurls(u);
+  for (const auto& u : m.client_urls()) out.add_clienturls(u);
+  out.set_islearner(m.is_learner());
+  return out;
+}
+
+void MemberTable::Load(const std::vector<kvpb::MemberRecord>& members) {
+  std::lock_guard lock(mu_);
+  members_.clear();
+  for (const auto& m : members) members_[m.id()] = m;
+}
+
+std::vector<kvpb::MemberRecord> MemberTable::List() const {
+  std::lock_guard lock(mu_);
+  std::vector<kvpb::MemberRecord> out;
+  for (const auto& [id, m] : members_) out.push_back(m);
+  return out;
+}
+
+std::optional<kvpb::MemberRecord> MemberTable::Get(uint64_t id) const {
+  std::lock_guard lock(mu_);
+  auto it = members_.find(id);
+  if (it == members_.end()) return std::nullopt;
+  return it->second;
+}
+
+bool MemberTable::PeerUrlTakenLocked(const std::string& url, uint64_t except_id) const {
+  for (const auto& [id, m] : members_) {
+    if (id == except_id) continue;
+    for (const auto& u : m.peer_urls()) {
+      if (u == url) return true;
+    }
+  }
+  return false;
+}
+
+Result<kvpb::MemberRecord> MemberTable::Apply(const kvpb::MemberChange& change, uint64_t self_id) {
+  std::lock_guard lock(mu_);
+  const kvpb::MemberRecord& in = change.member();
+  auto it = members_.find(in.id());
+  switch (change.kind()) {
+    case kvpb::MemberChange::ADD: {
+      if (it != members_.end()) return ErrMemberExists();
+      if (members_.size() >= kMaxMembers) {
+        return ResourceExhausted("etcdserver: too many members (limit " +
+                                 std::to_string(kMaxMembers) + ")");
+      }
+      for (const auto& u : in.peer_urls()) {
+        if (PeerUrlTakenLocked(u, 0)) return ErrPeerUrlExists();
+      }
+      members_[in.id()] = in;
+      return in;
+    }
+    case kvpb::MemberChange::REMOVE: {
+      if (it == members_.end()) return ErrMemberNotFound2();
+      // The member serving alone cannot remove itself: nobody would be left to commit.
+      if (in.id() == self_id) return ErrNotEnoughStartedMembers();
+      kvpb::MemberRecord removed = it->second;
+      members_.erase(it);
+      return removed;
+    }
+    case kvpb::MemberChange::UPDATE: {
+      if (it == members_.end()) return ErrMemberNotFound2();
+      for (const auto& u : in.peer_urls()) {
+        if (PeerUrlTakenLocked(u, in.id())) return ErrPeerUrlExists();
+      }
+      *it->second.mutable_peer_urls() = in.peer_urls();
+      return it->second;
+    }
+    case kvpb::MemberChange::PROMOTE: {
+      if (it == members_.end()) return ErrMemberNotFound2();
+      if (!it->second.is_learner()) return ErrMemberNotLearner();
+      // A learner is promoted only once it is in sync with the leader; without replication no
+      // learner ever receives the log, so none is ready.
+      return ErrLearnerNotReady();
+    }
+    default:
+      return InvalidArgument("unknown member change");
+  }
+}
+
+std::string MemberTable::StorageKey(uint64_t id) {
+  std::string key(8, '\0');
+  for (int i = 0; i < 8; ++i) key[i] = static_cast<char>(id >> (56 - 8 * i));
+  return key;
+}
+
+}  // namespace grid::kv

@@ -1,0 +1,70 @@
+// The cluster's membership as applied from the log (etcd's RaftCluster member store). Changed
+// only by the apply thread; read from any thread. Thread-safe.
+//
+// Until replication exists a member added here is recorded and reported, but this member keeps
+// committing alone: quorum does not change.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "etcd/rpc.pb.h"
+#include "grid/internal.pb.h"
+
+namespace grid::kv {
+
+// etcd's membership errors.
+inline Status ErrMemberExists() { return FailedPrecondition("etcdserver: member ID already exist"); }
+inline Status ErrPeerUrlExists() { return FailedPrecondition("etcdserver: Peer URLs already exists"); }
+inline Status ErrMemberNotFound2() { return NotFound("etcdserver: member not found"); }
+inline Status ErrMemberNotLearner() {
+  return FailedPrecondition("etcdserver: can only promote a learner member");
+}
+inline Status ErrLearnerNotReady() {
+  return FailedPrecondition(
+      "etcdserver: can only promote a learner member which is in sync with leader");
+}
+inline Status ErrNotEnoughStartedMembers() {
+  return FailedPrecondition(
+      "etcdserver: re-configuration failed due to not enough started members");
+}
+
+// etcd's ids: a member's from its sorted peer URLs and the cluster token (and, for a member
+// added at run time, the time of the add); the cluster's from its sorted member ids. Members
+// started with the same flags get the same ids, as with etcd.
+uint64_t DeriveMemberId(std::vector<std::string> peer_urls, const std::string& token,
+                        std::optional<int64_t> added_at_unix_seconds = std::nullopt);
+uint64_t DeriveClusterId(std::vector<uint64_t> member_ids);
+
+// etcd's wire form of a member.
+etcdserverpb::Member ToWireMember(const kvpb::MemberRecord& m);
+
+class MemberTable {
+ public:
+  // Members kept at most (a bound on the table and on MemberList responses).
+  static constexpr size_t kMaxMembers = 128;
+
+  void Load(const std::vector<kvpb::MemberRecord>& members);
+  std::vector<kvpb::MemberRecord> List() const;  // ordered by id
+  std::optional<kvpb::MemberRecord> Get(uint64_t id) const;
+
+  // Validates and applies `change` for the member `self_id` (which serves alone). Returns the
+  // changed record; the caller persists it (or deletes it for REMOVE).
+  Result<kvpb::MemberRecord> Apply(const kvpb::MemberChange& change, uint64_t self_id);
+
+  // Key of a member in the backend's members table.
+  static std::string StorageKey(uint64_t id);
+
+ private:
+  bool PeerUrlTakenLocked(const std::string& url, uint64_t except_id) const;
+
+  mutable std::mutex mu_;
+  std::map<uint64_t, kvpb::MemberRecord> members_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace grid::kv
