@@ -1,5 +1,6 @@
 #include "kv/server/applier.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <fmt/ranges.h>
 
@@ -60,6 +61,7 @@ void Applier::ApplyNow(std::vector<wal::Entry> entries) {
 }
 
 void Applier::Run() {
+  pthread_setname_np(pthread_self(), "grid-apply");
   std::vector<wal::Entry> group;
   for (;;) {
     {

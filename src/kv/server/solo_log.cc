@@ -1,5 +1,6 @@
 #include "kv/server/solo_log.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include "kv/server/errors.h"
@@ -118,6 +119,7 @@ void SoloLog::FailPending(const Status& status, std::deque<Pending>* pending) {
 }
 
 void SoloLog::Run() {
+  pthread_setname_np(pthread_self(), "grid-log");
   std::vector<wal::Entry> batch;
   for (;;) {
     uint64_t first_index;
