@@ -10,6 +10,7 @@
 
 #include "kv/api/kv_service.h"
 #include "kv/server/errors.h"
+#include "kv/snapshot/etcd_backend.h"
 #include "kv/snapshot/snapshot_file.h"
 
 namespace grid::kv {
@@ -124,8 +125,9 @@ grpc::ServerUnaryReactor* MaintenanceService::MoveLeader(grpc::CallbackServerCon
 
 namespace {
 
-// Streams one snapshot: a producer thread packs the checkpoint into chunks, the reactor writes
-// them one at a time. The queue between them holds at most kMaxQueuedChunks.
+// Streams one snapshot: a producer thread exports the store as an etcd backend file and reads
+// it into chunks (the SHA-256 of the file last, as etcd), the reactor writes them one at a
+// time. The queue between them holds at most kMaxQueuedChunks.
 class SnapshotWriter final : public grpc::ServerWriteReactor<etcdserverpb::SnapshotResponse> {
  public:
   static constexpr size_t kMaxQueuedChunks = 8;
@@ -163,30 +165,31 @@ class SnapshotWriter final : public grpc::ServerWriteReactor<etcdserverpb::Snaps
 
  private:
   void Produce() {
-    const std::string dir =
-        (fs::path(ctx_->data_dir) / "member" / "snap" /
-         ("stream-" + std::to_string(reinterpret_cast<uintptr_t>(this))))
-            .string();
+    // The backend as etcd's bbolt file, in a temporary file streamed and then removed.
+    const fs::path path = fs::path(ctx_->data_dir) / "member" / "snap" /
+                          ("stream-" + std::to_string(reinterpret_cast<uintptr_t>(this)) + ".db");
     std::error_code ec;
-    fs::remove_all(dir, ec);
-    fs::create_directories(fs::path(dir).parent_path(), ec);
-    grid::Status s = ctx_->store->Checkpoint(dir);
+    fs::create_directories(path.parent_path(), ec);
+    snapshot::ExportOptions options;
+    options.member = snapshot::MemberInfo{ctx_->member->member_id, ctx_->member->name, {}, {}};
+    if (!ctx_->peer_url.empty()) options.member->peer_urls.push_back(ctx_->peer_url);
+    if (!ctx_->client_url.empty()) options.member->client_urls.push_back(ctx_->client_url);
+    grid::Status s = snapshot::ExportEtcdBackend(*ctx_->store, path.string(), options).status();
     uint64_t total = 0;
     if (s.ok()) {
-      s = snapshot::WriteSnapshot(dir, MaintenanceService::kSnapshotChunkBytes,
-                                  [&](std::string_view chunk) {
-                                    std::unique_lock lock(mu_);
-                                    cv_.wait(lock, [&] {
-                                      return cancelled_ || chunks_.size() < kMaxQueuedChunks;
-                                    });
-                                    if (cancelled_) return false;
-                                    chunks_.emplace_back(chunk);
-                                    total += chunk.size();
-                                    WriteNextLocked();
-                                    return true;
-                                  });
+      s = snapshot::StreamWithSha256(
+          path.string(), MaintenanceService::kSnapshotChunkBytes,
+          [&](std::string_view chunk, uint64_t remaining_bytes) {
+            std::unique_lock lock(mu_);
+            cv_.wait(lock, [&] { return cancelled_ || chunks_.size() < kMaxQueuedChunks; });
+            if (cancelled_) return false;
+            chunks_.push_back(Chunk{std::string(chunk), remaining_bytes});
+            total += chunk.size();
+            WriteNextLocked();
+            return true;
+          });
     }
-    fs::remove_all(dir, ec);
+    fs::remove(path, ec);
     std::lock_guard lock(mu_);
     if (!s.ok()) spdlog::warn("snapshot stream failed after {} bytes: {}", total, s.ToString());
     else spdlog::info("snapshot streamed: {} bytes", total);
@@ -204,8 +207,8 @@ class SnapshotWriter final : public grpc::ServerWriteReactor<etcdserverpb::Snaps
     writing_ = true;
     response_.Clear();
     ctx_->member->FillHeader(response_.mutable_header(), ctx_->store->CurrentRevision());
-    response_.set_blob(chunks_.front());
-    // remaining_bytes is unknown while packing; etcdctl does not rely on it.
+    response_.set_blob(chunks_.front().blob);
+    response_.set_remaining_bytes(chunks_.front().remaining_bytes);
     StartWrite(&response_);
   }
 
@@ -225,7 +228,11 @@ class SnapshotWriter final : public grpc::ServerWriteReactor<etcdserverpb::Snaps
   std::atomic<int>* const in_flight_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::string> chunks_;  // GUARDED_BY(mu_)
+  struct Chunk {
+    std::string blob;
+    uint64_t remaining_bytes;  // bytes after this chunk, as etcd reports them
+  };
+  std::deque<Chunk> chunks_;        // GUARDED_BY(mu_)
   bool writing_ = false;            // GUARDED_BY(mu_)
   bool cancelled_ = false;          // GUARDED_BY(mu_)
   bool produced_ = false;           // GUARDED_BY(mu_)

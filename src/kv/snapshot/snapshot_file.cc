@@ -2,202 +2,106 @@
 
 #include <openssl/evp.h>
 
-#include <filesystem>
 #include <fstream>
-#include <memory>
 #include <vector>
 
+#include "common/check.h"
+
 namespace grid::kv::snapshot {
-namespace fs = std::filesystem;
 namespace {
 
-class Sha256 {
- public:
-  Sha256() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) {
-    GRID_CHECK(EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) == 1);
-  }
-  void Update(std::string_view data) {
-    GRID_CHECK(EVP_DigestUpdate(ctx_.get(), data.data(), data.size()) == 1);
-  }
-  std::string Final() {
-    std::string out(kChecksumBytes, '\0');
-    unsigned int n = 0;
-    GRID_CHECK(EVP_DigestFinal_ex(ctx_.get(), reinterpret_cast<unsigned char*>(out.data()), &n) == 1);
-    return out;
-  }
-
- private:
-  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx_;
-};
-
-void PutU32(std::string* out, uint32_t v) {
-  for (int i = 0; i < 4; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-void PutU64(std::string* out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
-
-// Buffers output into chunks, hashing and counting what passes.
-class ChunkWriter {
- public:
-  ChunkWriter(size_t chunk_bytes, const std::function<bool(std::string_view)>& sink)
-      : chunk_bytes_(chunk_bytes), sink_(sink) {}
-  bool Write(std::string_view data) {
-    hash_.Update(data);
-    written_ += data.size();
-    while (!data.empty()) {
-      size_t n = std::min(data.size(), chunk_bytes_ - buffer_.size());
-      buffer_.append(data.substr(0, n));
-      data.remove_prefix(n);
-      if (buffer_.size() == chunk_bytes_ && !FlushBuffer()) return false;
-    }
-    return true;
-  }
-  bool Finish() {
-    std::string pad((kAlignBytes - written_ % kAlignBytes) % kAlignBytes, '\0');
-    if (!Write(pad)) return false;
-    buffer_ += hash_.Final();
-    return FlushBuffer();
-  }
-
- private:
-  bool FlushBuffer() {
-    if (buffer_.empty()) return true;
-    bool ok = sink_(buffer_);
-    buffer_.clear();
-    return ok;
-  }
-  const size_t chunk_bytes_;
-  const std::function<bool(std::string_view)>& sink_;
-  Sha256 hash_;
-  uint64_t written_ = 0;
-  std::string buffer_;
-};
+// Read size while hashing or streaming a file.
+constexpr size_t kReadBytes = 1 << 20;
 
 }  // namespace
 
-Status WriteSnapshot(const std::string& dir, size_t chunk_bytes,
-                     const std::function<bool(std::string_view chunk)>& sink) {
-  GRID_CHECK(chunk_bytes > 0);
-  std::vector<fs::path> files;
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (e.is_regular_file()) files.push_back(e.path());
-  }
-  if (ec) return IOError("snapshot: list " + dir + ": " + ec.message());
-  std::sort(files.begin(), files.end());
+struct Sha256::Ctx {
+  EVP_MD_CTX* md = EVP_MD_CTX_new();
+  ~Ctx() { EVP_MD_CTX_free(md); }
+};
 
-  ChunkWriter out(chunk_bytes, sink);
-  std::string head(kMagic, sizeof(kMagic) - 1);
-  PutU32(&head, static_cast<uint32_t>(files.size()));
-  if (!out.Write(head)) return Status(Code::kCancelled, "snapshot: receiver went away");
-  std::vector<char> buf(1 << 20);
-  for (const fs::path& p : files) {
-    std::ifstream in(p, std::ios::binary);
-    if (!in) return IOError("snapshot: open " + p.filename().string());
-    const uint64_t size = fs::file_size(p, ec);
-    if (ec) return IOError("snapshot: size of " + p.filename().string() + ": " + ec.message());
-    std::string rec;
-    const std::string name = p.filename().string();
-    PutU32(&rec, static_cast<uint32_t>(name.size()));
-    rec += name;
-    PutU64(&rec, size);
-    if (!out.Write(rec)) return Status(Code::kCancelled, "snapshot: receiver went away");
-    uint64_t left = size;
-    while (left > 0) {
-      const size_t n = static_cast<size_t>(std::min<uint64_t>(left, buf.size()));
-      if (!in.read(buf.data(), static_cast<std::streamsize>(n))) {
-        return IOError("snapshot: read " + name + ": file shrank while streaming");
-      }
-      if (!out.Write(std::string_view(buf.data(), n))) {
-        return Status(Code::kCancelled, "snapshot: receiver went away");
-      }
-      left -= n;
+Sha256::Sha256() : ctx_(std::make_unique<Ctx>()) {
+  GRID_CHECK(ctx_->md != nullptr && EVP_DigestInit_ex(ctx_->md, EVP_sha256(), nullptr) == 1);
+}
+Sha256::~Sha256() = default;
+
+void Sha256::Update(std::string_view data) {
+  GRID_CHECK(EVP_DigestUpdate(ctx_->md, data.data(), data.size()) == 1);
+}
+
+std::string Sha256::Final() {
+  std::string out(kSha256Bytes, '\0');
+  unsigned int n = 0;
+  GRID_CHECK(EVP_DigestFinal_ex(ctx_->md, reinterpret_cast<unsigned char*>(out.data()), &n) == 1);
+  return out;
+}
+
+std::string HexOf(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  for (char c : bytes) {
+    out.push_back(kDigits[uint8_t(c) >> 4]);
+    out.push_back(kDigits[uint8_t(c) & 15]);
+  }
+  return out;
+}
+
+Status StreamWithSha256(
+    const std::string& db_path, size_t chunk_bytes,
+    const std::function<bool(std::string_view chunk, uint64_t remaining_bytes)>& sink) {
+  GRID_CHECK(chunk_bytes > 0);
+  std::ifstream in(db_path, std::ios::binary | std::ios::ate);
+  if (!in) return IOError("snapshot: open " + db_path);
+  const uint64_t size = static_cast<uint64_t>(in.tellg());
+  in.seekg(0);
+  Sha256 sha;
+  std::vector<char> buf(chunk_bytes);
+  uint64_t left = size;
+  while (left > 0) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(left, chunk_bytes));
+    if (!in.read(buf.data(), static_cast<std::streamsize>(n))) {
+      return IOError("snapshot: read " + db_path + ": file shrank while streaming");
+    }
+    left -= n;
+    const std::string_view chunk(buf.data(), n);
+    sha.Update(chunk);
+    if (!sink(chunk, left + kSha256Bytes)) {
+      return Status(Code::kCancelled, "snapshot: receiver went away");
     }
   }
-  if (!out.Finish()) return Status(Code::kCancelled, "snapshot: receiver went away");
+  if (!sink(sha.Final(), 0)) return Status(Code::kCancelled, "snapshot: receiver went away");
   return Status::Ok();
 }
 
-Status RestoreSnapshot(const std::string& path, const std::string& dir) {
-  std::ifstream in(path, std::ios::binary);
+Result<uint64_t> VerifySha256(const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) return NotFound("snapshot: cannot open " + path);
-  std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const std::string name = fs::path(path).filename().string();
-  if (data.size() < kChecksumBytes + kAlignBytes ||
-      data.size() % kAlignBytes != kChecksumBytes) {
-    return Corruption("snapshot: " + name + " has " + std::to_string(data.size()) +
-                      " bytes, not a multiple of 512 plus a 32-byte checksum");
+  const uint64_t size = static_cast<uint64_t>(in.tellg());
+  if (size % kAlignBytes != kSha256Bytes) {
+    return Corruption("snapshot: " + path + ": no sha256 checksum (" + std::to_string(size) +
+                      " bytes is not a multiple of 512 plus 32)");
   }
-  const size_t body_bytes = data.size() - kChecksumBytes;
-  Sha256 hash;
-  hash.Update(std::string_view(data).substr(0, body_bytes));
-  if (hash.Final() != data.substr(body_bytes)) {
-    return Corruption("snapshot: " + name + ": SHA-256 mismatch at offset " +
-                      std::to_string(body_bytes));
-  }
-  size_t pos = 0;
-  auto need = [&](size_t n) -> Status {
-    if (body_bytes - pos < n) {
-      return Corruption("snapshot: " + name + ": truncated record at offset " + std::to_string(pos));
+  const uint64_t db_bytes = size - kSha256Bytes;
+  in.seekg(0);
+  Sha256 sha;
+  std::vector<char> buf(kReadBytes);
+  uint64_t left = db_bytes;
+  while (left > 0) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(left, buf.size()));
+    if (!in.read(buf.data(), static_cast<std::streamsize>(n))) {
+      return IOError("snapshot: read " + path);
     }
-    return Status::Ok();
-  };
-  auto u32 = [&] {
-    uint32_t v = 0;
-    for (int i = 0; i < 4; ++i) v |= uint32_t(uint8_t(data[pos + i])) << (8 * i);
-    pos += 4;
-    return v;
-  };
-  auto u64 = [&] {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v |= uint64_t(uint8_t(data[pos + i])) << (8 * i);
-    pos += 8;
-    return v;
-  };
-  GRID_RETURN_IF_ERROR(need(sizeof(kMagic) - 1 + 4));
-  if (data.compare(0, sizeof(kMagic) - 1, kMagic) != 0) {
-    return Corruption("snapshot: " + name + " is not a gridkv snapshot (bad magic at offset 0)");
+    sha.Update(std::string_view(buf.data(), n));
+    left -= n;
   }
-  pos += sizeof(kMagic) - 1;
-  const uint32_t count = u32();
-  if (count > kMaxFiles) {
-    return Corruption("snapshot: " + name + ": file count " + std::to_string(count) + " at offset " +
-                      std::to_string(pos - 4) + " exceeds the limit");
+  std::string expected(kSha256Bytes, '\0');
+  if (!in.read(expected.data(), kSha256Bytes)) return IOError("snapshot: read " + path);
+  const std::string got = sha.Final();
+  if (got != expected) {
+    return Corruption("snapshot: " + path + ": expected sha256 " + HexOf(expected) + ", got " +
+                      HexOf(got) + " (checksum at offset " + std::to_string(db_bytes) + ")");
   }
-  std::error_code ec;
-  if (fs::exists(dir)) return FailedPrecondition("snapshot: target " + dir + " already exists");
-  fs::create_directories(dir, ec);
-  if (ec) return IOError("snapshot: create " + dir + ": " + ec.message());
-  for (uint32_t i = 0; i < count; ++i) {
-    const size_t record_offset = pos;
-    GRID_RETURN_IF_ERROR(need(4));
-    const uint32_t name_bytes = u32();
-    if (name_bytes == 0 || name_bytes > kMaxNameBytes) {
-      return Corruption("snapshot: " + name + ": bad file name length at offset " +
-                        std::to_string(record_offset));
-    }
-    GRID_RETURN_IF_ERROR(need(name_bytes + 8));
-    std::string file = data.substr(pos, name_bytes);
-    pos += name_bytes;
-    if (file.find('/') != std::string::npos || file == "." || file == "..") {
-      return Corruption("snapshot: " + name + ": bad file name at offset " +
-                        std::to_string(record_offset));
-    }
-    const uint64_t size = u64();
-    GRID_RETURN_IF_ERROR(need(size));
-    std::ofstream out(fs::path(dir) / file, std::ios::binary);
-    out.write(data.data() + pos, static_cast<std::streamsize>(size));
-    if (!out.flush()) return IOError("snapshot: write " + file + " into " + dir);
-    pos += size;
-  }
-  for (size_t i = pos; i < body_bytes; ++i) {
-    if (data[i] != 0) {
-      return Corruption("snapshot: " + name + ": unexpected data in padding at offset " +
-                        std::to_string(i));
-    }
-  }
-  return Status::Ok();
+  return db_bytes;
 }
 
 }  // namespace grid::kv::snapshot

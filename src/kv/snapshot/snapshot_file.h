@@ -1,16 +1,12 @@
-// The snapshot file gridkv streams from Maintenance.Snapshot and restores with
-// `gridkv snapshot restore`. It packs a consistent copy (RocksDB checkpoint) of the backend:
-//
-//   body    := "GRIDSNP1" u32 file_count { u32 name_bytes, name, u64 data_bytes, data }*
-//              then zero padding so that body's length is a multiple of 512
-//   file    := body, SHA-256(body)   (32 bytes)
-//
-// Integers are little-endian. The length rule (multiple of 512, plus 32) and the trailing
-// SHA-256 are what etcdctl 3.4 checks before it accepts a snapshot stream.
+// The framing of an etcd v3 snapshot file: the backend database (a bbolt file) followed by the
+// 32-byte SHA-256 of the database bytes. Maintenance.Snapshot streams exactly this, with the
+// checksum as the last message; `etcdctl snapshot save` accepts a stream only if its length is
+// a multiple of 512 plus 32, and `snapshot restore` checks the checksum.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -18,20 +14,38 @@
 
 namespace grid::kv::snapshot {
 
-inline constexpr char kMagic[] = "GRIDSNP1";
+inline constexpr size_t kSha256Bytes = 32;
+// etcdctl's rule for "has a checksum": size % kAlignBytes == kSha256Bytes.
 inline constexpr size_t kAlignBytes = 512;
-inline constexpr size_t kChecksumBytes = 32;
-// A name longer than this, or more files than this, is corruption, not a snapshot.
-inline constexpr uint32_t kMaxNameBytes = 4096;
-inline constexpr uint32_t kMaxFiles = 1'000'000;
 
-// Streams the snapshot of the files in `dir` (regular files, not recursive) to `sink` in
-// chunks of at most `chunk_bytes`. `sink` returns false to abort (the client went away).
-Status WriteSnapshot(const std::string& dir, size_t chunk_bytes,
-                     const std::function<bool(std::string_view chunk)>& sink);
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  void Update(std::string_view data);
+  // The 32-byte digest. REQUIRES: called once.
+  std::string Final();
 
-// Checks length and checksum of the snapshot file at `path` and unpacks its files into `dir`
-// (created; must not exist). Corruption names the file and the byte offset of the damage.
-Status RestoreSnapshot(const std::string& path, const std::string& dir);
+ private:
+  struct Ctx;
+  std::unique_ptr<Ctx> ctx_;
+};
+
+std::string HexOf(std::string_view bytes);
+
+// Calls `sink` with the file at `db_path` in chunks of at most `chunk_bytes`, then with its
+// SHA-256 as a final chunk of 32 bytes. `remaining_bytes` is what follows the chunk. `sink`
+// returns false to stop (Cancelled). REQUIRES: the file does not change meanwhile.
+Status StreamWithSha256(
+    const std::string& db_path, size_t chunk_bytes,
+    const std::function<bool(std::string_view chunk, uint64_t remaining_bytes)>& sink);
+
+// Checks that the snapshot file at `path` ends in the SHA-256 of the bytes before it and
+// returns the length of the database part. Corruption (naming the file and the offset of the
+// checksum) when the size cannot hold a checksum or the checksum differs (etcd's "expected
+// sha256 ..., got ...").
+Result<uint64_t> VerifySha256(const std::string& path);
 
 }  // namespace grid::kv::snapshot

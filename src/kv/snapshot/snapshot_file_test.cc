@@ -16,84 +16,94 @@ class SnapshotFileTest : public ::testing::Test {
     std::string tmpl = (fs::temp_directory_path() / "gridsnap-XXXXXX").string();
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     root_ = tmpl;
-    fs::create_directories(root_ / "src");
-    Write(root_ / "src" / "CURRENT", "MANIFEST-000001\n");
-    Write(root_ / "src" / "000007.sst", std::string(100000, 'x') + "tail");
-    Write(root_ / "src" / "empty", "");
+    db_ = (root_ / "db").string();
+    // 3 pages of a fake database: a multiple of 512.
+    std::string data;
+    for (int i = 0; i < 3 * 4096; ++i) data.push_back(static_cast<char>(i * 31));
+    Write(db_, data);
   }
   void TearDown() override { fs::remove_all(root_); }
 
-  static void Write(const fs::path& p, const std::string& data) {
-    std::ofstream(p, std::ios::binary) << data;
+  static void Write(const std::string& p, const std::string& data) {
+    std::ofstream(p, std::ios::binary | std::ios::trunc) << data;
   }
-  static std::string Read(const fs::path& p) {
+  static std::string Read(const std::string& p) {
     std::ifstream in(p, std::ios::binary);
     return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   }
-  std::string MakeSnapshot(size_t chunk_bytes = 4096) {
+  // Streams db_ into a snapshot file; returns its path.
+  std::string Snapshot(size_t chunk_bytes) {
     std::string out;
-    size_t chunks = 0;
-    Status s = WriteSnapshot((root_ / "src").string(), chunk_bytes, [&](std::string_view c) {
-      EXPECT_LE(c.size(), chunk_bytes);
+    uint64_t last_remaining = UINT64_MAX;
+    Status s = StreamWithSha256(db_, chunk_bytes, [&](std::string_view c, uint64_t remaining) {
+      EXPECT_LE(c.size(), std::max(chunk_bytes, kSha256Bytes));
+      EXPECT_LT(remaining, last_remaining);
+      last_remaining = remaining;
       out.append(c);
-      ++chunks;
       return true;
     });
     EXPECT_TRUE(s.ok()) << s.ToString();
-    EXPECT_GT(chunks, 1u);
-    Write(root_ / "snap.db", out);
-    return out;
+    EXPECT_EQ(last_remaining, 0u);
+    const std::string path = (root_ / "snap").string();
+    Write(path, out);
+    return path;
   }
 
   fs::path root_;
+  std::string db_;
 };
 
-TEST_F(SnapshotFileTest, LengthIsMultipleOf512PlusChecksum) {
-  std::string snap = MakeSnapshot();
-  EXPECT_EQ(snap.size() % kAlignBytes, kChecksumBytes);
+TEST_F(SnapshotFileTest, StreamEndsWithTheChecksumAsItsOwnChunk) {
+  size_t chunks = 0;
+  std::string last;
+  ASSERT_TRUE(StreamWithSha256(db_, 4096, [&](std::string_view c, uint64_t) {
+                ++chunks;
+                last.assign(c);
+                return true;
+              }).ok());
+  EXPECT_EQ(chunks, 4u);  // three database chunks, then the checksum
+  Sha256 sha;
+  sha.Update(Read(db_));
+  EXPECT_EQ(last, sha.Final());
 }
 
-TEST_F(SnapshotFileTest, RoundTripRestoresEveryFile) {
-  MakeSnapshot();
-  Status s = RestoreSnapshot((root_ / "snap.db").string(), (root_ / "out").string());
-  ASSERT_TRUE(s.ok()) << s.ToString();
-  for (const char* f : {"CURRENT", "000007.sst", "empty"}) {
-    EXPECT_EQ(Read(root_ / "out" / f), Read(root_ / "src" / f)) << f;
-  }
+TEST_F(SnapshotFileTest, VerifyAcceptsAndReturnsTheDatabaseLength) {
+  const std::string snap = Snapshot(1000);
+  auto db_bytes = VerifySha256(snap);
+  ASSERT_TRUE(db_bytes.ok()) << db_bytes.status().ToString();
+  EXPECT_EQ(*db_bytes, 3u * 4096);
+  EXPECT_EQ(fs::file_size(snap) % kAlignBytes, kSha256Bytes);
 }
 
-TEST_F(SnapshotFileTest, FlippedByteIsReportedWithOffset) {
-  std::string snap = MakeSnapshot();
-  snap[100] ^= 0x01;
-  Write(root_ / "snap.db", snap);
-  Status s = RestoreSnapshot((root_ / "snap.db").string(), (root_ / "out").string());
-  EXPECT_EQ(s.code(), Code::kCorruption);
-  EXPECT_NE(s.message().find("SHA-256 mismatch at offset " + std::to_string(snap.size() - 32)),
-            std::string::npos)
-      << s.message();
-  EXPECT_FALSE(fs::exists(root_ / "out"));
+TEST_F(SnapshotFileTest, FlippedByteIsExpectedSha256WithOffset) {
+  const std::string snap = Snapshot(4096);
+  std::string data = Read(snap);
+  data[100] ^= 0x01;
+  Write(snap, data);
+  auto r = VerifySha256(snap);
+  EXPECT_EQ(r.status().code(), Code::kCorruption);
+  EXPECT_NE(r.status().message().find("expected sha256 "), std::string::npos);
+  EXPECT_NE(r.status().message().find("checksum at offset 12288"), std::string::npos)
+      << r.status().message();
 }
 
-TEST_F(SnapshotFileTest, TruncatedFileIsRefused) {
-  std::string snap = MakeSnapshot();
-  Write(root_ / "snap.db", snap.substr(0, snap.size() - 1));
-  Status s = RestoreSnapshot((root_ / "snap.db").string(), (root_ / "out").string());
-  EXPECT_EQ(s.code(), Code::kCorruption);
-  EXPECT_NE(s.message().find("not a multiple of 512"), std::string::npos) << s.message();
+TEST_F(SnapshotFileTest, TruncatedFileHasNoChecksum) {
+  const std::string snap = Snapshot(4096);
+  std::string data = Read(snap);
+  Write(snap, data.substr(0, data.size() - 1));
+  auto r = VerifySha256(snap);
+  EXPECT_EQ(r.status().code(), Code::kCorruption);
+  EXPECT_NE(r.status().message().find("no sha256 checksum"), std::string::npos)
+      << r.status().message();
 }
 
-TEST_F(SnapshotFileTest, ExistingTargetIsRefused) {
-  MakeSnapshot();
-  fs::create_directories(root_ / "out");
-  Status s = RestoreSnapshot((root_ / "snap.db").string(), (root_ / "out").string());
-  EXPECT_EQ(s.code(), Code::kFailedPrecondition);
+TEST_F(SnapshotFileTest, MissingFileIsNotFound) {
+  EXPECT_EQ(VerifySha256((root_ / "nope").string()).status().code(), Code::kNotFound);
 }
 
 TEST_F(SnapshotFileTest, AbortedReceiverStopsTheStream) {
   size_t chunks = 0;
-  Status s = WriteSnapshot((root_ / "src").string(), 1024, [&](std::string_view) {
-    return ++chunks < 3;
-  });
+  Status s = StreamWithSha256(db_, 1024, [&](std::string_view, uint64_t) { return ++chunks < 3; });
   EXPECT_EQ(s.code(), Code::kCancelled);
   EXPECT_EQ(chunks, 3u);
 }

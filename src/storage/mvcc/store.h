@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -109,6 +110,25 @@ struct HashResult {
   int64_t compact_revision = 0;
 };
 
+// ---- Raw records: a store's whole backend as (family, key, value), for snapshot files ----
+
+enum class RawFamily {
+  kKey,   // revision key (revision.h; 17 bytes, +'t' for a deletion) -> mvccpb::KeyValue bytes
+  kMeta,  // the store's bookkeeping: "consistent_index", "scheduledCompactRev",
+          // "finishedCompactRev", each an 8-byte big-endian integer
+  kSide,  // a row of the side table `table` (Batch::PutMeta)
+};
+
+struct RawRecord {
+  RawFamily family = RawFamily::kKey;
+  std::string_view table;  // kSide only: the side table name (1..255 bytes)
+  std::string_view key;
+  std::string_view value;
+};
+
+// Called once per record; a non-OK status stops the export and is returned by it.
+using RawVisitor = std::function<Status(const RawRecord& record)>;
+
 class Store : public ReadView {
  public:
   static Result<std::unique_ptr<Store>> Open(const Options& options);
@@ -152,6 +172,33 @@ class Store : public ReadView {
   // Writes a consistent copy of the backend into `dir` (must not exist) with RocksDB's
   // checkpoint; Maintenance.Snapshot streams it.
   virtual Status Checkpoint(const std::string& dir) const = 0;
+
+  // Visits every record of one consistent view of the backend: the key family in revision
+  // order, then the meta family in name order, then the side tables (grouped by table, each in
+  // key order). Runs concurrently with the writer; the records are those of one instant.
+  // Default: Unimplemented (stores that have no raw backend).
+  virtual Status ExportRaw(const RawVisitor& visit) const {
+    return Unimplemented("mvcc: this store has no raw export");
+  }
+};
+
+// Builds a new store's backend from raw records, in any order (the inverse of ExportRaw).
+// Store::Open on the same directory afterwards rebuilds the index and finishes a compaction
+// that was scheduled but not finished. Thread-safety: one thread uses an importer.
+class RawImporter {
+ public:
+  // Records are written in RocksDB batches of about this many bytes.
+  static constexpr size_t kBatchBytes = 4 << 20;
+
+  // Errors: FailedPrecondition if options.dir exists.
+  static Result<std::unique_ptr<RawImporter>> Create(const Options& options);
+  virtual ~RawImporter() = default;
+  // Corruption for a record that is not what its family holds (a key that is not a revision
+  // key, an undecodable KeyValue, an unknown meta name or a meta value that is not 8 bytes, an
+  // empty or over-long side table name). A later put of the same key replaces the earlier one.
+  virtual Status Add(const RawRecord& record) = 0;
+  // Writes what is buffered, flushes and closes the backend. REQUIRES: called once, last.
+  virtual Status Finish() = 0;
 };
 
 }  // namespace grid::mvcc

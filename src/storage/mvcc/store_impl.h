@@ -59,10 +59,12 @@ class RocksStore final : public Store {
   int64_t DbSizeBytes() const override;
   int64_t DbSizeInUseBytes() const override;
   Status Checkpoint(const std::string& dir) const override;
+  Status ExportRaw(const RawVisitor& visit) const override;  // raw_io.cc
 
  private:
   friend class BatchImpl;
   friend class TxnImpl;
+  friend class RawImporterImpl;
 
   explicit RocksStore(const Options& options) : options_(options) {}
   Status OpenDb();
