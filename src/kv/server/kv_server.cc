@@ -1,7 +1,6 @@
 #include "kv/server/kv_server.h"
 
 #include <grpcpp/grpcpp.h>
-#include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
@@ -16,14 +15,17 @@
 #include "kv/api/lease_service.h"
 #include "kv/api/maintenance_service.h"
 #include "kv/api/watch_service.h"
+#include "kv/http/client_listener.h"
+#include "kv/http/member_status.h"
 #include "kv/lease/keeper.h"
 #include "kv/lease/lease_apply.h"
 #include "kv/lease/lessor.h"
 #include "kv/server/applier.h"
 #include "kv/server/auto_compactor.h"
+#include "kv/server/members.h"
 #include "kv/server/self_client_services.h"
 #include "kv/server/solo_log.h"
-#include "kv/snapshot/snapshot_file.h"
+#include "kv/snapshot/etcd_backend.h"
 #include "kv/watch/store_event_source.h"
 #include "kv/watch/watch_hub.h"
 #include "storage/mvcc/store.h"
@@ -41,33 +43,6 @@ constexpr size_t kMaxQueuedReads = 100000;
 // The term of a single member's log: etcd's single member is at term 2 once it has elected
 // itself at start, and clients see that term in every response header.
 constexpr uint64_t kSoloTerm = 2;
-
-uint64_t Sha1Prefix(const std::string& data) {
-  unsigned char digest[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(data.data()), data.size(), digest);
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v = (v << 8) | digest[i];
-  return v;
-}
-
-// etcd's derivation: a member id from its sorted peer URLs and the cluster token; a cluster
-// id from the sorted member ids. Members started with the same flags get the same ids.
-uint64_t DeriveMemberId(std::vector<std::string> peer_urls, const std::string& token) {
-  std::sort(peer_urls.begin(), peer_urls.end());
-  std::string b;
-  for (const auto& u : peer_urls) b += u;
-  b += token;
-  return Sha1Prefix(b);
-}
-
-uint64_t DeriveClusterId(std::vector<uint64_t> member_ids) {
-  std::sort(member_ids.begin(), member_ids.end());
-  std::string b;
-  for (uint64_t id : member_ids) {
-    for (int i = 7; i >= 0; --i) b.push_back(static_cast<char>(id >> (8 * i)));
-  }
-  return Sha1Prefix(b);
-}
 
 std::string DataDirOf(const ServerConfig& c) {
   return c.data_dir.empty() ? c.name + ".etcd" : c.data_dir;
@@ -87,6 +62,32 @@ Status MakeDirs(const fs::path& p) {
   return Status::Ok();
 }
 
+// etcd's publish: this member's name and client URLs (which may change between starts) are
+// written into the membership; its peer URLs come from the table once it exists (they change
+// through MemberUpdate).
+Status PublishSelf(const ServerConfig& config, uint64_t member_id, mvcc::Store& store,
+                   MemberTable& members) {
+  kvpb::MemberRecord self;
+  if (auto existing = members.Get(member_id)) {
+    self = *existing;
+  } else {
+    self.set_id(member_id);
+    for (const auto& u : config.initial_advertise_peer_urls) self.add_peer_urls(u);
+  }
+  self.set_name(config.name);
+  self.clear_client_urls();
+  for (const auto& u : config.advertise_client_urls) self.add_client_urls(u);
+  std::unique_ptr<mvcc::Batch> batch = store.BeginBatch();
+  batch->PutMeta("members", MemberTable::StorageKey(member_id), self.SerializeAsString());
+  batch->SetConsistentIndex(store.ConsistentIndex());
+  GRID_RETURN_IF_ERROR(batch->Commit().status());
+  std::vector<kvpb::MemberRecord> all = members.List();
+  std::erase_if(all, [&](const kvpb::MemberRecord& m) { return m.id() == member_id; });
+  all.push_back(self);
+  members.Load(all);
+  return Status::Ok();
+}
+
 }  // namespace
 
 struct KvServer::Parts {
@@ -96,6 +97,7 @@ struct KvServer::Parts {
   lease::SteadyClock clock;
   std::unique_ptr<lease::Lessor> lessor;
   AlarmTable alarms;
+  MemberTable members;
   WaitRegistry waits;
   std::unique_ptr<watch::StoreEventSource> event_source;
   std::unique_ptr<watch::WatchHub> hub;
@@ -115,11 +117,14 @@ struct KvServer::Parts {
   SelfLockService lock_service;
   SelfElectionService election_service;
   std::unique_ptr<grpc::Server> grpc_server;
+  // Owns the client ports: hands HTTP/2 connections to grpc_server, answers plain HTTP.
+  std::unique_ptr<http::ClientListener> client_listener;
   std::vector<std::string> client_urls;
 
   std::mutex mu;
   std::condition_variable cv;
   bool shut_down = false;  // GUARDED_BY(mu)
+  bool stopped = false;    // GUARDED_BY(mu): Shutdown() has finished
   Status fatal;            // GUARDED_BY(mu)
 };
 
@@ -137,12 +142,18 @@ void KvServer::Wait() {
 void KvServer::Shutdown() {
   Parts& p = *parts_;
   {
-    std::lock_guard lock(p.mu);
-    if (p.shut_down) return;
+    std::unique_lock lock(p.mu);
+    if (p.shut_down) {
+      // Another thread is stopping the member: return once it is done (the caller may be
+      // about to destroy the server).
+      p.cv.wait(lock, [&p] { return p.stopped; });
+      return;
+    }
     p.shut_down = true;
   }
   p.cv.notify_all();
   spdlog::info("stopping member {:x}", p.member.member_id);
+  if (p.client_listener) p.client_listener->Stop();  // no new connections, HTTP answered
   if (p.compactor) p.compactor->Stop();
   if (p.keeper) p.keeper->Stop();
   if (p.watch_service) p.watch_service->Stop();
@@ -162,6 +173,11 @@ void KvServer::Shutdown() {
   if (p.hub) p.hub->Stop();
   p.read_pool.reset();
   spdlog::info("stopped member {:x}", p.member.member_id);
+  {
+    std::lock_guard lock(p.mu);
+    p.stopped = true;
+  }
+  p.cv.notify_all();
 }
 
 Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
@@ -220,11 +236,21 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
     (void)p.alarms.Activate(record.member_id(), record.alarm());
   }
 
+  GRID_ASSIGN_OR_RETURN(auto member_rows, p.store->ReadMeta("members"));
+  std::vector<kvpb::MemberRecord> members;
+  for (const auto& [key, value] : member_rows) {
+    kvpb::MemberRecord record;
+    if (!record.ParseFromString(value)) return Corruption("backend: undecodable member record");
+    members.push_back(std::move(record));
+  }
+  p.members.Load(members);
+
   // Replay what the log holds beyond the store, before serving anything.
   ApplierDeps deps;
   deps.store = p.store.get();
   deps.lessor = p.lessor.get();
   deps.alarms = &p.alarms;
+  deps.members = &p.members;
   deps.member = &p.member;
   deps.waits = &p.waits;
   Parts* raw = &p;
@@ -251,6 +277,7 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
     p.applier->ApplyNow(std::move(tail));
   }
   const uint64_t last_index = std::max(wal->LastIndex(), p.store->ConsistentIndex());
+  GRID_RETURN_IF_ERROR(PublishSelf(config, p.member.member_id, *p.store, p.members));
 
   // Watchers, the apply thread and the log thread.
   mvcc::Options defaults;
@@ -279,23 +306,29 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
     p.ctx.limits.quota_backend_bytes = config.quota_backend_bytes;
   }
   p.ctx.data_dir = data_dir.string();
+  if (!peer_urls.empty()) p.ctx.peer_url = peer_urls.front();
+  if (!config.advertise_client_urls.empty()) {
+    p.ctx.client_url = config.advertise_client_urls.front();
+  }
   p.ctx.committed_index = [raw] { return raw->log->committed_index(); };
   p.ctx.applied_index = [raw] { return raw->log->applied_index(); };
 
   p.kv_service = std::make_unique<KvService>(&p.ctx);
   p.maintenance_service = std::make_unique<MaintenanceService>(&p.ctx);
   p.cluster_service =
-      std::make_unique<ClusterService>(&p.ctx, peer_urls, config.advertise_client_urls);
+      std::make_unique<ClusterService>(&p.ctx, &p.members, config.initial_cluster_token);
   p.watch_service = std::make_unique<api::WatchService>(p.hub.get(), &p.member);
   p.lease_service = std::make_unique<api::LeaseService>(
       *p.lessor, *p.log, p.member, [raw] { return raw->store->CurrentRevision(); });
 
-  grpc::ServerBuilder builder;
-  std::vector<int> ports(config.listen_client_urls.size(), 0);
-  for (size_t i = 0; i < config.listen_client_urls.size(); ++i) {
-    GRID_ASSIGN_OR_RETURN(std::string address, ListenAddressOf(config.listen_client_urls[i]));
-    builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &ports[i]);
+  // The client ports are bound here, not by gRPC: they also serve plain HTTP.
+  std::vector<std::string> listen_addresses;
+  for (const std::string& url : config.listen_client_urls) {
+    GRID_ASSIGN_OR_RETURN(std::string address, ListenAddressOf(url));
+    listen_addresses.push_back(std::move(address));
   }
+  GRID_ASSIGN_OR_RETURN(p.client_listener, http::ClientListener::Bind(listen_addresses));
+  grpc::ServerBuilder builder;
   builder.SetMaxReceiveMessageSize(static_cast<int>(
       std::min<int64_t>(config.max_request_bytes + kGrpcOverheadBytes, INT32_MAX)));
   builder.SetMaxSendMessageSize(INT32_MAX);
@@ -311,12 +344,22 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
   builder.RegisterService(&p.lock_service);
   builder.RegisterService(&p.election_service);
   p.grpc_server = builder.BuildAndStart();
-  if (!p.grpc_server) {
-    return Unavailable("cannot listen on the client URLs (address in use or not local?)");
-  }
-  for (size_t i = 0; i < config.listen_client_urls.size(); ++i) {
-    std::string address = ListenAddressOf(config.listen_client_urls[i]).value();
-    address = address.substr(0, address.rfind(':') + 1) + std::to_string(ports[i]);
+  if (!p.grpc_server) return Unavailable("cannot start the gRPC server");
+  http::MemberStatusDeps status;
+  status.proposer = p.log.get();
+  status.store = p.store.get();
+  status.alarms = [raw] { return raw->alarms.List(); };
+  status.committed_index = p.ctx.committed_index;
+  status.applied_index = p.ctx.applied_index;
+  status.member_id = p.member.member_id;
+  status.quota_backend_bytes = p.ctx.limits.quota_backend_bytes;
+  auto http_handler = std::make_shared<http::EtcdHttpHandler>(
+      std::make_unique<http::MemberStatus>(std::move(status)), http::VersionInfo{});
+  GRID_RETURN_IF_ERROR(p.client_listener->Start(
+      p.grpc_server.get(), [http_handler](const http::HttpRequest& r) {
+        return http_handler->Handle(r);
+      }));
+  for (const std::string& address : p.client_listener->bound_addresses()) {
     p.client_urls.push_back("http://" + address);
     spdlog::info("listening for client requests on {}", address);
   }
@@ -344,7 +387,9 @@ Status RestoreFromSnapshot(const std::string& snapshot_path, const ServerConfig&
   }
   const fs::path member_dir = data_dir / "member";
   GRID_RETURN_IF_ERROR(MakeDirs(member_dir));
-  GRID_RETURN_IF_ERROR(snapshot::RestoreSnapshot(snapshot_path, (member_dir / "kv").string()));
+  // An etcd v3 snapshot (bbolt backend + SHA-256), from gridkv or etcd.
+  GRID_RETURN_IF_ERROR(
+      snapshot::RestoreEtcdSnapshot(snapshot_path, (member_dir / "kv").string()).status());
   uint64_t applied = 0;
   {
     mvcc::Options store_options;
