@@ -20,7 +20,7 @@
 #
 # Which tests: tests/e2e/select_ctl_tests.py reads the e2e sources and keeps
 # the single-member TestCtlV3* tests that use neither client TLS nor auth
-# (see its docstring for the exact rule). Real etcd 3.4.23 passes 54/54.
+# (see its docstring for the exact rule). Real etcd 3.4.23 passes 69/69.
 #
 # What the harness passes to the server (cluster_test.go,
 # etcdServerProcessConfigs), one member named testname0, ports 20000/20001

@@ -9,7 +9,8 @@ when its body runs `testCtl(t, fn, opts...)` and
   - it is not an auth/role/user test (file ctl_v3_auth*, ctl_v3_role*,
     ctl_v3_user*, or "Auth" in the name),
   - it does not use withQuorum() (3-member cluster),
-  - its only withCfg(...) argument, if any, is configNoTLS.
+  - its only withCfg(...) argument, if any, is configNoTLS or configPeerTLS (peer TLS
+    from certificate files, plain-text clients).
 Tests without withCfg run the harness default (configAutoTLS reduced to one
 member: peer auto-TLS, plain-text clients), which is accepted.
 Tests with a custom body (e.g. TestCtlV3Migrate, which needs the v2 store,
@@ -20,7 +21,7 @@ import os
 import re
 import sys
 
-ALLOWED_CFGS = {"configNoTLS"}
+ALLOWED_CFGS = {"configNoTLS", "configPeerTLS"}
 AUTH_FILE_PREFIXES = ("ctl_v3_auth", "ctl_v3_role", "ctl_v3_user")
 
 
