@@ -99,11 +99,21 @@ void Applier::ApplyGroup(std::vector<wal::Entry>& entries) {
       for (Outcome& o : outcomes) o.status = s;
     }
   }
+  // Answering a waiter sends its gRPC response (serialising, a socket write): the whole
+  // group's answers go to the responder pool so the apply thread moves on to the next group.
+  auto answers = std::make_shared<std::vector<std::pair<ApplyCallback, Outcome>>>();
+  answers->reserve(outcomes.size());
   for (Outcome& o : outcomes) {
     if (ApplyCallback done = deps_.waits->Take(o.id)) {
       if (!failed_.ok()) o.status = failed_;
-      done(o.status, std::move(o.response));
+      answers->emplace_back(std::move(done), std::move(o));
     }
+  }
+  auto answer_all = [answers] {
+    for (auto& [done, o] : *answers) done(o.status, std::move(o.response));
+  };
+  if (!answers->empty() && (deps_.responders == nullptr || !deps_.responders->Post(answer_all))) {
+    answer_all();  // no pool, or its queue is full: answer here (back-pressure)
   }
   if (last_index > 0 && deps_.on_applied) deps_.on_applied(last_index);
 }

@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/worker_pool.h"
 #include "kv/lease/lessor.h"
 #include "kv/server/alarms.h"
 #include "kv/server/member.h"
@@ -36,6 +37,8 @@ struct ApplierDeps {
   MemberTable* members = nullptr;
   const MemberIdentity* member = nullptr;
   WaitRegistry* waits = nullptr;
+  // Runs the answers to applied proposals off the apply thread; null: answered inline.
+  WorkerPool* responders = nullptr;
   // Called after each published batch with its events (revision order) and the new revision.
   std::function<void(const std::vector<mvccpb::Event>&, int64_t revision)> on_events;
   // Called after each published batch with the last applied log index.

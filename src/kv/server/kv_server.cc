@@ -40,6 +40,10 @@ constexpr int kGrpcOverheadBytes = 512 * 1024;
 // Reads that waited on a barrier: threads and queue bound.
 constexpr size_t kReadPoolThreads = 2;
 constexpr size_t kMaxQueuedReads = 100000;
+// Threads answering applied proposals, and groups of answers queued for them at most (beyond
+// it the apply thread answers itself).
+constexpr size_t kResponderThreads = 1;
+constexpr size_t kMaxQueuedResponseGroups = 1024;
 // The term of a single member's log: etcd's single member is at term 2 once it has elected
 // itself at start, and clients see that term in every response header.
 constexpr uint64_t kSoloTerm = 2;
@@ -106,6 +110,7 @@ struct KvServer::Parts {
   std::unique_ptr<lease::LeaseKeeper> keeper;
   std::unique_ptr<AutoCompactor> compactor;
   std::unique_ptr<WorkerPool> read_pool;
+  std::unique_ptr<WorkerPool> responders;
   ServerContext ctx;
 
   std::unique_ptr<KvService> kv_service;
@@ -161,6 +166,7 @@ void KvServer::Shutdown() {
   // that every unary call is finished before the gRPC server drains.
   if (p.log) p.log->Stop();
   if (p.applier) p.applier->Stop();
+  p.responders.reset();  // runs the answers still queued
   std::vector<ApplyCallback> proposals;
   std::vector<ReadyCallback> reads;
   p.waits.TakeAll(&proposals, &reads);
@@ -253,6 +259,8 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
   deps.members = &p.members;
   deps.member = &p.member;
   deps.waits = &p.waits;
+  p.responders = std::make_unique<WorkerPool>(kResponderThreads, kMaxQueuedResponseGroups);
+  deps.responders = p.responders.get();
   Parts* raw = &p;
   deps.on_events = [raw](const std::vector<mvccpb::Event>& events, int64_t revision) {
     if (raw->hub) raw->hub->OnCommit(events, revision);

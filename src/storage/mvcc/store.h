@@ -37,8 +37,8 @@ struct Options {
   size_t max_events_per_read = 1000;
   // Memory: RocksDB block cache (shared by all column families; index and filter blocks are
   // charged to it) and the memtable size and count of the key family.
-  size_t block_cache_bytes = 32 << 20;
-  size_t write_buffer_bytes = 16 << 20;
+  size_t block_cache_bytes = 16 << 20;
+  size_t write_buffer_bytes = 8 << 20;
   int max_write_buffers = 2;
   // Physical compaction deletes superseded revisions in RocksDB write batches of at most this
   // many scanned revisions (etcd's CompactionBatchLimit).
