@@ -6,6 +6,7 @@
 #   SERVER_BINARY          server under test (pass etcd itself to check the script)
 #   --etcd PATH            reference etcd (default: etcd on PATH)
 #   --build-dir DIR        cache for the built benchmark tool (default: ./bench-build)
+#   --rounds N             etcd/gridkv pairs per test, alternating (default: 2)
 #   --seconds N            target duration of each run (default: 15); the
 #                          request totals are sized from a short calibration
 #                          run against etcd and then used for both servers
@@ -30,6 +31,7 @@ set -euo pipefail
 etcd_bin=$(command -v etcd || true)
 build_dir=$PWD/bench-build
 target_seconds=15
+rounds=2
 tests="put range-l range-s txn-put watch-latency lease-keepalive stm"
 keep=0
 server=
@@ -46,6 +48,7 @@ while [[ $# -gt 0 ]]; do
     --etcd) etcd_bin=$2; shift 2 ;;
     --build-dir) build_dir=$2; shift 2 ;;
     --seconds) target_seconds=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
     --tests) tests=$2; shift 2 ;;
     --keep) keep=1; shift ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
@@ -175,29 +178,36 @@ for t in $tests; do
 done
 stop_server
 
+# Each round runs every test on etcd and then on the server under test; the table shows the
+# mean over rounds (memory: the last round's).
 declare -A res mem
-for t in $tests; do
-  for side in etcd sut; do
-    if [[ $side == etcd ]]; then bin=$etcd_bin; else bin=$server; fi
-    start_server "$bin" "$side-$t"
-    res[$side,$t]=$(run_one "$t" "${total[$t]}" "$work/$side-$t.log")
-    mem[$side,$t]=$(memory_mb)
-    stop_server
-    echo "  $t $side: ${res[$side,$t]} (req/s p99ms secs), HWM/RSS MiB ${mem[$side,$t]}" >&2
+for ((round = 1; round <= rounds; round++)); do
+  for t in $tests; do
+    for side in etcd sut; do
+      if [[ $side == etcd ]]; then bin=$etcd_bin; else bin=$server; fi
+      start_server "$bin" "$side-$t-$round"
+      one=$(run_one "$t" "${total[$t]}" "$work/$side-$t-$round.log")
+      res[$side,$t]="${res[$side,$t]:-} $one"
+      mem[$side,$t]=$(memory_mb)
+      stop_server
+      echo "  round $round $t $side: $one (req/s p99ms secs), HWM/RSS MiB ${mem[$side,$t]}" >&2
+    done
   done
 done
+# "r1 p1 s1 r2 p2 s2 ..." -> "mean_r mean_p"
+mean() { awk '{ for (i = 1; i <= NF; i += 3) { r += $i; p += $(i + 1); n++ } } END { if (n) printf "%.1f %.2f", r / n, p / n }' <<<"$1"; }
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0) printf "%.2f", b / a; else print "-" }'; }
 echo
 echo "etcd: $etcd_bin"
 echo "under test: $server"
-echo "conns=$CONNS clients=$CLIENTS key=${KEY_BYTES}B value=${VALUE_BYTES}B"
+echo "conns=$CONNS clients=$CLIENTS key=${KEY_BYTES}B value=${VALUE_BYTES}B rounds=$rounds (means)"
 printf "%-16s | %9s | %12s | %12s | %6s | %11s | %13s | %6s | %13s | %13s\n" \
   test total "etcd req/s" "gridkv req/s" ratio "etcd p99 ms" "gridkv p99 ms" ratio \
   "etcd MiB h/r" "gridkv MiB h/r"
 for t in $tests; do
-  read -r er ep _ <<<"${res[etcd,$t]}"
-  read -r gr gp _ <<<"${res[sut,$t]}"
+  read -r er ep <<<"$(mean "${res[etcd,$t]}")"
+  read -r gr gp <<<"$(mean "${res[sut,$t]}")"
   printf "%-16s | %9s | %12.0f | %12.0f | %6s | %11s | %13s | %6s | %13s | %13s\n" \
     "$t" "${total[$t]}" "${er:-0}" "${gr:-0}" "$(ratio "${er:-0}" "${gr:-0}")" "${ep:--}" "${gp:--}" "$(ratio "${ep:-0}" "${gp:-0}")" \
     "${mem[etcd,$t]}" "${mem[sut,$t]}"
