@@ -56,7 +56,9 @@ class Member:
              "--listen-client-urls", url, "--advertise-client-urls", url,
              "--listen-peer-urls", f"http://127.0.0.1:{peer}",
              "--initial-advertise-peer-urls", f"http://127.0.0.1:{peer}",
-             "--initial-cluster", f"durability=http://127.0.0.1:{peer}"],
+             "--initial-cluster", f"durability=http://127.0.0.1:{peer}",
+             # Flush the backend and release the log often, so crashes also hit that path.
+             "--snapshot-count", "200"],
             stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:

@@ -98,6 +98,16 @@ void Applier::ApplyGroup(std::vector<wal::Entry>& entries) {
     if (!s.ok()) {
       for (Outcome& o : outcomes) o.status = s;
     }
+    applied_since_flush_ += last_index - std::max(consistent_index, entries.front().index - 1);
+  }
+  if (failed_.ok() && deps_.on_durable && deps_.snapshot_count > 0 &&
+      applied_since_flush_ >= deps_.snapshot_count) {
+    applied_since_flush_ = 0;
+    if (Status s = deps_.store->Flush(); s.ok()) {
+      deps_.on_durable(last_index);
+    } else {
+      spdlog::warn("apply: backend flush failed, the log is kept: {}", s.ToString());
+    }
   }
   // Answering a waiter sends its gRPC response (serialising, a socket write): the whole
   // group's answers go to the responder pool so the apply thread moves on to the next group.

@@ -43,6 +43,10 @@ struct ApplierDeps {
   std::function<void(const std::vector<mvccpb::Event>&, int64_t revision)> on_events;
   // Called after each published batch with the last applied log index.
   std::function<void(uint64_t index)> on_applied;
+  // Every `snapshot_count` applied entries (etcd's --snapshot-count) the store is flushed and
+  // `on_durable` told the index it now holds durably: the log before it may be released.
+  uint64_t snapshot_count = 100000;
+  std::function<void(uint64_t index)> on_durable;
   // Called once if the store refuses a batch (disk full, I/O error): the member must stop
   // taking writes. The entries stay in the log and are applied again at the next start.
   std::function<void(const Status&)> on_fatal;
@@ -92,6 +96,7 @@ class Applier {
   std::deque<wal::Entry> queue_;  // GUARDED_BY(mu_)
   bool stopping_ = false;         // GUARDED_BY(mu_)
   Status failed_;                 // apply thread only: the store failed, nothing more applies
+  uint64_t applied_since_flush_ = 0;  // apply thread only
   std::thread thread_;
 };
 

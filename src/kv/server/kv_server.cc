@@ -268,6 +268,10 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
   deps.on_applied = [raw](uint64_t index) {
     if (raw->log) raw->log->OnApplied(index);
   };
+  deps.snapshot_count = config.snapshot_count;
+  deps.on_durable = [raw](uint64_t index) {
+    if (raw->log) raw->log->ReleaseUpTo(index);
+  };
   deps.on_fatal = [raw](const Status& s) {
     std::lock_guard lock(raw->mu);
     raw->fatal = s;

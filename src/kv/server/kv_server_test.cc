@@ -113,6 +113,21 @@ TEST_F(KvServerTest, DataSurvivesRestart) {
   EXPECT_EQ(Get("after").header().revision(), 52);
 }
 
+TEST_F(KvServerTest, DataSurvivesRestartsAfterTheLogIsReleased) {
+  config_.snapshot_count = 10;  // flush the backend and release the log every 10 entries
+  StartServer();
+  for (int i = 0; i < 95; ++i) ASSERT_TRUE(Put("r" + std::to_string(i), "v").ok());
+  StopServer();
+  StartServer();
+  EXPECT_EQ(Get("r", "s").count(), 95);
+  for (int i = 95; i < 100; ++i) ASSERT_TRUE(Put("r" + std::to_string(i), "v").ok());
+  StopServer();
+  StartServer();
+  auto r = Get("r", "s");
+  EXPECT_EQ(r.count(), 100);
+  EXPECT_EQ(r.header().revision(), 101);
+}
+
 TEST_F(KvServerTest, RequestTooLargeIsRefusedWithEtcdsError) {
   config_.max_request_bytes = 1024;
   StartServer();

@@ -99,6 +99,27 @@ Status SoloLog::wal_error() const {
   return wal_error_;
 }
 
+void SoloLog::ReleaseUpTo(uint64_t index) {
+  {
+    std::lock_guard lock(mu_);
+    release_up_to_ = std::max(release_up_to_, index);
+  }
+  work_cv_.notify_one();
+}
+
+void SoloLog::Release(uint64_t index) {
+  if (index <= released_up_to_) return;
+  // Attempted once: a failure keeps the segments, and the next request retries further on.
+  released_up_to_ = index;
+  Status s = wal_->SaveSnapshotMarker(wal::SnapshotMarker{index, term_});
+  if (s.ok()) s = wal_->ReleaseBefore(index + 1);
+  if (!s.ok()) {
+    spdlog::warn("wal: releasing entries up to {} failed: {}", index, s.ToString());
+    return;
+  }
+  spdlog::info("wal: entries up to {} are in the backend; older segments released", index);
+}
+
 uint64_t SoloLog::committed_index() const {
   std::lock_guard lock(mu_);
   return committed_index_;
@@ -123,13 +144,25 @@ void SoloLog::Run() {
   std::vector<wal::Entry> batch;
   for (;;) {
     uint64_t first_index;
+    uint64_t release = 0;
     {
       std::unique_lock lock(mu_);
       work_cv_.wait(lock, [this] {
-        return stopping_ ||
+        return stopping_ || release_up_to_ > released_up_to_ ||
                (!queue_.empty() && committed_index_ - applied_index_ < limits_.max_unapplied_entries);
       });
       if (stopping_) return;
+      if (release_up_to_ > released_up_to_) release = release_up_to_;
+    }
+    if (release > 0) {
+      Release(release);
+      continue;
+    }
+    {
+      std::unique_lock lock(mu_);
+      if (queue_.empty() || committed_index_ - applied_index_ >= limits_.max_unapplied_entries) {
+        continue;
+      }
       first_index = last_index_ + 1;
       size_t bytes = 0;
       batch.clear();

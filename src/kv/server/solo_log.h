@@ -58,6 +58,10 @@ class SoloLog final : public Proposer {
   // Called by the apply side after it applied every entry up to `index`.
   void OnApplied(uint64_t index);
 
+  // The store holds every entry up to `index` durably: the log thread records that in the WAL
+  // (a snapshot marker) and deletes the segments wholly before it. Thread-safe.
+  void ReleaseUpTo(uint64_t index);
+
   // Set when the WAL failed (disk full, I/O error): the member refuses every later write.
   Status wal_error() const;
   uint64_t committed_index() const;
@@ -68,6 +72,8 @@ class SoloLog final : public Proposer {
     std::string data;
   };
   void Run();
+  // Writes the snapshot marker and releases segments (log thread).
+  void Release(uint64_t index);
   void FailPending(const Status& status, std::deque<Pending>* pending);
 
   const SoloLogLimits limits_;
@@ -84,6 +90,8 @@ class SoloLog final : public Proposer {
   uint64_t applied_index_;              // GUARDED_BY(mu_)
   Status wal_error_;                    // GUARDED_BY(mu_)
   bool stopping_ = false;               // GUARDED_BY(mu_)
+  uint64_t release_up_to_ = 0;          // GUARDED_BY(mu_): requested, not yet done
+  uint64_t released_up_to_ = 0;         // log thread only
   RequestIdGenerator ids_;              // GUARDED_BY(mu_)
   std::thread thread_;
 };

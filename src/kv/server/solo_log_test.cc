@@ -188,3 +188,47 @@ TEST_F(SoloLogTest, ProposalAfterStopIsRefused) {
 
 }  // namespace
 }  // namespace grid::kv
+
+namespace grid::kv {
+namespace {
+
+TEST_F(SoloLogTest, ReleaseDropsOldSegmentsAndReplayStartsAfterTheMarker) {
+  wal::Options options;
+  options.dir = (dir_ / "wal").string();
+  options.segment_bytes = wal::kMinSegmentBytes;  // a few entries per segment
+  {
+    auto wal = wal::Wal::Create(options, wal::Metadata{1, 2});
+    ASSERT_TRUE(wal.ok()) << wal.status().ToString();
+    log_ = std::make_unique<SoloLog>(std::move(*wal), 0, 0, 1, 1000, &waits_,
+                                     [this](std::vector<wal::Entry> entries) {
+                                       std::lock_guard lock(mu_);
+                                       for (auto& e : entries) committed_.push_back(std::move(e));
+                                     });
+  }
+  log_->Start({});
+  for (int i = 0; i < 60; ++i) {
+    log_->Propose(PutRequest("key-" + std::to_string(i)), [](const Status&, kvpb::InternalResponse) {});
+    ASSERT_TRUE(WaitFor([&] { return CommittedCount() == 1; }));  // one entry per append
+    ApplyCommitted();
+  }
+  const size_t segments_before = std::distance(fs::directory_iterator(dir_ / "wal"),
+                                               fs::directory_iterator{});
+  log_->ReleaseUpTo(50);
+  ASSERT_TRUE(WaitFor([&] {
+    return static_cast<size_t>(std::distance(fs::directory_iterator(dir_ / "wal"),
+                                             fs::directory_iterator{})) < segments_before;
+  }));
+  log_->Stop();
+  log_.reset();
+
+  wal::ReplayResult replay;
+  auto reopened = wal::Wal::Open(options, &replay);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  EXPECT_EQ(replay.snapshot.index, 50u);
+  ASSERT_EQ(replay.entries.size(), 10u);
+  EXPECT_EQ(replay.entries.front().index, 51u);
+  EXPECT_EQ(replay.entries.back().index, 60u);
+}
+
+}  // namespace
+}  // namespace grid::kv

@@ -166,6 +166,10 @@ class Store : public ReadView {
   virtual Result<HashResult> HashKV(int64_t revision) const = 0;
 
   virtual Status Defragment() = 0;
+  // Makes everything committed so far durable in the backend's own files (RocksDB flush),
+  // including the consistent index: the log before it is then no longer needed.
+  // REQUIRES: called by the writer thread, with no batch open.
+  virtual Status Flush() { return Unimplemented("mvcc: Flush"); }
   virtual int64_t DbSizeBytes() const = 0;        // on-disk size of the backend
   virtual int64_t DbSizeInUseBytes() const = 0;   // live data estimate
 

@@ -465,6 +465,12 @@ Result<HashResult> RocksStore::HashKV(int64_t revision) const {
   return result;
 }
 
+Status RocksStore::Flush() {
+  rocksdb::FlushOptions flush;
+  flush.wait = true;
+  return FromRocks(db_->Flush(flush, handles_), "mvcc: flush");
+}
+
 Status RocksStore::Defragment() {
   rocksdb::FlushOptions flush;
   GRID_RETURN_IF_ERROR(FromRocks(db_->Flush(flush, handles_), "mvcc: flush"));

@@ -56,6 +56,7 @@ class RocksStore final : public Store {
   Result<uint32_t> HashBackend() const override;
   Result<HashResult> HashKV(int64_t revision) const override;
   Status Defragment() override;
+  Status Flush() override;
   int64_t DbSizeBytes() const override;
   int64_t DbSizeInUseBytes() const override;
   Status Checkpoint(const std::string& dir) const override;
