@@ -80,6 +80,10 @@ class Normaliser:
         # etcd prints lease ids as %016x (lease grant, lock/elect keys).
         for m in re.finditer(r"(?<![0-9a-zA-Z])([0-9a-f]{16})(?![0-9a-zA-Z])", text):
             self.register(int(m.group(1), 16), "ID")
+        # Lock and election keys carry the session's lease id as %x: no leading zeros, so an
+        # id below 2^60 has fewer than 16 digits there and is not caught above.
+        for m in re.finditer(r"(?:mylock|myelection)/([0-9a-f]{1,16})(?![0-9a-zA-Z])", text):
+            self.register(int(m.group(1), 16), "ID")
 
     def text(self, text):
         self.learn(text)
