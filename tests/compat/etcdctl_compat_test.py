@@ -94,6 +94,9 @@ class Normaliser:
             text = text.replace("%s:%d" % (host, s.peer_port), "<PEER>")
         text = re.sub(r"remaining\(-?\d+s\)", "remaining(<N>s)", text)
         text = re.sub(r"took = [0-9.]+[a-zµ]+", "took = <T>", text)
+        # etcd lists a lease's keys in map order (unspecified): compare them as a set.
+        text = re.sub(r"attached keys\(\[([^\]]*)\]\)",
+                      lambda m: "attached keys([%s])" % " ".join(sorted(m.group(1).split())), text)
         lines = [self.zap_line(l) for l in text.split("\n")]
         text = "\n".join(lines)
         for k in sorted(self.ids, key=len, reverse=True):
