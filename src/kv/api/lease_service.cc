@@ -1,25 +1,11 @@
 #include "kv/api/lease_service.h"
 
+#include "common/grpc_status.h"
+
 #include <deque>
 #include <utility>
 
 namespace grid::kv::api {
-
-grpc::Status LeaseGrpcStatus(const Status& status) {
-  if (status.ok()) return grpc::Status::OK;
-  grpc::StatusCode code = grpc::StatusCode::UNKNOWN;
-  switch (status.code()) {
-    case Code::kInvalidArgument: code = grpc::StatusCode::INVALID_ARGUMENT; break;
-    case Code::kNotFound: code = grpc::StatusCode::NOT_FOUND; break;
-    case Code::kOutOfRange: code = grpc::StatusCode::OUT_OF_RANGE; break;
-    case Code::kFailedPrecondition: code = grpc::StatusCode::FAILED_PRECONDITION; break;
-    case Code::kResourceExhausted: code = grpc::StatusCode::RESOURCE_EXHAUSTED; break;
-    case Code::kUnavailable: code = grpc::StatusCode::UNAVAILABLE; break;
-    case Code::kCorruption: code = grpc::StatusCode::DATA_LOSS; break;
-    default: break;
-  }
-  return grpc::Status(code, status.message());
-}
 
 LeaseService::LeaseService(lease::Lessor& lessor, Proposer& proposer,
                            const MemberIdentity& member,
@@ -53,7 +39,7 @@ grpc::ServerUnaryReactor* LeaseService::LeaseGrant(grpc::CallbackServerContext* 
   if (internal.lease_grant().id() == 0) internal.mutable_lease_grant()->set_id(NewLeaseId());
   proposer_.Propose(std::move(internal),
                     [this, reactor, response](const Status& status, kvpb::InternalResponse out) {
-                      if (!status.ok()) return reactor->Finish(LeaseGrpcStatus(status));
+                      if (!status.ok()) return reactor->Finish(ToGrpc(status));
                       *response = std::move(*out.mutable_lease_grant());
                       FillHeader(response->mutable_header());
                       reactor->Finish(grpc::Status::OK);
@@ -69,7 +55,7 @@ grpc::ServerUnaryReactor* LeaseService::LeaseRevoke(grpc::CallbackServerContext*
   *internal.mutable_lease_revoke() = *request;
   proposer_.Propose(std::move(internal),
                     [this, reactor, response](const Status& status, kvpb::InternalResponse out) {
-                      if (!status.ok()) return reactor->Finish(LeaseGrpcStatus(status));
+                      if (!status.ok()) return reactor->Finish(ToGrpc(status));
                       *response = std::move(*out.mutable_lease_revoke());
                       // The applier sets the revision the revoke produced.
                       FillHeader(response->mutable_header(), response->header().revision());
@@ -83,12 +69,12 @@ grpc::ServerUnaryReactor* LeaseService::LeaseTimeToLive(
     etcdserverpb::LeaseTimeToLiveResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   proposer_.ReadBarrier([this, reactor, request, response](const Status& status) {
-    if (!status.ok()) return reactor->Finish(LeaseGrpcStatus(status));
+    if (!status.ok()) return reactor->Finish(ToGrpc(status));
     response->set_id(request->id());
     Result<lease::TimeToLiveResult> ttl = lessor_.TimeToLive(request->id(), request->keys());
     if (!ttl.ok()) {
       if (ttl.status().code() != Code::kNotFound) {
-        return reactor->Finish(LeaseGrpcStatus(ttl.status()));
+        return reactor->Finish(ToGrpc(ttl.status()));
       }
       response->set_ttl(-1);  // etcd answers a missing lease with TTL -1, not an error
     } else {

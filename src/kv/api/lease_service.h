@@ -28,11 +28,6 @@
 
 namespace grid::kv::api {
 
-// grid::Status → grpc::Status: same message; codes InvalidArgument, NotFound, OutOfRange,
-// FailedPrecondition, ResourceExhausted, Unavailable map to their gRPC namesakes, Corruption to
-// DATA_LOSS, anything else to UNKNOWN.
-grpc::Status LeaseGrpcStatus(const Status& status);
-
 struct LeaseServiceOptions {
   // Keepalive responses waiting to be written on one stream; the stream stops reading
   // requests while this many are queued.

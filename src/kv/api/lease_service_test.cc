@@ -113,29 +113,6 @@ class LeaseServiceTest : public ::testing::Test {
   std::unique_ptr<etcdserverpb::Lease::Stub> stub_;
 };
 
-TEST(LeaseGrpcStatusTest, MapsCodesAndKeepsMessage) {
-  EXPECT_TRUE(LeaseGrpcStatus(Status::Ok()).ok());
-  struct Case {
-    Status in;
-    grpc::StatusCode out;
-  } cases[] = {
-      {InvalidArgument("a"), grpc::StatusCode::INVALID_ARGUMENT},
-      {NotFound("b"), grpc::StatusCode::NOT_FOUND},
-      {OutOfRange("c"), grpc::StatusCode::OUT_OF_RANGE},
-      {FailedPrecondition("d"), grpc::StatusCode::FAILED_PRECONDITION},
-      {ResourceExhausted("e"), grpc::StatusCode::RESOURCE_EXHAUSTED},
-      {Unavailable("f"), grpc::StatusCode::UNAVAILABLE},
-      {Corruption("g"), grpc::StatusCode::DATA_LOSS},
-      {IOError("h"), grpc::StatusCode::UNKNOWN},
-      {Internal("i"), grpc::StatusCode::UNKNOWN},
-  };
-  for (const Case& c : cases) {
-    grpc::Status s = LeaseGrpcStatus(c.in);
-    EXPECT_EQ(s.error_code(), c.out) << c.in.ToString();
-    EXPECT_EQ(s.error_message(), c.in.message());
-  }
-}
-
 TEST_F(LeaseServiceTest, GrantChoosesIdAndAppliesMinTtl) {
   etcdserverpb::LeaseGrantResponse response;
   ASSERT_TRUE(Grant(0, 1, &response).ok());

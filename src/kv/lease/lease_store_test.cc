@@ -6,28 +6,16 @@
 #include <memory>
 #include <string>
 
+#include "common/testing/temp_dir.h"
 #include "kv/lease/lease_apply.h"
 #include "storage/mvcc/store.h"
 
 namespace grid::kv::lease {
 namespace {
 
-class TempDir {
+class TempDir : public ::grid::testing::TempDir {
  public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/lease_store_test.XXXXXX";
-    GRID_CHECK(mkdtemp(tmpl.data()) != nullptr) << "mkdtemp failed";
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : ::grid::testing::TempDir("lease_store_test") {}
 };
 
 std::unique_ptr<mvcc::Store> Open(const std::string& dir) {

@@ -8,26 +8,15 @@
 
 #include <gtest/gtest.h>
 
+#include "common/testing/temp_dir.h"
 #include "storage/mvcc/store.h"
 
 namespace grid::mvcc::testing {
 
-class TempDir {
+// A temp directory per test.
+class TempDir : public ::grid::testing::TempDir {
  public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/mvcc_test.XXXXXX";
-    GRID_CHECK(mkdtemp(tmpl.data()) != nullptr) << "mkdtemp failed";
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  TempDir() : ::grid::testing::TempDir("mvcc_test") {}
 };
 
 inline Options WithLimits(size_t max_events_per_read, size_t compaction_batch_limit) {
