@@ -1,0 +1,364 @@
+#include "transport/peer_sender.h"
+
+#include <grpcpp/create_channel.h>
+#include <grpcpp/support/channel_arguments.h>
+#include <spdlog/spdlog.h>
+
+#include "common/grpc_status.h"
+#include "transport/codec.h"
+#include "transport/metadata.h"
+#include "transport/snapshot_file.h"
+
+namespace grid::transport {
+namespace {
+
+// Slice of a dial wait between checks for Stop().
+constexpr std::chrono::milliseconds kDialPollInterval{50};
+
+}  // namespace
+
+PeerSender::PeerSender(const TransportOptions* options, const PeerCredentials* creds,
+                       const TransportCallbacks* callbacks, raft::MemberId peer,
+                       std::vector<PeerUrl> urls)
+    : options_(options),
+      creds_(creds),
+      callbacks_(callbacks),
+      peer_(peer),
+      urls_(std::move(urls)),
+      queue_(options->max_queued_msgs_per_peer, options->max_queued_bytes_per_peer) {
+  GRID_CHECK(!urls_.empty()) << "peer without URLs";
+  stream_thread_ = std::thread([this] { RunStream(); });
+  snapshot_thread_ = std::thread([this] { RunSnapshots(); });
+}
+
+PeerSender::~PeerSender() { Stop(); }
+
+bool PeerSender::Enqueue(raft::Message m) {
+  std::lock_guard l(mu_);
+  if (stopping_) return false;
+  if (!queue_.Push(std::move(m))) {
+    ++stats_.dropped_msgs;
+    return false;
+  }
+  cv_.notify_all();
+  return true;
+}
+
+bool PeerSender::EnqueueSnapshot(raft::Message m) {
+  std::lock_guard l(mu_);
+  if (stopping_ || pending_snapshot_.has_value() || snapshot_busy_) return false;
+  pending_snapshot_ = std::move(m);
+  snap_cv_.notify_all();
+  return true;
+}
+
+void PeerSender::UpdateUrls(std::vector<PeerUrl> urls) {
+  GRID_CHECK(!urls.empty()) << "peer without URLs";
+  std::lock_guard l(mu_);
+  urls_ = std::move(urls);
+  url_index_ = 0;
+  ++urls_generation_;
+  if (stream_ctx_ != nullptr) stream_ctx_->TryCancel();
+  cv_.notify_all();
+}
+
+void PeerSender::Stop() {
+  {
+    std::lock_guard l(mu_);
+    stopping_ = true;
+    queue_.Clear();
+    pending_snapshot_.reset();
+    if (stream_ctx_ != nullptr) stream_ctx_->TryCancel();
+    if (snap_ctx_ != nullptr) snap_ctx_->TryCancel();
+    cv_.notify_all();
+    snap_cv_.notify_all();
+  }
+  if (stream_thread_.joinable()) stream_thread_.join();
+  if (snapshot_thread_.joinable()) snapshot_thread_.join();
+}
+
+PeerStats PeerSender::stats() const {
+  std::lock_guard l(mu_);
+  PeerStats s = stats_;
+  s.queued_msgs = queue_.size();
+  s.queued_bytes = queue_.bytes();
+  return s;
+}
+
+bool PeerSender::IsStopping() const {
+  std::lock_guard l(mu_);
+  return stopping_;
+}
+
+PeerUrl PeerSender::CurrentUrl() const {
+  std::lock_guard l(mu_);
+  return urls_[url_index_ % urls_.size()];
+}
+
+Result<std::shared_ptr<grpc::Channel>> PeerSender::Dial(const PeerUrl& url) {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  args.SetInt(GRPC_ARG_MAX_SEND_MESSAGE_LENGTH,
+              static_cast<int>(options_->max_message_bytes + options_->snapshot_chunk_bytes));
+  args.SetInt(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, 4096);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(options_->keepalive_interval.count()));
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, static_cast<int>(options_->keepalive_timeout.count()));
+  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
+  std::shared_ptr<grpc::Channel> channel =
+      grpc::CreateCustomChannel(url.target(), creds_->Channel(url.tls), args);
+
+  auto deadline = std::chrono::system_clock::now() + options_->dial_timeout;
+  grpc_connectivity_state state = channel->GetState(true);
+  while (state != GRPC_CHANNEL_READY) {
+    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE || state == GRPC_CHANNEL_SHUTDOWN) {
+      return Unavailable("cannot connect to " + url.original);
+    }
+    if (IsStopping()) return Unavailable("transport stopping");
+    auto now = std::chrono::system_clock::now();
+    if (now >= deadline) return Unavailable("timed out connecting to " + url.original);
+    channel->WaitForStateChange(state, std::min(deadline, now + kDialPollInterval));
+    state = channel->GetState(true);
+  }
+  return channel;
+}
+
+Status PeerSender::Connect() {
+  PeerUrl url = CurrentUrl();
+  Result<std::shared_ptr<grpc::Channel>> channel = Dial(url);
+  if (!channel.ok()) {
+    std::lock_guard l(mu_);
+    ++url_index_;  // try the peer's next URL next time
+    return channel.status();
+  }
+  OpenStream s;
+  s.channel = std::move(channel).value();
+  s.stub = peerpb::Peer::NewStub(s.channel);
+  s.ctx = std::make_unique<grpc::ClientContext>();
+  AddCallHeader(CallHeader{options_->cluster_id, options_->member_id, peer_}, s.ctx.get());
+  {
+    std::lock_guard l(mu_);
+    if (stopping_) return Unavailable("transport stopping");
+    stream_ctx_ = s.ctx.get();
+  }
+  s.rw = s.stub->Stream(s.ctx.get());
+  peerpb::StreamAccepted accepted;
+  if (s.rw->Read(&accepted)) {
+    stream_ = std::move(s);
+    return Status::Ok();
+  }
+  grpc::Status st = s.rw->Finish();
+  {
+    std::lock_guard l(mu_);
+    stream_ctx_ = nullptr;
+  }
+  if (st.ok()) return Unavailable("peer at " + url.original + " ended the stream");
+  return FromGrpc(st).WithContext("stream to " + url.original);
+}
+
+Status PeerSender::CloseStream() {
+  if (!stream_) return Status::Ok();
+  grpc::Status st = stream_->rw->Finish();
+  {
+    std::lock_guard l(mu_);
+    stream_ctx_ = nullptr;
+    stats_.connected = false;
+  }
+  stream_.reset();
+  return FromGrpc(st);
+}
+
+void PeerSender::DropAll(size_t extra) {
+  size_t dropped;
+  {
+    std::lock_guard l(mu_);
+    dropped = queue_.Clear() + extra;
+    stats_.dropped_msgs += dropped;
+    stats_.connected = false;
+  }
+  if (dropped > 0 && callbacks_->on_unreachable) callbacks_->on_unreachable(peer_);
+}
+
+bool PeerSender::Sleep(std::chrono::milliseconds d) {
+  std::unique_lock l(mu_);
+  uint64_t gen = urls_generation_;
+  cv_.wait_for(l, d, [&] { return stopping_ || urls_generation_ != gen; });
+  return !stopping_;
+}
+
+void PeerSender::LogFailure(const Status& s) {
+  std::string text = s.ToString();
+  if (text == last_logged_failure_) return;
+  last_logged_failure_ = text;
+  spdlog::warn("peer {}: {} (dropping its messages and retrying with back-off)", IdHex(peer_),
+               text);
+}
+
+void PeerSender::RunStream() {
+  Backoff backoff(options_->initial_backoff, options_->max_backoff);
+  std::optional<peerpb::MessageBatch> retry;  // written to a stream that turned out broken
+  for (;;) {
+    {
+      std::unique_lock l(mu_);
+      cv_.wait(l, [&] { return stopping_ || !queue_.empty() || retry.has_value(); });
+      if (stopping_) break;
+    }
+    if (!stream_) {
+      Status s = Connect();
+      if (!s.ok()) {
+        if (IsStopping()) break;
+        {
+          std::lock_guard l(mu_);
+          ++stats_.connect_failures;
+        }
+        LogFailure(s);
+        if (s.code() == Code::kFailedPrecondition && callbacks_->on_removed &&
+            s.message().find(" was removed from the cluster") != std::string::npos) {
+          callbacks_->on_removed();
+        }
+        DropAll(retry ? static_cast<size_t>(retry->messages_size()) : 0);
+        retry.reset();
+        // A refusal (cluster mismatch, wrong member, removed) will not heal soon.
+        auto delay = s.code() == Code::kFailedPrecondition ? backoff.Max() : backoff.Next();
+        if (!Sleep(delay)) break;
+        continue;
+      }
+      backoff.Reset();
+      if (!last_logged_failure_.empty()) {
+        spdlog::info("peer {}: stream open again", IdHex(peer_));
+        last_logged_failure_.clear();
+      }
+      std::lock_guard l(mu_);
+      stats_.connected = true;
+    }
+
+    peerpb::MessageBatch batch;
+    bool is_retry = retry.has_value();
+    if (is_retry) {
+      batch = std::move(*retry);
+      retry.reset();
+    } else {
+      std::vector<raft::Message> msgs;
+      {
+        std::lock_guard l(mu_);
+        msgs = queue_.PopBatch(options_->max_batch_bytes);
+      }
+      batch.mutable_messages()->Reserve(static_cast<int>(msgs.size()));
+      for (const raft::Message& m : msgs) EncodeMessage(m, batch.add_messages());
+    }
+    if (batch.messages_size() == 0) continue;
+    if (stream_->rw->Write(batch)) {
+      std::lock_guard l(mu_);
+      stats_.sent_msgs += static_cast<uint64_t>(batch.messages_size());
+      continue;
+    }
+    // The call ended before this write: nothing of `batch` reached the peer.
+    Status s = CloseStream();
+    if (IsStopping()) break;
+    if (!is_retry) {
+      retry = std::move(batch);  // once more, on a new stream
+      continue;
+    }
+    LogFailure(s.ok() ? Unavailable("stream closed by the peer") : s);
+    DropAll(static_cast<size_t>(batch.messages_size()));
+    if (!Sleep(backoff.Next())) break;
+  }
+  if (stream_) {
+    stream_->ctx->TryCancel();
+    (void)CloseStream();
+  }
+}
+
+void PeerSender::RunSnapshots() {
+  for (;;) {
+    raft::Message m;
+    {
+      std::unique_lock l(mu_);
+      snap_cv_.wait(l, [&] { return stopping_ || pending_snapshot_.has_value(); });
+      if (stopping_) return;
+      m = std::move(*pending_snapshot_);
+      pending_snapshot_.reset();
+      snapshot_busy_ = true;
+    }
+    Status s = SendSnapshot(m);
+    {
+      std::lock_guard l(mu_);
+      snapshot_busy_ = false;
+    }
+    uint64_t index = m.snapshot ? m.snapshot->meta.index.value() : 0;
+    if (s.ok()) {
+      spdlog::info("peer {}: sent snapshot at index {}", IdHex(peer_), index);
+    } else {
+      spdlog::warn("peer {}: sending snapshot at index {} failed: {}", IdHex(peer_), index,
+                   s.ToString());
+    }
+    if (callbacks_->on_snapshot_status) callbacks_->on_snapshot_status(peer_, s.ok());
+  }
+}
+
+Status PeerSender::SendSnapshot(const raft::Message& m) {
+  if (!callbacks_->snapshot_source) return FailedPrecondition("no snapshot source configured");
+  GRID_ASSIGN_OR_RETURN(std::unique_ptr<SnapshotReader> reader, callbacks_->snapshot_source(m));
+  const uint64_t size = reader->size_bytes();
+  if (size > options_->max_snapshot_bytes) {
+    return ResourceExhausted("snapshot of " + std::to_string(size) + " bytes exceeds the limit");
+  }
+  PeerUrl url = CurrentUrl();
+  GRID_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Dial(url));
+  auto stub = peerpb::Peer::NewStub(channel);
+  grpc::ClientContext ctx;
+  AddCallHeader(CallHeader{options_->cluster_id, options_->member_id, peer_}, &ctx);
+  {
+    std::lock_guard l(mu_);
+    if (stopping_) return Unavailable("transport stopping");
+    snap_ctx_ = &ctx;
+  }
+  struct ClearCtx {
+    PeerSender* self;
+    ~ClearCtx() {
+      std::lock_guard l(self->mu_);
+      self->snap_ctx_ = nullptr;
+    }
+  } clear_ctx{this};
+
+  peerpb::SnapshotReceived received;
+  auto writer = stub->SendSnapshot(&ctx, &received);
+  peerpb::SnapshotChunk chunk;
+  EncodeMessage(m, chunk.mutable_header()->mutable_message());
+  chunk.mutable_header()->set_size_bytes(size);
+  bool call_alive = writer->Write(chunk);
+  Status local;
+  Sha256 sha;
+  uint64_t sent = 0;
+  std::string buf(options_->snapshot_chunk_bytes, '\0');
+  while (call_alive) {
+    Result<size_t> n = reader->Read(buf.data(), buf.size());
+    if (!n.ok()) {
+      local = n.status().WithContext("read snapshot");
+      break;
+    }
+    if (*n == 0) break;
+    sent += *n;
+    if (sent > size) break;
+    sha.Update(buf.data(), *n);
+    chunk.Clear();
+    chunk.set_data(buf.data(), *n);
+    call_alive = writer->Write(chunk);
+  }
+  if (local.ok() && call_alive && sent != size) {
+    local = Internal("snapshot source returned " + std::string(sent > size ? "more" : "fewer") +
+                     " than the announced " + std::to_string(size) + " bytes");
+  }
+  if (!local.ok()) {
+    ctx.TryCancel();
+    (void)writer->Finish();
+    return local;
+  }
+  if (call_alive) {
+    chunk.Clear();
+    chunk.mutable_trailer()->set_sha256(sha.Finish());
+    if (writer->Write(chunk)) writer->WritesDone();
+  }
+  return FromGrpc(writer->Finish());
+}
+
+}  // namespace grid::transport

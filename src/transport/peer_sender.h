@@ -1,0 +1,128 @@
+// Everything this member sends to one peer: a bounded queue drained by a stream thread (one
+// Stream call, batches written in queue order) and a snapshot thread (one SendSnapshot call at a
+// time). Connection failures drop what is queued, report the peer unreachable, and back off.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
+
+#include "common/status.h"
+#include "grid/peer.grpc.pb.h"
+#include "raft/types.h"
+#include "transport/options.h"
+#include "transport/outgoing_queue.h"
+#include "transport/tls.h"
+#include "transport/url.h"
+
+namespace grid::transport {
+
+struct PeerStats {
+  size_t queued_msgs = 0;
+  uint64_t queued_bytes = 0;
+  uint64_t sent_msgs = 0;     // written to a stream
+  uint64_t dropped_msgs = 0;  // queue full, oversized, or lost with a failed connection
+  uint64_t connect_failures = 0;  // Stream calls that could not be opened (dial or refusal)
+  bool connected = false;         // a Stream call is open
+};
+
+// Exponential back-off between connection attempts, bounded by `max`.
+class Backoff {
+ public:
+  Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max)
+      : initial_(initial), max_(max), next_(initial) {}
+  std::chrono::milliseconds Next() {
+    auto d = next_;
+    next_ = std::min(max_, next_ * 2);
+    return d;
+  }
+  std::chrono::milliseconds Max() {
+    next_ = max_;
+    return max_;
+  }
+  void Reset() { next_ = initial_; }
+
+ private:
+  std::chrono::milliseconds initial_, max_, next_;
+};
+
+class PeerSender {
+ public:
+  PeerSender(const TransportOptions* options, const PeerCredentials* creds,
+             const TransportCallbacks* callbacks, raft::MemberId peer, std::vector<PeerUrl> urls);
+  ~PeerSender();  // Stop()
+  PeerSender(const PeerSender&) = delete;
+  PeerSender& operator=(const PeerSender&) = delete;
+
+  // Queues `m` (not kSnap); false when it was dropped (a limit was hit, or the sender stopped).
+  bool Enqueue(raft::Message m);
+  // Hands a kSnap to the snapshot thread; false when a snapshot to this peer is already waiting
+  // or being sent (the limit is one at a time), or the sender stopped.
+  bool EnqueueSnapshot(raft::Message m);
+  // The next connection uses `urls`; an open stream is closed.
+  void UpdateUrls(std::vector<PeerUrl> urls);
+  // Cancels calls in flight, joins the threads. Queued messages are dropped silently.
+  void Stop();
+
+  PeerStats stats() const;
+
+ private:
+  struct OpenStream {
+    std::shared_ptr<grpc::Channel> channel;
+    std::unique_ptr<peerpb::Peer::Stub> stub;
+    std::unique_ptr<grpc::ClientContext> ctx;
+    std::unique_ptr<grpc::ClientReaderWriter<peerpb::MessageBatch, peerpb::StreamAccepted>> rw;
+  };
+
+  void RunStream();
+  void RunSnapshots();
+  // Dials the current URL and opens a Stream call that the peer accepted.
+  Status Connect();
+  // Finishes the open stream; returns its status.
+  Status CloseStream();
+  // Dials `url` and waits until the channel is ready (or fails, times out, or we stop).
+  Result<std::shared_ptr<grpc::Channel>> Dial(const PeerUrl& url);
+  Status SendSnapshot(const raft::Message& m);
+  // Drops everything queued (plus `extra` messages already taken out), reports unreachable.
+  void DropAll(size_t extra);
+  // Waits `d` or until stopped / the URLs changed. False when stopped.
+  bool Sleep(std::chrono::milliseconds d);
+  void LogFailure(const Status& s);
+  PeerUrl CurrentUrl() const;
+  bool IsStopping() const;
+
+  const TransportOptions* const options_;
+  const PeerCredentials* const creds_;
+  const TransportCallbacks* const callbacks_;
+  const raft::MemberId peer_;
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;       // stream thread: work, stop, new URLs
+  std::condition_variable snap_cv_;  // snapshot thread: a snapshot, stop
+  bool stopping_ = false;                      // GUARDED_BY(mu_)
+  std::vector<PeerUrl> urls_;                  // GUARDED_BY(mu_)
+  size_t url_index_ = 0;                       // GUARDED_BY(mu_)
+  uint64_t urls_generation_ = 0;               // GUARDED_BY(mu_)
+  OutgoingQueue queue_;                        // GUARDED_BY(mu_)
+  grpc::ClientContext* stream_ctx_ = nullptr;  // GUARDED_BY(mu_): cancelled by Stop()
+  grpc::ClientContext* snap_ctx_ = nullptr;    // GUARDED_BY(mu_)
+  std::optional<raft::Message> pending_snapshot_;  // GUARDED_BY(mu_)
+  bool snapshot_busy_ = false;                     // GUARDED_BY(mu_)
+  PeerStats stats_;                                // GUARDED_BY(mu_)
+
+  // Used by the stream thread only.
+  std::optional<OpenStream> stream_;
+  std::string last_logged_failure_;  // a failure is logged once until the peer is reachable
+
+  std::thread stream_thread_;
+  std::thread snapshot_thread_;
+};
+
+}  // namespace grid::transport

@@ -1,0 +1,157 @@
+#include "transport/peer_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include "common/grpc_status.h"
+#include "transport/codec.h"
+#include "transport/metadata.h"
+#include "transport/snapshot_file.h"
+
+namespace grid::transport {
+namespace {
+
+// Distinct refusals remembered for log suppression; beyond it refusals log at debug level.
+constexpr size_t kMaxRememberedRefusals = 256;
+
+}  // namespace
+
+PeerService::PeerService(const TransportOptions* options, const TransportCallbacks* callbacks,
+                         std::function<bool(raft::MemberId)> is_removed)
+    : options_(options), callbacks_(callbacks), is_removed_(std::move(is_removed)) {}
+
+Result<raft::MemberId> PeerService::Admit(const grpc::ServerContext& ctx) const {
+  GRID_ASSIGN_OR_RETURN(CallHeader h, ReadCallHeader(ctx));
+  Status s = CheckCallHeader(h, options_->cluster_id, options_->member_id, is_removed_(h.from));
+  if (!s.ok()) {
+    LogRefusal(s.message());
+    return s;
+  }
+  return h.from;
+}
+
+void PeerService::LogRefusal(const std::string& text) const {
+  bool first;
+  {
+    std::lock_guard l(log_mu_);
+    first = logged_refusals_.size() < kMaxRememberedRefusals && logged_refusals_.insert(text).second;
+  }
+  if (first) {
+    spdlog::warn("refused peer call: {} (repeats are not logged)", text);
+  } else {
+    spdlog::debug("refused peer call: {}", text);
+  }
+}
+
+Status PeerService::DecodeFrom(const peerpb::Message& in, raft::MemberId from,
+                               raft::Message* out) const {
+  GRID_RETURN_IF_ERROR(DecodeMessage(in, out));
+  if (!IsPeerMessageType(out->type)) {
+    return InvalidArgument(std::string("message type ") + MessageTypeLabel(out->type) +
+                           " does not travel between members");
+  }
+  if (out->from != from || out->to != options_->member_id) {
+    return InvalidArgument("message from " + IdHex(out->from) + " to " + IdHex(out->to) +
+                           " on a call from " + IdHex(from) + " to " + IdHex(options_->member_id));
+  }
+  return Status::Ok();
+}
+
+grpc::Status PeerService::Stream(
+    grpc::ServerContext* ctx,
+    grpc::ServerReaderWriter<peerpb::StreamAccepted, peerpb::MessageBatch>* stream) {
+  Result<raft::MemberId> from = Admit(*ctx);
+  if (!from.ok()) return ToGrpc(from.status());
+  if (!stream->Write(peerpb::StreamAccepted())) return grpc::Status::CANCELLED;
+  peerpb::MessageBatch batch;
+  while (stream->Read(&batch)) {
+    if (is_removed_(*from)) {
+      return ToGrpc(FailedPrecondition("member " + IdHex(*from) + " was removed from the cluster"));
+    }
+    std::vector<raft::Message> msgs(static_cast<size_t>(batch.messages_size()));
+    for (int i = 0; i < batch.messages_size(); ++i) {
+      Status s = DecodeFrom(batch.messages(i), *from, &msgs[static_cast<size_t>(i)]);
+      if (!s.ok()) {
+        spdlog::warn("peer {} sent a bad message: {}", IdHex(*from), s.message());
+        return ToGrpc(s);
+      }
+      if (msgs[static_cast<size_t>(i)].type == raft::MessageType::kSnap) {
+        return ToGrpc(InvalidArgument("kSnap must travel through SendSnapshot"));
+      }
+    }
+    if (!msgs.empty() && callbacks_->on_messages) callbacks_->on_messages(std::move(msgs));
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status PeerService::ClusterInfo(grpc::ServerContext*, const peerpb::ClusterInfoRequest*,
+                                      peerpb::ClusterInfoResponse* response) {
+  if (!callbacks_->cluster_info) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "member is not serving cluster info yet");
+  }
+  const transport::ClusterInfo info = callbacks_->cluster_info();
+  response->set_cluster_id(info.cluster_id);
+  for (const ClusterMemberInfo& m : info.members) {
+    peerpb::ClusterMember* out = response->add_members();
+    out->set_id(m.id);
+    for (const auto& u : m.peer_urls) out->add_peer_urls(u);
+    out->set_is_learner(m.is_learner);
+    out->set_name(m.name);
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status PeerService::SendSnapshot(grpc::ServerContext* ctx,
+                                       grpc::ServerReader<peerpb::SnapshotChunk>* reader,
+                                       peerpb::SnapshotReceived* response) {
+  Result<raft::MemberId> from = Admit(*ctx);
+  if (!from.ok()) return ToGrpc(from.status());
+  Status s = ReceiveSnapshot(reader, *from);
+  if (!s.ok()) spdlog::warn("snapshot from peer {} rejected: {}", IdHex(*from), s.ToString());
+  return ToGrpc(s);
+}
+
+Status PeerService::ReceiveSnapshot(grpc::ServerReader<peerpb::SnapshotChunk>* reader,
+                                    raft::MemberId from) {
+  peerpb::SnapshotChunk chunk;
+  if (!reader->Read(&chunk)) return Unavailable("snapshot stream ended before its header");
+  if (!chunk.has_header()) return InvalidArgument("snapshot stream must start with a header");
+  raft::Message m;
+  GRID_RETURN_IF_ERROR(DecodeFrom(chunk.header().message(), from, &m));
+  if (m.type != raft::MessageType::kSnap || !m.snapshot.has_value()) {
+    return InvalidArgument("snapshot header must carry a kSnap message with a snapshot");
+  }
+  const uint64_t size = chunk.header().size_bytes();
+  if (size > options_->max_snapshot_bytes) {
+    return ResourceExhausted("snapshot of " + std::to_string(size) + " bytes exceeds the limit of " +
+                             std::to_string(options_->max_snapshot_bytes));
+  }
+  std::string prefix = "snap-" + IdHex(from) + "-" + IdHex(m.snapshot->meta.term.value()) + "-" +
+                       IdHex(m.snapshot->meta.index.value());
+  GRID_ASSIGN_OR_RETURN(std::unique_ptr<SnapshotFileWriter> file,
+                        SnapshotFileWriter::Create(options_->snapshot_dir, prefix, size));
+  for (;;) {
+    if (!reader->Read(&chunk)) {
+      return Unavailable("snapshot stream broke after " + std::to_string(file->written_bytes()) +
+                         " of " + std::to_string(size) + " bytes");
+    }
+    if (chunk.has_data()) {
+      GRID_RETURN_IF_ERROR(file->Append(chunk.data()));
+      continue;
+    }
+    if (!chunk.has_trailer()) return InvalidArgument("unexpected chunk in a snapshot stream");
+    break;
+  }
+  GRID_ASSIGN_OR_RETURN(std::string path, file->Commit(chunk.trailer().sha256()));
+  if (reader->Read(&chunk)) {
+    std::remove(path.c_str());
+    return InvalidArgument("data after the snapshot trailer");
+  }
+  if (callbacks_->on_snapshot) {
+    callbacks_->on_snapshot(std::move(m), std::move(path));
+  } else {
+    std::remove(path.c_str());
+  }
+  return Status::Ok();
+}
+
+}  // namespace grid::transport

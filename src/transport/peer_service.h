@@ -1,0 +1,48 @@
+// The receiving side: the gRPC Peer service. Checks every call's identity (metadata), decodes
+// batches and hands them to on_messages, writes snapshots to verified files.
+#pragma once
+
+#include <functional>
+#include <mutex>
+#include <set>
+#include <string>
+
+#include "grid/peer.grpc.pb.h"
+#include "raft/types.h"
+#include "transport/options.h"
+
+namespace grid::transport {
+
+class PeerService final : public peerpb::Peer::Service {
+ public:
+  // `is_removed(id)` tells whether the owner removed member `id`; it is asked for every batch.
+  PeerService(const TransportOptions* options, const TransportCallbacks* callbacks,
+              std::function<bool(raft::MemberId)> is_removed);
+
+  grpc::Status Stream(
+      grpc::ServerContext* ctx,
+      grpc::ServerReaderWriter<peerpb::StreamAccepted, peerpb::MessageBatch>* stream) override;
+  grpc::Status ClusterInfo(grpc::ServerContext* ctx, const peerpb::ClusterInfoRequest* request,
+                           peerpb::ClusterInfoResponse* response) override;
+  grpc::Status SendSnapshot(grpc::ServerContext* ctx,
+                            grpc::ServerReader<peerpb::SnapshotChunk>* reader,
+                            peerpb::SnapshotReceived* response) override;
+
+ private:
+  // The caller's identity after CheckCallHeader; FailedPrecondition / InvalidArgument otherwise.
+  Result<raft::MemberId> Admit(const grpc::ServerContext& ctx) const;
+  // Decodes `in` and checks that it is a peer message from `from` to this member.
+  Status DecodeFrom(const peerpb::Message& in, raft::MemberId from, raft::Message* out) const;
+  Status ReceiveSnapshot(grpc::ServerReader<peerpb::SnapshotChunk>* reader, raft::MemberId from);
+
+  const TransportOptions* const options_;
+  const TransportCallbacks* const callbacks_;
+  // Logs a refusal at warning level the first time it is seen (a refused sender retries).
+  void LogRefusal(const std::string& text) const;
+
+  const std::function<bool(raft::MemberId)> is_removed_;
+  mutable std::mutex log_mu_;
+  mutable std::set<std::string> logged_refusals_;  // GUARDED_BY(log_mu_)
+};
+
+}  // namespace grid::transport
