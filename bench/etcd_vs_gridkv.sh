@@ -12,13 +12,16 @@
 #                          run against etcd and then used for both servers
 #   --tests "a b .."       subset of: put range-l range-s txn-put watch-latency
 #                          lease-keepalive stm
+#   --members 1|3          members per server cluster (default: 1)
 #   --keep                 keep logs and data dirs
 #
-# Every run gets a fresh single-member server on free loopback ports and a
-# temp data dir; runs alternate etcd, server under test, etcd, ... (one pair
-# per test). Common flags: 10 conns, 100 clients, 8-byte keys, 256-byte values.
-# Output: a table with req/s and p99 latency of both servers and their
-# ratios (under-test / etcd), and VmHWM/VmRSS of each server after its run.
+# Every run gets a fresh server (with --members 3: a fresh 3-member cluster,
+# the benchmark tool given all three client endpoints) on free loopback ports
+# and temp data dirs; runs alternate etcd, server under test, etcd, ... (one
+# pair per test). Common flags: 10 conns, 100 clients, 8-byte keys, 256-byte
+# values. Output: a table with req/s and p99 latency of both servers and
+# their ratios (under-test / etcd), and VmHWM/VmRSS of each server after its
+# run (with 3 members: the largest member's and the sum over members).
 #
 # Building the tool: it is not in golang-etcd-server-dev, so the script adds
 # deb-src entries mirroring the machine's deb entries to a PRIVATE apt
@@ -33,6 +36,7 @@ build_dir=$PWD/bench-build
 target_seconds=15
 rounds=2
 tests="put range-l range-s txn-put watch-latency lease-keepalive stm"
+members=1
 keep=0
 server=
 gocode=/usr/share/gocode
@@ -50,18 +54,20 @@ while [[ $# -gt 0 ]]; do
     --seconds) target_seconds=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --tests) tests=$2; shift 2 ;;
+    --members) members=$2; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) server=$1; shift ;;
   esac
 done
 [[ -n $server && -x $server ]] || { echo "usage: $0 [options] SERVER_BINARY" >&2; exit 2; }
 [[ -x $etcd_bin ]] || { echo "etcd not found: '$etcd_bin'" >&2; exit 2; }
+[[ $members == 1 || $members == 3 ]] || { echo "--members must be 1 or 3" >&2; exit 2; }
 mkdir -p "$build_dir"
 build_dir=$(cd "$build_dir" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/etcd-bench.XXXXXX")
-server_pid=
+server_pids=()
 
 cleanup() {
   stop_server
@@ -103,38 +109,56 @@ free_port() {
   /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# start_server BINARY LABEL: sets server_pid and endpoint.
+# start_server BINARY LABEL: starts $members members (bench0..), sets server_pids and
+# endpoint (all members' client addresses, comma-separated); waits until each is healthy.
 start_server() {
-  local bin=$1 label=$2 cport pport dir
-  cport=$(free_port); pport=$(free_port)
+  local bin=$1 label=$2 dir i cluster=
+  local -a cports=() pports=()
   dir=$work/$label.$RANDOM
-  mkdir -p "$dir"
-  "$bin" --name bench0 --data-dir "$dir/data" \
-    --listen-client-urls "http://127.0.0.1:$cport" --advertise-client-urls "http://127.0.0.1:$cport" \
-    --listen-peer-urls "http://127.0.0.1:$pport" --initial-advertise-peer-urls "http://127.0.0.1:$pport" \
-    --initial-cluster "bench0=http://127.0.0.1:$pport" --initial-cluster-state new \
-    --initial-cluster-token bench --log-level error >"$dir/server.log" 2>&1 &
-  server_pid=$!
-  endpoint=127.0.0.1:$cport
-  local deadline=$((SECONDS + READY_DEADLINE_SECONDS))
-  until ETCDCTL_API=3 etcdctl --endpoints "$endpoint" --command-timeout 2s endpoint health >/dev/null 2>&1; do
-    if ! kill -0 "$server_pid" 2>/dev/null || (( SECONDS > deadline )); then
-      echo "$label did not become healthy; log:" >&2; tail -20 "$dir/server.log" >&2; exit 1
-    fi
-    sleep 0.1
+  for ((i = 0; i < members; i++)); do
+    cports[i]=$(free_port); pports[i]=$(free_port)
+    cluster+="${cluster:+,}bench$i=http://127.0.0.1:${pports[i]}"
+  done
+  endpoint=
+  for ((i = 0; i < members; i++)); do
+    mkdir -p "$dir/$i"
+    "$bin" --name "bench$i" --data-dir "$dir/$i/data" \
+      --listen-client-urls "http://127.0.0.1:${cports[i]}" --advertise-client-urls "http://127.0.0.1:${cports[i]}" \
+      --listen-peer-urls "http://127.0.0.1:${pports[i]}" --initial-advertise-peer-urls "http://127.0.0.1:${pports[i]}" \
+      --initial-cluster "$cluster" --initial-cluster-state new \
+      --initial-cluster-token bench --log-level error >"$dir/$i/server.log" 2>&1 &
+    server_pids+=($!)
+    endpoint+="${endpoint:+,}127.0.0.1:${cports[i]}"
+  done
+  local deadline=$((SECONDS + READY_DEADLINE_SECONDS)) pid
+  for ((i = 0; i < members; i++)); do
+    until ETCDCTL_API=3 etcdctl --endpoints "127.0.0.1:${cports[i]}" --command-timeout 2s endpoint health >/dev/null 2>&1; do
+      for pid in "${server_pids[@]}"; do
+        if ! kill -0 "$pid" 2>/dev/null || (( SECONDS > deadline )); then
+          echo "$label did not become healthy; log:" >&2; tail -20 "$dir"/*/server.log >&2; exit 1
+        fi
+      done
+      sleep 0.1
+    done
   done
 }
 
 stop_server() {
-  if [[ -n $server_pid ]]; then
-    kill "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=
-  fi
+  local pid
+  for pid in "${server_pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${server_pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  server_pids=()
 }
 
-memory_mb() {  # "HWM/RSS" in MiB of the running server
-  awk '/^VmHWM/ {h=$2} /^VmRSS/ {r=$2} END {printf "%.0f/%.0f", h/1024, r/1024}' "/proc/$server_pid/status"
+# memory_mb: "HWM/RSS" in MiB of the running server; with several members, of the largest
+# (each figure its own maximum), then " HWM/RSS" summed over members.
+memory_mb() {
+  local pid
+  for pid in "${server_pids[@]}"; do cat "/proc/$pid/status"; done |
+    awk -v n="$members" '/^VmHWM/ {h = $2; sh += h; if (h > mh) mh = h}
+                         /^VmRSS/ {r = $2; sr += r; if (r > mr) mr = r}
+                         END {printf "%.0f/%.0f", mh/1024, mr/1024
+                              if (n > 1) printf " %.0f/%.0f", sh/1024, sr/1024}'
 }
 
 # --- one benchmark run ----------------------------------------------------
@@ -201,14 +225,26 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0) printf "%.2f", b / a; else
 echo
 echo "etcd: $etcd_bin"
 echo "under test: $server"
-echo "conns=$CONNS clients=$CLIENTS key=${KEY_BYTES}B value=${VALUE_BYTES}B rounds=$rounds (means)"
-printf "%-16s | %9s | %12s | %12s | %6s | %11s | %13s | %6s | %13s | %13s\n" \
-  test total "etcd req/s" "gridkv req/s" ratio "etcd p99 ms" "gridkv p99 ms" ratio \
-  "etcd MiB h/r" "gridkv MiB h/r"
+cluster_note=
+mem_head=("etcd MiB h/r" "gridkv MiB h/r")
+mem_width=13
+if (( members > 1 )); then
+  cluster_note=" members=$members (memory: largest member, sum over members)"
+  mem_head=("etcd max h/r" "gridkv max h/r" "etcd sum h/r" "gridkv sum h/r")
+  mem_width=14
+fi
+echo "conns=$CONNS clients=$CLIENTS key=${KEY_BYTES}B value=${VALUE_BYTES}B rounds=$rounds (means)$cluster_note"
+mem_fmt=$(printf " | %%${mem_width}s%.0s" "${mem_head[@]}")
+printf "%-16s | %9s | %12s | %12s | %6s | %11s | %13s | %6s${mem_fmt}\n" \
+  test total "etcd req/s" "gridkv req/s" ratio "etcd p99 ms" "gridkv p99 ms" ratio "${mem_head[@]}"
 for t in $tests; do
   read -r er ep <<<"$(mean "${res[etcd,$t]}")"
   read -r gr gp <<<"$(mean "${res[sut,$t]}")"
-  printf "%-16s | %9s | %12.0f | %12.0f | %6s | %11s | %13s | %6s | %13s | %13s\n" \
+  read -r emax esum <<<"${mem[etcd,$t]}"
+  read -r gmax gsum <<<"${mem[sut,$t]}"
+  mem_cols=("$emax" "$gmax")
+  if (( members > 1 )); then mem_cols+=("$esum" "$gsum"); fi
+  printf "%-16s | %9s | %12.0f | %12.0f | %6s | %11s | %13s | %6s${mem_fmt}\n" \
     "$t" "${total[$t]}" "${er:-0}" "${gr:-0}" "$(ratio "${er:-0}" "${gr:-0}")" "${ep:--}" "${gp:--}" "$(ratio "${ep:-0}" "${gp:-0}")" \
-    "${mem[etcd,$t]}" "${mem[sut,$t]}"
+    "${mem_cols[@]}"
 done
