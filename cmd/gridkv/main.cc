@@ -63,6 +63,17 @@ void AddServerFlags(CLI::App& app, ServerConfig& c, ListFlags& l) {
   flag("--election-timeout", c.election_timeout_ms, "ETCD_ELECTION_TIMEOUT",
        "election timeout in ms");
   flag("--log-level", c.log_level, "ETCD_LOG_LEVEL", "debug, info, warn, error");
+  flag("--peer-cert-file", c.peer_cert_file, "ETCD_PEER_CERT_FILE", "peer TLS certificate");
+  flag("--peer-key-file", c.peer_key_file, "ETCD_PEER_KEY_FILE", "peer TLS key");
+  flag("--peer-trusted-ca-file", c.peer_trusted_ca_file, "ETCD_PEER_TRUSTED_CA_FILE",
+       "CA that signs peer certificates");
+  auto bool_flag = [&](const char* name, bool& value, const char* env, const char* help) {
+    app.add_flag(name, value, help)->envname(env);
+  };
+  bool_flag("--peer-client-cert-auth", c.peer_client_cert_auth, "ETCD_PEER_CLIENT_CERT_AUTH",
+            "require and verify peers' client certificates");
+  bool_flag("--peer-auto-tls", c.peer_auto_tls, "ETCD_PEER_AUTO_TLS",
+            "peer TLS with generated self-signed certificates");
 }
 
 void Finish(ServerConfig& c, const ListFlags& l) {

@@ -108,6 +108,12 @@ grpc::ServerUnaryReactor* ClusterService::MemberPromote(grpc::CallbackServerCont
                                                         const etcdserverpb::MemberPromoteRequest* request,
                                                         etcdserverpb::MemberPromoteResponse* response) {
   auto* reactor = context->DefaultReactor();
+  if (ctx_->check_promote) {
+    if (Status s = ctx_->check_promote(request->id()); !s.ok()) {
+      reactor->Finish(ToGrpcStatus(s));
+      return reactor;
+    }
+  }
   kvpb::MemberChange change;
   change.set_kind(kvpb::MemberChange::PROMOTE);
   change.mutable_member()->set_id(request->id());

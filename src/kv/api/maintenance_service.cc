@@ -46,11 +46,11 @@ grpc::ServerUnaryReactor* MaintenanceService::Status(grpc::CallbackServerContext
   response->set_version(ctx_->version);
   response->set_dbsize(ctx_->store->DbSizeBytes());
   response->set_dbsizeinuse(ctx_->store->DbSizeInUseBytes());
-  response->set_leader(m.member_id);
+  response->set_leader(ctx_->leader_id ? ctx_->leader_id() : m.member_id);
   response->set_raftindex(ctx_->committed_index());
   response->set_raftappliedindex(ctx_->applied_index());
   response->set_raftterm(m.raft_term.load());
-  response->set_islearner(false);
+  response->set_islearner(ctx_->is_voter && !ctx_->is_voter(m.member_id));
   for (const auto& a : ctx_->alarms->List()) {
     response->add_errors(fmt::format("memberID:{} alarm:{} ", a.memberid(),
                                      etcdserverpb::AlarmType_Name(a.alarm())));
@@ -112,14 +112,24 @@ grpc::ServerUnaryReactor* MaintenanceService::MoveLeader(grpc::CallbackServerCon
                                                          const etcdserverpb::MoveLeaderRequest* request,
                                                          etcdserverpb::MoveLeaderResponse* response) {
   auto* reactor = context->DefaultReactor();
-  // A single member is its own leader: moving to itself is a no-op, anything else is unknown.
-  if (request->targetid() != ctx_->member->member_id) {
+  const ServerContext* ctx = ctx_;
+  if (ctx->leader_id && ctx->leader_id() != ctx->member->member_id) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "etcdserver: not leader"));
+    return reactor;
+  }
+  if (!ctx->is_voter || !ctx->is_voter(request->targetid()) || !ctx->transfer_leadership) {
     reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                                  "etcdserver: bad leader transferee"));
     return reactor;
   }
-  ctx_->member->FillHeader(response->mutable_header(), ctx_->store->CurrentRevision());
-  reactor->Finish(grpc::Status::OK);
+  ctx->transfer_leadership(request->targetid(), [ctx, reactor, response](const grid::Status& s) {
+    if (!s.ok()) {
+      reactor->Finish(ToGrpcStatus(s));
+      return;
+    }
+    ctx->member->FillHeader(response->mutable_header(), ctx->store->CurrentRevision());
+    reactor->Finish(grpc::Status::OK);
+  });
   return reactor;
 }
 

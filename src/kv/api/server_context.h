@@ -38,6 +38,14 @@ struct ServerContext {
   // Index bookkeeping for Maintenance.Status.
   std::function<uint64_t()> committed_index;
   std::function<uint64_t()> applied_index;
+  // Replication: the leader this member follows (0: none known), whether `id` is a voting
+  // member, and a leadership transfer that calls `done` once `target` leads (or fails).
+  std::function<uint64_t()> leader_id;
+  std::function<bool(uint64_t id)> is_voter;
+  std::function<void(uint64_t target, std::function<void(const Status&)> done)> transfer_leadership;
+  // MemberPromote's check on the leader: the learner caught up (etcd: its match is at least 90%
+  // of the leader's). OK on other members (the leader's table decides at apply).
+  std::function<Status(uint64_t learner)> check_promote;
 };
 
 // Refuses a write when the backend is over quota; raises the NOSPACE alarm through the log

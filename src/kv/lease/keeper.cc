@@ -53,6 +53,12 @@ void LeaseKeeper::Run() {
 }
 
 void LeaseKeeper::Tick() {
+  if (options_.is_leader) {
+    const bool leading = options_.is_leader();
+    if (leading && !was_leader_) lessor_.Promote(options_.promote_extend_ms);
+    was_leader_ = leading;
+    if (!leading) return;
+  }
   const int64_t now_ms = clock_.NowMs();
   ProposeRevokes(now_ms);
   ProposeCheckpointClears();

@@ -130,6 +130,16 @@ Result<int64_t> Lessor::Renew(int64_t id) {
   return lease.ttl_seconds;
 }
 
+void Lessor::Promote(int64_t extend_ms) {
+  std::lock_guard lock(mu_);
+  const int64_t now_ms = clock_.NowMs();
+  for (auto& [id, lease] : leases_) {
+    const int64_t ttl_s =
+        lease.remaining_ttl_seconds > 0 ? lease.remaining_ttl_seconds : lease.ttl_seconds;
+    SetExpiryLocked(id, lease, now_ms + extend_ms + ttl_s * kMsPerSecond);
+  }
+}
+
 Result<TimeToLiveResult> Lessor::TimeToLive(int64_t id, bool with_keys) const {
   std::lock_guard lock(mu_);
   auto it = leases_.find(id);

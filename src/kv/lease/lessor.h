@@ -108,6 +108,11 @@ class Lessor final : public LeaseHooks {
   // its expiry is waiting for its revoke and is NotFound(kErrLeaseNotFound), like a missing one.
   Result<int64_t> Renew(int64_t id);
 
+  // This member became the leader: every lease expires its remaining TTL (the last checkpoint,
+  // else its granted TTL) plus `extend_ms` from now, as etcd's Promote. Keepalives went to the
+  // old leader, so this member's expiries are stale; a new leader never cuts a lease short.
+  void Promote(int64_t extend_ms);
+
   // Errors: NotFound(kErrLeaseNotFound).
   Result<TimeToLiveResult> TimeToLive(int64_t id, bool with_keys) const;
 

@@ -87,7 +87,9 @@ void Applier::ApplyGroup(std::vector<wal::Entry>& entries) {
   for (const wal::Entry& entry : entries) {
     last_index = entry.index;
     if (entry.index <= consistent_index || !failed_.ok()) continue;
-    if (entry.type != wal::kEntryNormal || entry.data.empty()) continue;
+    // An empty entry is a new leader's; a conf-change entry carries the InternalRequest that
+    // proposed the membership change.
+    if (entry.data.empty()) continue;
     kvpb::InternalRequest request;
     GRID_CHECK(request.ParseFromString(entry.data))
         << "committed entry " << entry.index << " does not decode";
@@ -252,6 +254,7 @@ Applier::Outcome Applier::ApplyRequest(std::unique_ptr<mvcc::Batch>& batch,
     case kvpb::InternalRequest::kMemberChange: {
       const kvpb::MemberChange& change = request.member_change();
       auto r = deps_.members->Apply(change, deps_.member->member_id);
+      if (deps_.on_member_change) deps_.on_member_change(change, r.ok());
       if (!r.ok()) {
         out.status = r.status();
         break;
@@ -267,6 +270,15 @@ Applier::Outcome Applier::ApplyRequest(std::unique_ptr<mvcc::Batch>& batch,
       kvpb::MemberChangeResponse* resp = response.mutable_member_change();
       *resp->mutable_member() = std::move(*r);
       for (auto& m : deps_.members->List()) *resp->add_members() = std::move(m);
+      break;
+    }
+    case kvpb::InternalRequest::kMemberAttributes: {
+      auto r = deps_.members->SetAttributes(request.member_attributes());
+      if (!r.ok()) {
+        out.status = r.status();
+        break;
+      }
+      batch->PutMeta("members", MemberTable::StorageKey(r->id()), r->SerializeAsString());
       break;
     }
     case kvpb::InternalRequest::OP_NOT_SET:

@@ -41,6 +41,9 @@ struct ApplierDeps {
   WorkerPool* responders = nullptr;
   // Called after each published batch with its events (revision order) and the new revision.
   std::function<void(const std::vector<mvccpb::Event>&, int64_t revision)> on_events;
+  // Called for each membership change applied to the member table (accepted: the table took
+  // it), so that the Raft configuration follows the table.
+  std::function<void(const kvpb::MemberChange& change, bool accepted)> on_member_change;
   // Called after each published batch with the last applied log index.
   std::function<void(uint64_t index)> on_applied;
   // Every `snapshot_count` applied entries (etcd's --snapshot-count) the store is flushed and

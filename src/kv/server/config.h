@@ -28,6 +28,12 @@ struct ServerConfig {
   int64_t heartbeat_interval_ms = 100;
   int64_t election_timeout_ms = 1000;
   std::string log_level = "info";
+  // Peer TLS (etcd's --peer-* flags); used when peer URLs are https://.
+  std::string peer_cert_file;
+  std::string peer_key_file;
+  std::string peer_trusted_ca_file;
+  bool peer_client_cert_auth = false;
+  bool peer_auto_tls = false;
 };
 
 // A client or peer URL split for listening: "http://host:port" → "host:port".

@@ -1,5 +1,6 @@
 #include "kv/server/kv_server.h"
 
+#include <absl/synchronization/mutex.h>
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -8,6 +9,8 @@
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <future>
+#include <thread>
 #include <mutex>
 
 #include "kv/api/cluster_service.h"
@@ -24,7 +27,10 @@
 #include "kv/server/auto_compactor.h"
 #include "kv/server/members.h"
 #include "kv/server/self_client_services.h"
-#include "kv/server/solo_log.h"
+#include "kv/server/learner_guard.h"
+#include "kv/server/member_log.h"
+#include "kv/server/peer_link.h"
+#include "kv/replication/raft_host.h"
 #include "kv/snapshot/etcd_backend.h"
 #include "kv/watch/store_event_source.h"
 #include "kv/watch/watch_hub.h"
@@ -44,9 +50,6 @@ constexpr size_t kMaxQueuedReads = 100000;
 // it the apply thread answers itself).
 constexpr size_t kResponderThreads = 1;
 constexpr size_t kMaxQueuedResponseGroups = 1024;
-// The term of a single member's log: etcd's single member is at term 2 once it has elected
-// itself at start, and clients see that term in every response header.
-constexpr uint64_t kSoloTerm = 2;
 
 std::string DataDirOf(const ServerConfig& c) {
   return c.data_dir.empty() ? c.name + ".etcd" : c.data_dir;
@@ -66,31 +69,11 @@ Status MakeDirs(const fs::path& p) {
   return Status::Ok();
 }
 
-// etcd's publish: this member's name and client URLs (which may change between starts) are
-// written into the membership; its peer URLs come from the table once it exists (they change
-// through MemberUpdate).
-Status PublishSelf(const ServerConfig& config, uint64_t member_id, mvcc::Store& store,
-                   MemberTable& members) {
-  kvpb::MemberRecord self;
-  if (auto existing = members.Get(member_id)) {
-    self = *existing;
-  } else {
-    self.set_id(member_id);
-    for (const auto& u : config.initial_advertise_peer_urls) self.add_peer_urls(u);
-  }
-  self.set_name(config.name);
-  self.clear_client_urls();
-  for (const auto& u : config.advertise_client_urls) self.add_client_urls(u);
-  std::unique_ptr<mvcc::Batch> batch = store.BeginBatch();
-  batch->PutMeta("members", MemberTable::StorageKey(member_id), self.SerializeAsString());
-  batch->SetConsistentIndex(store.ConsistentIndex());
-  GRID_RETURN_IF_ERROR(batch->Commit().status());
-  std::vector<kvpb::MemberRecord> all = members.List();
-  std::erase_if(all, [&](const kvpb::MemberRecord& m) { return m.id() == member_id; });
-  all.push_back(self);
-  members.Load(all);
-  return Status::Ok();
-}
+// etcd's publish: this member's name and client URLs (which may change between starts) go
+// through the log into every member's table. Retries until it succeeds or the member stops;
+// runs `on_published` once it has.
+void PublishLoop(KvServer::Parts* p, const ServerConfig& config,
+                 std::function<void()> on_published);
 
 }  // namespace
 
@@ -106,7 +89,9 @@ struct KvServer::Parts {
   std::unique_ptr<watch::StoreEventSource> event_source;
   std::unique_ptr<watch::WatchHub> hub;
   std::unique_ptr<Applier> applier;
-  std::unique_ptr<SoloLog> log;
+  std::unique_ptr<PeerLink> peers;
+  std::unique_ptr<replication::RaftHost> log;
+  std::unique_ptr<LearnerGuard> api_proposer;  // what the client API proposes through
   std::unique_ptr<lease::LeaseKeeper> keeper;
   std::unique_ptr<AutoCompactor> compactor;
   std::unique_ptr<WorkerPool> read_pool;
@@ -126,6 +111,21 @@ struct KvServer::Parts {
   std::unique_ptr<http::ClientListener> client_listener;
   std::vector<std::string> client_urls;
 
+  std::thread publisher;
+  bool published = false;  // GUARDED_BY(mu)
+  bool removed = false;    // GUARDED_BY(mu): this member was removed from the cluster
+
+  // As etcd: a member removed from the cluster (it applied its removal, or a peer refused it as
+  // removed) stops: Wait() returns and the process exits 0.
+  void OnRemoved() {
+    std::lock_guard lock(mu);
+    if (removed) return;
+    spdlog::warn("this member ({:x}) has been permanently removed from the cluster; stopping",
+                 member.member_id);
+    removed = true;
+    cv.notify_all();
+  }
+
   std::mutex mu;
   std::condition_variable cv;
   bool shut_down = false;  // GUARDED_BY(mu)
@@ -141,7 +141,9 @@ const std::vector<std::string>& KvServer::client_urls() const { return parts_->c
 
 void KvServer::Wait() {
   std::unique_lock lock(parts_->mu);
-  parts_->cv.wait(lock, [this] { return parts_->shut_down || !parts_->fatal.ok(); });
+  parts_->cv.wait(lock, [this] {
+    return parts_->shut_down || parts_->removed || !parts_->fatal.ok();
+  });
 }
 
 void KvServer::Shutdown() {
@@ -165,6 +167,8 @@ void KvServer::Shutdown() {
   // Refuse new proposals and fail queued ones; apply what is committed; fail the rest, so
   // that every unary call is finished before the gRPC server drains.
   if (p.log) p.log->Stop();
+  if (p.publisher.joinable()) p.publisher.join();
+  if (p.peers) p.peers->Stop();
   if (p.applier) p.applier->Stop();
   p.responders.reset();  // runs the answers still queued
   std::vector<ApplyCallback> proposals;
@@ -190,6 +194,9 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
   // Refuse bad flags before touching the data dir.
   GRID_RETURN_IF_ERROR(
       ParseRetention(config.auto_compaction_mode, config.auto_compaction_retention).status());
+  // gRPC locks abseil mutexes on every call; the packaged abseil tracks the lock order of each
+  // one (its debug default), which costs a global lock per acquisition. Not needed in a server.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   auto parts = std::make_unique<Parts>();
   Parts& p = *parts;
   p.config = config;
@@ -198,32 +205,14 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
   GRID_RETURN_IF_ERROR(MakeDirs(member_dir));
 
   // Identity, then the log.
-  const std::vector<std::string>& peer_urls = config.initial_advertise_peer_urls;
-  wal::Options wal_options;
-  wal_options.dir = (member_dir / "wal").string();
-  GRID_ASSIGN_OR_RETURN(bool wal_exists, wal::Wal::Exists(wal_options));
-  wal::ReplayResult replay;
-  std::unique_ptr<wal::Wal> wal;
-  if (wal_exists) {
-    GRID_ASSIGN_OR_RETURN(wal, wal::Wal::Open(wal_options, &replay));
-    if (replay.torn_bytes_dropped > 0) {
-      spdlog::warn("wal: dropped a torn tail of {} bytes (a write the crash interrupted; it "
-                   "was never acknowledged)",
-                   replay.torn_bytes_dropped);
-    }
-  } else {
-    if (fs::exists(member_dir / "kv")) {
-      return FailedPrecondition("data dir " + data_dir.string() +
-                                " has a backend but no write-ahead log: refusing to start");
-    }
-    replay.metadata.member_id = DeriveMemberId(peer_urls, config.initial_cluster_token);
-    replay.metadata.cluster_id = DeriveClusterId({replay.metadata.member_id});
-    GRID_ASSIGN_OR_RETURN(wal, wal::Wal::Create(wal_options, replay.metadata));
-  }
+  GRID_ASSIGN_OR_RETURN(MemberLog member_log,
+                        OpenMemberLog(config, (member_dir / "wal").string(),
+                                      fs::exists(member_dir / "kv")));
+  wal::ReplayResult& replay = member_log.replay;
   p.member.member_id = replay.metadata.member_id;
   p.member.cluster_id = replay.metadata.cluster_id;
   p.member.name = config.name;
-  p.member.raft_term = kSoloTerm;
+  p.member.raft_term = replay.hard_state.term;
 
   // The store, and the state kept beside it.
   mvcc::Options store_options;
@@ -268,6 +257,14 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
   deps.on_applied = [raw](uint64_t index) {
     if (raw->log) raw->log->OnApplied(index);
   };
+  deps.on_member_change = [raw](const kvpb::MemberChange& change, bool accepted) {
+    if (accepted && raw->peers) raw->peers->OnMemberChange(change);
+    if (raw->log) raw->log->OnMemberChangeApplied(change, accepted);
+    if (accepted && change.kind() == kvpb::MemberChange::REMOVE &&
+        change.member().id() == raw->member.member_id) {
+      raw->OnRemoved();
+    }
+  };
   deps.snapshot_count = config.snapshot_count;
   deps.on_durable = [raw](uint64_t index) {
     if (raw->log) raw->log->ReleaseUpTo(index);
@@ -278,18 +275,15 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
     raw->cv.notify_all();
   };
   p.applier = std::make_unique<Applier>(deps);
-  const uint64_t applied_before = p.store->ConsistentIndex();
-  std::vector<wal::Entry> tail;
-  for (auto& e : replay.entries) {
-    if (e.index > applied_before) tail.push_back(std::move(e));
-  }
+  // Committed entries the backend does not hold yet (a crash came before its flush).
+  std::vector<wal::Entry> tail = CommittedTail(replay, p.store->ConsistentIndex());
   if (!tail.empty()) {
     spdlog::info("replaying {} log entries ({}..{}) into the store", tail.size(),
                  tail.front().index, tail.back().index);
     p.applier->ApplyNow(std::move(tail));
   }
-  const uint64_t last_index = std::max(wal->LastIndex(), p.store->ConsistentIndex());
-  GRID_RETURN_IF_ERROR(PublishSelf(config, p.member.member_id, *p.store, p.members));
+  // The Raft configuration is the member table's, as of the commit index just applied.
+  const raft::ConfState conf_state = ConfStateOf(p.members.List());
 
   // Watchers, the apply thread and the log thread.
   mvcc::Options defaults;
@@ -297,18 +291,68 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
                                                              defaults.max_events_per_read);
   p.hub = std::make_unique<watch::WatchHub>(p.event_source.get(), watch::HubOptions{});
   p.applier->Start();
-  p.log = std::make_unique<SoloLog>(
-      std::move(wal), last_index, last_index, kSoloTerm, static_cast<uint64_t>(NowMs()), &p.waits,
-      [raw](std::vector<wal::Entry> entries) { raw->applier->Enqueue(std::move(entries)); });
-  p.log->Start({});
-  p.keeper = std::make_unique<lease::LeaseKeeper>(*p.lessor, *p.log, p.clock,
-                                                  lease::KeeperOptions{});
+  // Entries the backend holds are not applied again; entries after the log's commit index
+  // are the node's to commit (or to replace).
+  const uint64_t raft_applied =
+      std::max(replay.snapshot.index,
+               std::min(p.store->ConsistentIndex(), replay.hard_state.commit));
+  replication::RaftHostOptions raft_options;
+  raft_options.member_id = p.member.member_id;
+  raft_options.tick_ms = static_cast<uint64_t>(std::max<int64_t>(1, config.heartbeat_interval_ms));
+  raft_options.election_ticks = static_cast<int>(
+      std::max<int64_t>(2, config.election_timeout_ms / std::max<int64_t>(1, config.heartbeat_interval_ms)));
+  raft_options.start_time_ms = static_cast<uint64_t>(NowMs());
+  raft_options.fresh_cluster = member_log.created;
+  replication::RaftHostDeps raft_deps;
+  raft_deps.waits = &p.waits;
+  raft_deps.sink = [raw](std::vector<wal::Entry> entries) {
+    raw->applier->Enqueue(std::move(entries));
+  };
+  raft_deps.on_leader_change = [raw](uint64_t /*leader*/, uint64_t term) {
+    raw->member.raft_term.store(term, std::memory_order_relaxed);
+  };
+  raft_deps.install_snapshot = [](const raft::Snapshot&) {
+    return Unimplemented("installing a snapshot from the leader is not supported yet");
+  };
+  raft_deps.on_fatal = deps.on_fatal;
+  GRID_ASSIGN_OR_RETURN(
+      p.peers, PeerLink::Start(config, p.member.cluster_id, p.member.member_id,
+                               (member_dir / "snap").string(), [raw] {
+                                 transport::ClusterInfo info;
+                                 info.cluster_id = raw->member.cluster_id;
+                                 for (const auto& m : raw->members.List()) {
+                                   info.members.push_back(transport::ClusterMemberInfo{
+                                       m.id(),
+                                       {m.peer_urls().begin(), m.peer_urls().end()},
+                                       m.is_learner(),
+                                       m.name()});
+                                 }
+                                 return info;
+                               },
+                               [raw] { raw->OnRemoved(); }));
+  p.peers->SyncPeers(p.members.List());
+  p.peers->SyncPeers(member_log.joined_members);
+  raft_deps.peers = p.peers.get();
+  auto durable_log = std::make_unique<replication::DurableLog>(std::move(member_log.wal),
+                                                               std::move(replay), conf_state);
+  GRID_ASSIGN_OR_RETURN(p.log, replication::RaftHost::Create(raft_options, std::move(durable_log),
+                                                            raft_applied, std::move(raft_deps)));
+  p.peers->Bind(p.log.get());
+  p.log->Start();
+  lease::KeeperOptions keeper_options;
+  keeper_options.is_leader = [raw] { return raw->log->leader_id() == raw->member.member_id; };
+  keeper_options.promote_extend_ms = config.election_timeout_ms;
+  p.keeper = std::make_unique<lease::LeaseKeeper>(*p.lessor, *p.log, p.clock, keeper_options);
   p.keeper->Start();
 
   // The API.
   p.read_pool = std::make_unique<WorkerPool>(kReadPoolThreads, kMaxQueuedReads);
   p.ctx.store = p.store.get();
-  p.ctx.proposer = p.log.get();
+  p.api_proposer = std::make_unique<LearnerGuard>(p.log.get(), [raw] {
+    auto self = raw->members.Get(raw->member.member_id);
+    return self.has_value() && self->is_learner();
+  });
+  p.ctx.proposer = p.api_proposer.get();
   p.ctx.member = &p.member;
   p.ctx.alarms = &p.alarms;
   p.ctx.read_pool = p.read_pool.get();
@@ -318,12 +362,41 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
     p.ctx.limits.quota_backend_bytes = config.quota_backend_bytes;
   }
   p.ctx.data_dir = data_dir.string();
-  if (!peer_urls.empty()) p.ctx.peer_url = peer_urls.front();
+  if (!config.initial_advertise_peer_urls.empty()) {
+    p.ctx.peer_url = config.initial_advertise_peer_urls.front();
+  }
   if (!config.advertise_client_urls.empty()) {
     p.ctx.client_url = config.advertise_client_urls.front();
   }
   p.ctx.committed_index = [raw] { return raw->log->committed_index(); };
   p.ctx.applied_index = [raw] { return raw->log->applied_index(); };
+  p.ctx.leader_id = [raw] { return raw->log->leader_id(); };
+  p.ctx.is_voter = [raw](uint64_t id) {
+    auto m = raw->members.Get(id);
+    return m.has_value() && !m->is_learner();
+  };
+  p.ctx.transfer_leadership = [raw](uint64_t target, std::function<void(const Status&)> done) {
+    if (target == raw->member.member_id) {  // already the leader: nothing to move
+      done(Status::Ok());
+      return;
+    }
+    raw->log->TransferLeadership(target, std::move(done));
+  };
+  p.ctx.check_promote = [raw](uint64_t learner) -> Status {
+    auto m = raw->members.Get(learner);
+    if (!m) return ErrMemberNotFound2();
+    if (!m->is_learner()) return ErrMemberNotLearner();
+    const raft::NodeStatus st = raw->log->status();
+    if (st.soft_state.role != raft::Role::kLeader) return Status::Ok();
+    auto self = st.progress.find(raft::MemberId(raw->member.member_id));
+    auto it = st.progress.find(raft::MemberId(learner));
+    if (self == st.progress.end() || it == st.progress.end()) return ErrLearnerNotReady();
+    const double leader_match = static_cast<double>(self->second.match.value());
+    if (static_cast<double>(it->second.match.value()) < leader_match * 0.9) {
+      return ErrLearnerNotReady();
+    }
+    return Status::Ok();
+  };
 
   p.kv_service = std::make_unique<KvService>(&p.ctx);
   p.maintenance_service = std::make_unique<MaintenanceService>(&p.ctx);
@@ -331,7 +404,7 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
       std::make_unique<ClusterService>(&p.ctx, &p.members, config.initial_cluster_token);
   p.watch_service = std::make_unique<api::WatchService>(p.hub.get(), &p.member);
   p.lease_service = std::make_unique<api::LeaseService>(
-      *p.lessor, *p.log, p.member, [raw] { return raw->store->CurrentRevision(); });
+      *p.lessor, *p.api_proposer, p.member, [raw] { return raw->store->CurrentRevision(); });
 
   // The client ports are bound here, not by gRPC: they also serve plain HTTP.
   std::vector<std::string> listen_addresses;
@@ -358,7 +431,7 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
   p.grpc_server = builder.BuildAndStart();
   if (!p.grpc_server) return Unavailable("cannot start the gRPC server");
   http::MemberStatusDeps status;
-  status.proposer = p.log.get();
+  status.proposer = p.api_proposer.get();
   status.store = p.store.get();
   status.alarms = [raw] { return raw->alarms.List(); };
   status.committed_index = p.ctx.committed_index;
@@ -385,12 +458,59 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
   GRID_RETURN_IF_ERROR(p.compactor->Start());
 
   spdlog::info("enabled capabilities for version 3.4");
-  spdlog::info("published {{Name:{} ClientURLs:[{}]}} to cluster {:x}", config.name,
-               fmt::join(config.advertise_client_urls, " "), p.member.cluster_id);
-  spdlog::info("ready to serve client requests (member {:x}, cluster {:x}, revision {})",
-               p.member.member_id, p.member.cluster_id, p.store->CurrentRevision());
+  p.publisher = std::thread([raw, config] {
+    PublishLoop(raw, config, [raw, &config] {
+      spdlog::info("published {{Name:{} ClientURLs:[{}]}} to cluster {:x}", config.name,
+                   fmt::join(config.advertise_client_urls, " "), raw->member.cluster_id);
+      spdlog::info("ready to serve client requests (member {:x}, cluster {:x}, revision {})",
+                   raw->member.member_id, raw->member.cluster_id,
+                   raw->store->CurrentRevision());
+    });
+  });
+  // A lone voter elects itself at once: return only once its name is in the member table, so
+  // that the first MemberList already shows it. A member of a larger cluster publishes when a
+  // quorum is up; meanwhile its clients wait for a leader.
+  if (conf_state.voters.size() == 1 && conf_state.learners.empty() &&
+      conf_state.voters.front() == raft::MemberId(p.member.member_id)) {
+    std::unique_lock lock(p.mu);
+    p.cv.wait_for(lock, std::chrono::milliseconds(5 * config.election_timeout_ms),
+                  [&p] { return p.published || !p.fatal.ok(); });
+  }
   return std::unique_ptr<KvServer>(new KvServer(std::move(parts)));
 }
+
+namespace {
+
+void PublishLoop(KvServer::Parts* p, const ServerConfig& config,
+                 std::function<void()> on_published) {
+  kvpb::InternalRequest request;
+  kvpb::MemberRecord* self = request.mutable_member_attributes();
+  self->set_id(p->member.member_id);
+  self->set_name(config.name);
+  for (const auto& u : config.advertise_client_urls) self->add_client_urls(u);
+  for (;;) {
+    std::promise<Status> answered;
+    std::future<Status> answer = answered.get_future();
+    p->log->Propose(request, [&answered](const Status& s, kvpb::InternalResponse) {
+      answered.set_value(s);
+    });
+    const Status s = answer.get();
+    std::unique_lock lock(p->mu);
+    if (s.ok()) {
+      p->published = true;
+      lock.unlock();
+      p->cv.notify_all();
+      on_published();
+      return;
+    }
+    if (p->shut_down) return;
+    spdlog::warn("publishing this member's attributes failed, retrying: {}", s.ToString());
+    p->cv.wait_for(lock, std::chrono::milliseconds(500), [p] { return p->shut_down; });
+    if (p->shut_down) return;
+  }
+}
+
+}  // namespace
 
 Status RestoreFromSnapshot(const std::string& snapshot_path, const ServerConfig& config) {
   const fs::path data_dir = DataDirOf(config);
@@ -409,15 +529,9 @@ Status RestoreFromSnapshot(const std::string& snapshot_path, const ServerConfig&
     GRID_ASSIGN_OR_RETURN(auto store, mvcc::Store::Open(store_options));
     applied = store->ConsistentIndex();
   }
-  wal::Options wal_options;
-  wal_options.dir = (member_dir / "wal").string();
-  wal::Metadata metadata;
-  metadata.member_id = DeriveMemberId(config.initial_advertise_peer_urls,
-                                      config.initial_cluster_token);
-  metadata.cluster_id = DeriveClusterId({metadata.member_id});
-  GRID_ASSIGN_OR_RETURN(auto wal, wal::Wal::Create(wal_options, metadata));
   // New entries continue after the index the backend already holds.
-  GRID_RETURN_IF_ERROR(wal->SaveSnapshotMarker(wal::SnapshotMarker{applied, kSoloTerm}));
+  GRID_RETURN_IF_ERROR(
+      CreateRestoredLog(config, (member_dir / "wal").string(), applied).status());
   spdlog::info("restored snapshot {} into {} (applied index {})", snapshot_path,
                data_dir.string(), applied);
   return Status::Ok();

@@ -28,13 +28,16 @@ class KvServer {
   // Client URLs actually bound (a port 0 in a listen URL is resolved here).
   const std::vector<std::string>& client_urls() const;
 
-  // Blocks until Shutdown() is called from another thread or a fatal error stops the member.
+  // Blocks until Shutdown() is called from another thread, a fatal error stops the member, or
+  // the member applied its own removal from the cluster.
   void Wait();
   // Stops serving: refuses new requests, fails pending ones, flushes, closes. Idempotent.
   void Shutdown();
 
- private:
+  // The member's parts (opaque; defined in kv_server.cc).
   struct Parts;
+
+ private:
   explicit KvServer(std::unique_ptr<Parts> parts);
   std::unique_ptr<Parts> parts_;
 };

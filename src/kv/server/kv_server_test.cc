@@ -27,6 +27,7 @@ class KvServerTest : public ::testing::Test {
     config_.listen_client_urls = {"http://127.0.0.1:0"};
     config_.advertise_client_urls = {"http://127.0.0.1:0"};
     config_.initial_advertise_peer_urls = {"http://127.0.0.1:2380"};
+    config_.listen_peer_urls = {"http://127.0.0.1:0"};  // the advertised port is never dialled alone
   }
   void TearDown() override {
     server_.reset();

@@ -90,13 +90,21 @@ Result<kvpb::MemberRecord> MemberTable::Apply(const kvpb::MemberChange& change, 
       for (const auto& u : in.peer_urls()) {
         if (PeerUrlTakenLocked(u, 0)) return ErrPeerUrlExists();
       }
+      if (in.is_learner()) {
+        size_t learners = 0;
+        for (const auto& [id, m] : members_) learners += m.is_learner() ? 1 : 0;
+        if (learners >= kMaxLearners) return ErrTooManyLearners();
+      }
       members_[in.id()] = in;
       return in;
     }
     case kvpb::MemberChange::REMOVE: {
       if (it == members_.end()) return ErrMemberNotFound2();
-      // The member serving alone cannot remove itself: nobody would be left to commit.
-      if (in.id() == self_id) return ErrNotEnoughStartedMembers();
+      // Removing the last voter would leave nobody to commit (etcd: not enough started
+      // members).
+      size_t voters = 0;
+      for (const auto& [id, m] : members_) voters += m.is_learner() ? 0 : 1;
+      if (!it->second.is_learner() && voters <= 1) return ErrNotEnoughStartedMembers();
       kvpb::MemberRecord removed = it->second;
       members_.erase(it);
       return removed;
@@ -112,13 +120,22 @@ Result<kvpb::MemberRecord> MemberTable::Apply(const kvpb::MemberChange& change, 
     case kvpb::MemberChange::PROMOTE: {
       if (it == members_.end()) return ErrMemberNotFound2();
       if (!it->second.is_learner()) return ErrMemberNotLearner();
-      // A learner is promoted only once it is in sync with the leader; without replication no
-      // learner ever receives the log, so none is ready.
-      return ErrLearnerNotReady();
+      // The leader checked that the learner caught up before proposing.
+      it->second.set_is_learner(false);
+      return it->second;
     }
     default:
       return InvalidArgument("unknown member change");
   }
+}
+
+Result<kvpb::MemberRecord> MemberTable::SetAttributes(const kvpb::MemberRecord& attributes) {
+  std::lock_guard lock(mu_);
+  auto it = members_.find(attributes.id());
+  if (it == members_.end()) return ErrMemberNotFound2();
+  it->second.set_name(attributes.name());
+  *it->second.mutable_client_urls() = attributes.client_urls();
+  return it->second;
 }
 
 std::string MemberTable::StorageKey(uint64_t id) {

@@ -29,6 +29,11 @@ inline Status ErrLearnerNotReady() {
   return FailedPrecondition(
       "etcdserver: can only promote a learner member which is in sync with leader");
 }
+inline Status ErrTooManyLearners() {
+  return FailedPrecondition("etcdserver: too many learner members in cluster");
+}
+// Learners a cluster may have at once (etcd 3.4's maxLearners).
+inline constexpr size_t kMaxLearners = 1;
 inline Status ErrNotEnoughStartedMembers() {
   return FailedPrecondition(
       "etcdserver: re-configuration failed due to not enough started members");
@@ -53,9 +58,12 @@ class MemberTable {
   std::vector<kvpb::MemberRecord> List() const;  // ordered by id
   std::optional<kvpb::MemberRecord> Get(uint64_t id) const;
 
-  // Validates and applies `change` for the member `self_id` (which serves alone). Returns the
-  // changed record; the caller persists it (or deletes it for REMOVE).
+  // Validates and applies `change` (every member applies the same changes in log order, so
+  // every table agrees). Returns the changed record; the caller persists it (or deletes it for
+  // REMOVE). `self_id` is the applying member.
   Result<kvpb::MemberRecord> Apply(const kvpb::MemberChange& change, uint64_t self_id);
+  // Sets a member's name and client URLs (what the member publishes when it starts).
+  Result<kvpb::MemberRecord> SetAttributes(const kvpb::MemberRecord& attributes);
 
   // Key of a member in the backend's members table.
   static std::string StorageKey(uint64_t id);

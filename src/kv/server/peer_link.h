@@ -1,0 +1,57 @@
+// Connects a member's Raft host to the peer transport: outgoing Raft messages go to the
+// transport, incoming ones and delivery reports to the host, and the transport's peer set
+// follows the member table (every member but this one).
+//
+// Threads: none of its own. Send() runs on the raft thread; the transport's callbacks run on
+// its threads and only queue into the host.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "grid/internal.pb.h"
+#include "kv/replication/raft_host.h"
+#include "kv/server/config.h"
+#include "transport/transport.h"
+
+namespace grid::kv {
+
+class PeerLink final : public replication::PeerSender {
+ public:
+  // Starts the transport on config.listen_peer_urls, TLS as the --peer-* flags say. Snapshot
+  // files received go to `snapshot_dir`. `cluster_info` answers newcomers' ClusterInfo calls;
+  // `on_removed` runs when a peer says this member was removed from the cluster.
+  static Result<std::unique_ptr<PeerLink>> Start(const ServerConfig& config, uint64_t cluster_id,
+                                                 uint64_t member_id,
+                                                 const std::string& snapshot_dir,
+                                                 std::function<transport::ClusterInfo()> cluster_info,
+                                                 std::function<void()> on_removed);
+  ~PeerLink() override;
+
+  // The host that receives messages. Until it is set, incoming messages are dropped (Raft
+  // retransmits). REQUIRES: `host` outlives this object or Stop() is called first.
+  void Bind(replication::RaftHost* host) { host_.store(host); }
+  void Stop();
+
+  // Adds every member but this one as a peer.
+  void SyncPeers(const std::vector<kvpb::MemberRecord>& members);
+  // Follows one applied membership change.
+  void OnMemberChange(const kvpb::MemberChange& change);
+
+  void Send(std::vector<raft::Message> messages) override;
+
+  const std::vector<std::string>& listen_urls() const { return transport_->listen_urls(); }
+
+ private:
+  PeerLink(uint64_t member_id) : member_id_(member_id) {}
+
+  const uint64_t member_id_;
+  std::atomic<replication::RaftHost*> host_{nullptr};
+  std::unique_ptr<transport::Transport> transport_;
+};
+
+}  // namespace grid::kv
