@@ -53,12 +53,7 @@ void LeaseKeeper::Run() {
 }
 
 void LeaseKeeper::Tick() {
-  if (options_.is_leader) {
-    const bool leading = options_.is_leader();
-    if (leading && !was_leader_) lessor_.Promote(options_.promote_extend_ms);
-    was_leader_ = leading;
-    if (!leading) return;
-  }
+  if (options_.is_leader && !options_.is_leader()) return;
   const int64_t now_ms = clock_.NowMs();
   ProposeRevokes(now_ms);
   ProposeCheckpointClears();

@@ -35,10 +35,9 @@ struct KeeperOptions {
   int64_t checkpoint_interval_ms = 5 * 60 * 1000;
   // etcd's maxLeaseCheckpointBatchSize.
   size_t max_checkpoints_per_proposal = 1000;
-  // Only the leader expires and checkpoints leases. Null: this member always leads. On becoming
-  // leader the keeper extends every lease (Lessor::Promote) by `promote_extend_ms`.
+  // Only the leader expires and checkpoints leases (whoever makes a member leader calls
+  // Lessor::Promote then). Null: this member always leads.
   std::function<bool()> is_leader;
-  int64_t promote_extend_ms = 0;
 };
 
 class LeaseKeeper {
@@ -84,7 +83,6 @@ class LeaseKeeper {
   int64_t revoke_tokens_milli_ = 0;  // thousandths of a revoke
   int64_t last_refill_ms_ = 0;
   int64_t next_checkpoint_ms_ = 0;
-  bool was_leader_ = false;  // keeper thread only
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
@@ -114,6 +115,7 @@ struct KvServer::Parts {
   std::thread publisher;
   bool published = false;  // GUARDED_BY(mu)
   bool removed = false;    // GUARDED_BY(mu): this member was removed from the cluster
+  std::atomic<bool> leading{false};  // raft thread: this member leads (for lease promotion)
 
   // As etcd: a member removed from the cluster (it applied its removal, or a peer refused it as
   // removed) stops: Wait() returns and the process exits 0.
@@ -308,8 +310,14 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
   raft_deps.sink = [raw](std::vector<wal::Entry> entries) {
     raw->applier->Enqueue(std::move(entries));
   };
-  raft_deps.on_leader_change = [raw](uint64_t /*leader*/, uint64_t term) {
+  raft_deps.on_leader_change = [raw, extend_ms = config.election_timeout_ms](uint64_t leader,
+                                                                           uint64_t term) {
     raw->member.raft_term.store(term, std::memory_order_relaxed);
+    // Becoming leader: keepalives went to the old leader, so every lease gets its remaining TTL
+    // again from now (etcd's lessor Promote), before this leader can expire any.
+    const bool leads = leader == raw->member.member_id;
+    if (leads && !raw->leading.exchange(true)) raw->lessor->Promote(extend_ms);
+    if (!leads) raw->leading.store(false);
   };
   raft_deps.install_snapshot = [](const raft::Snapshot&) {
     return Unimplemented("installing a snapshot from the leader is not supported yet");
@@ -341,7 +349,6 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
   p.log->Start();
   lease::KeeperOptions keeper_options;
   keeper_options.is_leader = [raw] { return raw->log->leader_id() == raw->member.member_id; };
-  keeper_options.promote_extend_ms = config.election_timeout_ms;
   p.keeper = std::make_unique<lease::LeaseKeeper>(*p.lessor, *p.log, p.clock, keeper_options);
   p.keeper->Start();
 
