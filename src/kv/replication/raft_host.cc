@@ -289,8 +289,28 @@ void RaftHost::Run() {
         return;
       }
     }
+    CompactAlone();
     PublishStatus();
   }
+}
+
+void RaftHost::CompactAlone() {
+  const raft::MemberId self(options_.member_id);
+  if (!conf_state_.learners.empty() || conf_state_.voters.size() != 1 ||
+      conf_state_.voters.front() != self) {
+    return;
+  }
+  // A member without peers sends no entries until a member is added: it keeps only the last
+  // catch_up_entries applied ones in memory (the WAL keeps the rest until the backend holds
+  // them durably), as the leader of a cluster does after a release.
+  const uint64_t applied = applied_index();
+  if (applied < compacted_alone_ + options_.catch_up_entries +
+                    options_.alone_compact_every_entries) {
+    return;
+  }
+  const raft::Index compact_to(applied - options_.catch_up_entries);
+  if (compact_to < log_->storage()->FirstIndex()) return;
+  if (log_->storage()->Compact(compact_to).ok()) compacted_alone_ = compact_to.value();
 }
 
 void RaftHost::Handle(Inbox& inbox, uint64_t now_ms) {

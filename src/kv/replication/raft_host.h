@@ -47,6 +47,9 @@ struct RaftHostOptions {
   uint64_t request_timeout_ms = 7000;
   // Entries kept in memory behind a released index, for followers that lag a little.
   uint64_t catch_up_entries = 5000;
+  // A member with no peers drops applied entries older than catch_up_entries from memory
+  // every this many entries.
+  uint64_t alone_compact_every_entries = 1024;
 };
 
 // Delivers messages to other members. Must not block (drop and report unreachable instead).
@@ -156,6 +159,8 @@ class RaftHost final : public Proposer {
   void Fail(uint64_t id, const Status& status);
   void FailAll(const Status& status);
   void PublishStatus();
+  // Drops applied entries from the in-memory log when this member is the only one.
+  void CompactAlone();
   static uint64_t NowMs();
 
   const RaftHostOptions options_;
@@ -168,6 +173,7 @@ class RaftHost final : public Proposer {
   std::map<std::string, PendingRead> reads_;                       // by request context
   std::vector<PendingTransfer> transfers_;
   uint64_t next_read_ctx_ = 0;
+  uint64_t compacted_alone_ = 0;
   raft::ConfState conf_state_;
 
   mutable std::mutex mu_;
