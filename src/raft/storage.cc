@@ -12,12 +12,10 @@ std::string Str(Index i) { return std::to_string(i.value()); }
 MemoryStorage::MemoryStorage() : entries_(1) {}
 
 InitialState MemoryStorage::GetInitialState() const {
-  std::lock_guard lock(mu_);
   return InitialState{hard_state_, snapshot_.meta.conf_state};
 }
 
 Result<std::vector<Entry>> MemoryStorage::Entries(Index lo, Index hi, uint64_t max_bytes) const {
-  std::lock_guard lock(mu_);
   const Index offset = entries_.front().index;
   const Index last = offset + (entries_.size() - 1);
   if (lo <= offset) return OutOfRange("entries from " + Str(lo) + " are compacted");
@@ -34,7 +32,6 @@ Result<std::vector<Entry>> MemoryStorage::Entries(Index lo, Index hi, uint64_t m
 }
 
 Result<Term> MemoryStorage::TermAt(Index i) const {
-  std::lock_guard lock(mu_);
   const Index offset = entries_.front().index;
   if (i < offset) return OutOfRange("term of " + Str(i) + ": compacted");
   if (i - offset >= entries_.size()) return OutOfRange("term of " + Str(i) + ": beyond last");
@@ -42,28 +39,23 @@ Result<Term> MemoryStorage::TermAt(Index i) const {
 }
 
 Index MemoryStorage::FirstIndex() const {
-  std::lock_guard lock(mu_);
   return entries_.front().index + 1;
 }
 
 Index MemoryStorage::LastIndex() const {
-  std::lock_guard lock(mu_);
   return entries_.front().index + (entries_.size() - 1);
 }
 
 Result<Snapshot> MemoryStorage::GetSnapshot() const {
-  std::lock_guard lock(mu_);
   return snapshot_;
 }
 
 void MemoryStorage::SetHardState(const HardState& hs) {
-  std::lock_guard lock(mu_);
   hard_state_ = hs;
 }
 
 void MemoryStorage::Append(const std::vector<Entry>& entries) {
   if (entries.empty()) return;
-  std::lock_guard lock(mu_);
   const Index offset = entries_.front().index;
   const Index first = offset + 1;
   const Index incoming_last = entries.back().index;
@@ -80,7 +72,6 @@ void MemoryStorage::Append(const std::vector<Entry>& entries) {
 }
 
 Status MemoryStorage::ApplySnapshot(const Snapshot& snap) {
-  std::lock_guard lock(mu_);
   if (snap.meta.index < snapshot_.meta.index) {
     return OutOfRange("snapshot at " + Str(snap.meta.index) + " older than current " +
                       Str(snapshot_.meta.index));
@@ -91,7 +82,6 @@ Status MemoryStorage::ApplySnapshot(const Snapshot& snap) {
 }
 
 Status MemoryStorage::CreateSnapshot(Index index, const ConfState& cs, std::string data) {
-  std::lock_guard lock(mu_);
   const Index offset = entries_.front().index;
   const Index last = offset + (entries_.size() - 1);
   if (index < snapshot_.meta.index) {
@@ -108,7 +98,6 @@ Status MemoryStorage::CreateSnapshot(Index index, const ConfState& cs, std::stri
 }
 
 Status MemoryStorage::Compact(Index compact_index) {
-  std::lock_guard lock(mu_);
   const Index offset = entries_.front().index;
   const Index last = offset + (entries_.size() - 1);
   if (compact_index <= offset) return OutOfRange("already compacted to " + Str(offset));

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 #include <vector>
 
 #include "common/status.h"
@@ -38,7 +37,8 @@ class LogStorage {
 };
 
 // Entries kept in memory, as etcd's MemoryStorage. The server mirrors its WAL here; tests and
-// the simulator use it directly. Thread-safe (the transport may read snapshots concurrently).
+// the simulator use it directly. Thread-safety: none; the thread that drives the node also
+// persists and mirrors into it.
 class MemoryStorage final : public LogStorage {
  public:
   MemoryStorage();
@@ -66,7 +66,6 @@ class MemoryStorage final : public LogStorage {
   Status Compact(Index compact_index);
 
  private:
-  mutable std::mutex mu_;
   HardState hard_state_;
   Snapshot snapshot_;
   // entries_[0] is a dummy holding the index and term of the snapshot (or of the compaction

@@ -30,7 +30,6 @@ Normalised (and only these):
     members are named by role (leader / follower / learner) instead.
 """
 import argparse
-import difflib
 import json
 import os
 import re
@@ -452,17 +451,10 @@ def run(reference, under_test, etcdctl, keep, verbose):
                 if verbose:
                     print("    [%s] %s %.1fs" % (c.cl.label, name, time.monotonic() - t0))
                 transcripts.append("\n".join(c.lines).split("\n"))
-            if transcripts[0] == transcripts[1]:
+            if compat.report_step(name, transcripts[0], transcripts[1], verbose):
                 passed += 1
-                print("PASS %s" % name)
-                if verbose:
-                    print("    " + "\n    ".join(transcripts[0]))
             else:
                 failed += 1
-                print("FAIL %s" % name)
-                diff = difflib.unified_diff(transcripts[0], transcripts[1], "reference",
-                                            "under-test", lineterm="", n=3)
-                print("    " + "\n    ".join(diff))
     finally:
         for cl in clusters:
             cl.close()

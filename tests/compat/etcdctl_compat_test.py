@@ -473,18 +473,24 @@ def run_group(flags, steps, reference, under_test, etcdctl, only, verbose):
                     except Exception as e:  # a broken step must not stop the others
                         c.lines.append("# exception: %r" % e)
                 transcripts.append("\n".join(c.lines).split("\n"))
-            if transcripts[0] == transcripts[1]:
+            if report_step(name, transcripts[0], transcripts[1], verbose):
                 passed += 1
-                print("PASS %s" % name)
-                if verbose:
-                    print("    " + "\n    ".join(transcripts[0]))
             else:
                 failed += 1
-                print("FAIL %s" % name)
-                diff = difflib.unified_diff(transcripts[0], transcripts[1], "reference",
-                                            "under-test", lineterm="", n=3)
-                print("    " + "\n    ".join(diff))
     return passed, failed
+
+
+def report_step(name, reference, under_test, verbose):
+    """Prints PASS or FAIL (with a unified diff) for one step's transcripts; True on a match."""
+    if reference == under_test:
+        print("PASS %s" % name)
+        if verbose:
+            print("    " + "\n    ".join(reference))
+        return True
+    print("FAIL %s" % name)
+    diff = difflib.unified_diff(reference, under_test, "reference", "under-test", lineterm="", n=3)
+    print("    " + "\n    ".join(diff))
+    return False
 
 
 def main():

@@ -2,8 +2,7 @@
 // consensus core reads. Everything in the storage is durable: Persist() writes (and syncs when
 // the Ready requires it) before it mirrors.
 //
-// Thread-safety: Persist() and Release() run on the raft thread only; storage() may be read
-// from any thread (MemoryStorage locks).
+// Thread-safety: none; only the raft thread uses it (and the storage it mirrors into).
 #pragma once
 
 #include <memory>
