@@ -13,7 +13,7 @@ build_pkgs=(
 # Reference software and real clients the tests drive.
 test_pkgs=(
   etcd-server etcd-client python3 python3-etcd3 golang-go golang-etcd-server-dev
-  procps util-linux
+  procps util-linux iproute2
 )
 
 want=("${build_pkgs[@]}")
