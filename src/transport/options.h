@@ -52,6 +52,9 @@ struct TransportOptions {
   uint64_t snapshot_chunk_bytes = 1ull << 20;
   // A snapshot announcing more data than this is refused (RESOURCE_EXHAUSTED).
   uint64_t max_snapshot_bytes = 32ull << 30;
+  // Largest lease call response (a time-to-live listing the lease's keys) this member sends
+  // or accepts; a larger one fails with RESOURCE_EXHAUSTED. At most 1 GiB.
+  uint64_t max_lease_response_bytes = 64ull << 20;
 
   // Connection management.
   std::chrono::milliseconds dial_timeout{1000};
@@ -77,6 +80,21 @@ using SnapshotSource =
 
 // Reads a file (the owner's checkpoint, or a received snapshot).
 Result<std::unique_ptr<SnapshotReader>> OpenFileSnapshotReader(const std::string& path);
+
+// A lease as the leader's lessor reports it (LeaseTimeToLive).
+struct LeaseTtl {
+  int64_t remaining_ttl_seconds = 0;  // whole seconds left
+  int64_t granted_ttl_seconds = 0;
+  std::vector<std::string> keys;      // sorted; empty unless asked for
+};
+
+// The answer of a member that does not lead to a lease call (FailedPrecondition, etcd's
+// ErrGRPCNotLeader text): the caller asks the leader it learns next.
+inline constexpr char kNotLeaderMessage[] = "etcdserver: not leader";
+inline Status NotLeaderError() { return FailedPrecondition(kNotLeaderMessage); }
+inline bool IsNotLeader(const Status& s) {
+  return s.code() == Code::kFailedPrecondition && s.message() == kNotLeaderMessage;
+}
 
 // What ClusterInfo answers: the member table of the answering member.
 struct ClusterMemberInfo {
@@ -110,8 +128,18 @@ struct TransportCallbacks {
   // thread; may be called more than once).
   std::function<void()> on_removed;
   // Answers ClusterInfo calls (from a server thread). Without it they get UNAVAILABLE.
-
   std::function<ClusterInfo()> cluster_info;
+
+  // Lease calls of peer `from` (a member that does not lead), from a server thread, one per
+  // call. The answer travels back as it is (code and message): NotLeaderError() when this
+  // member does not lead, NotFound when the lease does not exist. They may wait a bounded time
+  // (the leader lets its apply catch up with its commit first, as etcd) but never on this
+  // transport. Without them the calls get UNAVAILABLE.
+  // on_lease_renew: the lease's TTL in seconds after renewing it.
+  std::function<Result<int64_t>(raft::MemberId from, int64_t id)> on_lease_renew;
+  // on_lease_time_to_live: the lease's remaining and granted TTL, and its keys if asked.
+  std::function<Result<LeaseTtl>(raft::MemberId from, int64_t id, bool keys)>
+      on_lease_time_to_live;
 };
 
 }  // namespace grid::transport

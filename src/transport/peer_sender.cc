@@ -80,9 +80,15 @@ void PeerSender::Stop() {
 PeerStats PeerSender::stats() const {
   std::lock_guard l(mu_);
   PeerStats s = stats_;
+  s.connected = active_since_.has_value();
   s.queued_msgs = queue_.size();
   s.queued_bytes = queue_.bytes();
   return s;
+}
+
+std::optional<std::chrono::steady_clock::time_point> PeerSender::active_since() const {
+  std::lock_guard l(mu_);
+  return active_since_;
 }
 
 bool PeerSender::IsStopping() const {
@@ -143,7 +149,13 @@ Status PeerSender::Connect() {
   s.rw = s.stub->Stream(s.ctx.get());
   peerpb::StreamAccepted accepted;
   if (s.rw->Read(&accepted)) {
+    {
+      std::lock_guard l(mu_);
+      stream_ended_ = false;
+      active_since_ = std::chrono::steady_clock::now();
+    }
     stream_ = std::move(s);
+    stream_->watcher = std::thread([this, rw = stream_->rw.get()] { WatchStream(rw); });
     return Status::Ok();
   }
   grpc::Status st = s.rw->Finish();
@@ -155,13 +167,34 @@ Status PeerSender::Connect() {
   return FromGrpc(st).WithContext("stream to " + url.original);
 }
 
+void PeerSender::WatchStream(
+    grpc::ClientReaderWriter<peerpb::MessageBatch, peerpb::StreamAccepted>* rw) {
+  peerpb::StreamAccepted ignored;
+  while (rw->Read(&ignored)) {
+  }
+  std::lock_guard l(mu_);
+  stream_ended_ = true;
+  active_since_.reset();
+  cv_.notify_all();
+}
+
 Status PeerSender::CloseStream() {
   if (!stream_) return Status::Ok();
+  {
+    // Callers come here once the call is over (the watcher saw it end, a write failed) or
+    // cancelled, so the watcher's Read() returns; the bound only guards against a call that
+    // never reports its end.
+    std::unique_lock l(mu_);
+    if (!cv_.wait_for(l, options_->dial_timeout, [&] { return stream_ended_; })) {
+      stream_->ctx->TryCancel();
+    }
+  }
+  stream_->watcher.join();
   grpc::Status st = stream_->rw->Finish();
   {
     std::lock_guard l(mu_);
     stream_ctx_ = nullptr;
-    stats_.connected = false;
+    active_since_.reset();
   }
   stream_.reset();
   return FromGrpc(st);
@@ -173,15 +206,16 @@ void PeerSender::DropAll(size_t extra) {
     std::lock_guard l(mu_);
     dropped = queue_.Clear() + extra;
     stats_.dropped_msgs += dropped;
-    stats_.connected = false;
   }
   if (dropped > 0 && callbacks_->on_unreachable) callbacks_->on_unreachable(peer_);
 }
 
-bool PeerSender::Sleep(std::chrono::milliseconds d) {
+bool PeerSender::Sleep(std::chrono::milliseconds d, bool until_message) {
   std::unique_lock l(mu_);
   uint64_t gen = urls_generation_;
-  cv_.wait_for(l, d, [&] { return stopping_ || urls_generation_ != gen; });
+  cv_.wait_for(l, d, [&] {
+    return stopping_ || urls_generation_ != gen || (until_message && !queue_.empty());
+  });
   return !stopping_;
 }
 
@@ -197,29 +231,50 @@ void PeerSender::RunStream() {
   Backoff backoff(options_->initial_backoff, options_->max_backoff);
   std::optional<peerpb::MessageBatch> retry;  // written to a stream that turned out broken
   for (;;) {
+    bool ended;
     {
+      // Without a stream there is always work: keeping one open is what makes the peer active.
       std::unique_lock l(mu_);
-      cv_.wait(l, [&] { return stopping_ || !queue_.empty() || retry.has_value(); });
+      cv_.wait(l, [&] {
+        return stopping_ || !queue_.empty() || retry.has_value() || !stream_ || stream_ended_;
+      });
       if (stopping_) break;
+      ended = stream_ && stream_ended_;
+    }
+    if (ended) {
+      // The peer ended the call (it stopped or refused us) or the connection broke. Nothing
+      // queued is lost; the next stream opens after a back-off that a message cuts short.
+      Status s = CloseStream();
+      if (IsStopping()) break;
+      spdlog::debug("peer {}: stream ended: {}", IdHex(peer_), s.ToString());
+      if (!Sleep(backoff.Next(), /*until_message=*/true)) break;
+      continue;
     }
     if (!stream_) {
       Status s = Connect();
       if (!s.ok()) {
         if (IsStopping()) break;
-        {
-          std::lock_guard l(mu_);
-          ++stats_.connect_failures;
-        }
         LogFailure(s);
         if (s.code() == Code::kFailedPrecondition && callbacks_->on_removed &&
             s.message().find(" was removed from the cluster") != std::string::npos) {
           callbacks_->on_removed();
         }
-        DropAll(retry ? static_cast<size_t>(retry->messages_size()) : 0);
-        retry.reset();
         // A refusal (cluster mismatch, wrong member, removed) will not heal soon.
         auto delay = s.code() == Code::kFailedPrecondition ? backoff.Max() : backoff.Next();
-        if (!Sleep(delay)) break;
+        bool messages_waited;
+        {
+          std::lock_guard l(mu_);
+          messages_waited = !queue_.empty() || retry.has_value();
+          if (messages_waited) ++stats_.connect_failures;
+        }
+        if (!messages_waited) {
+          // An idle attempt: the first message tries again at once.
+          if (!Sleep(delay, /*until_message=*/true)) break;
+          continue;
+        }
+        DropAll(retry ? static_cast<size_t>(retry->messages_size()) : 0);
+        retry.reset();
+        if (!Sleep(delay, /*until_message=*/false)) break;
         continue;
       }
       backoff.Reset();
@@ -227,8 +282,6 @@ void PeerSender::RunStream() {
         spdlog::info("peer {}: stream open again", IdHex(peer_));
         last_logged_failure_.clear();
       }
-      std::lock_guard l(mu_);
-      stats_.connected = true;
     }
 
     peerpb::MessageBatch batch;
@@ -260,7 +313,7 @@ void PeerSender::RunStream() {
     }
     LogFailure(s.ok() ? Unavailable("stream closed by the peer") : s);
     DropAll(static_cast<size_t>(batch.messages_size()));
-    if (!Sleep(backoff.Next())) break;
+    if (!Sleep(backoff.Next(), /*until_message=*/false)) break;
   }
   if (stream_) {
     stream_->ctx->TryCancel();

@@ -1,8 +1,11 @@
 // Everything this member sends to one peer: a bounded queue drained by a stream thread (one
-// Stream call, batches written in queue order) and a snapshot thread (one SendSnapshot call at a
-// time). Connection failures drop what is queued, report the peer unreachable, and back off.
+// Stream call, batches written in queue order, kept open even while idle, as etcd keeps its
+// peer streams), a watcher thread per open stream (notices the call ending even while nothing
+// is written) and a snapshot thread (one SendSnapshot call at a time). Connection failures drop
+// what is queued, report the peer unreachable, and back off.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -29,8 +32,9 @@ struct PeerStats {
   uint64_t queued_bytes = 0;
   uint64_t sent_msgs = 0;     // written to a stream
   uint64_t dropped_msgs = 0;  // queue full, oversized, or lost with a failed connection
-  uint64_t connect_failures = 0;  // Stream calls that could not be opened (dial or refusal)
-  bool connected = false;         // a Stream call is open
+  // Stream calls that could not be opened (dial or refusal) while messages waited for them.
+  uint64_t connect_failures = 0;
+  bool connected = false;         // a Stream call is open (PeerSender::active_since() is set)
 };
 
 // Exponential back-off between connection attempts, bounded by `max`.
@@ -73,27 +77,42 @@ class PeerSender {
 
   PeerStats stats() const;
 
+  // When the open Stream call to the peer became active: the peer accepted it (answered
+  // StreamAccepted) at that time and it has not ended since. nullopt while no accepted call is
+  // open: before the first one, after the call ended (the peer stopped, refused a batch or
+  // cancelled; the connection broke or keepalive found it dead; a write failed; the URLs
+  // changed) until the next accepted call, while the peer refuses or cannot be reached, and
+  // after Stop(). The stream thread keeps a call open whether or not there is anything to send.
+  std::optional<std::chrono::steady_clock::time_point> active_since() const;
+
  private:
   struct OpenStream {
     std::shared_ptr<grpc::Channel> channel;
     std::unique_ptr<peerpb::Peer::Stub> stub;
     std::unique_ptr<grpc::ClientContext> ctx;
     std::unique_ptr<grpc::ClientReaderWriter<peerpb::MessageBatch, peerpb::StreamAccepted>> rw;
+    // Blocks in rw->Read() (the peer writes nothing after StreamAccepted) until the call ends,
+    // then sets stream_ended_. Joined by CloseStream() before rw->Finish().
+    std::thread watcher;
   };
 
   void RunStream();
   void RunSnapshots();
   // Dials the current URL and opens a Stream call that the peer accepted.
   Status Connect();
-  // Finishes the open stream; returns its status.
+  // Waits for the watcher (cancelling the call if it has not ended within dial_timeout),
+  // finishes the open stream; returns its status.
   Status CloseStream();
+  // The watcher thread's body.
+  void WatchStream(grpc::ClientReaderWriter<peerpb::MessageBatch, peerpb::StreamAccepted>* rw);
   // Dials `url` and waits until the channel is ready (or fails, times out, or we stop).
   Result<std::shared_ptr<grpc::Channel>> Dial(const PeerUrl& url);
   Status SendSnapshot(const raft::Message& m);
   // Drops everything queued (plus `extra` messages already taken out), reports unreachable.
   void DropAll(size_t extra);
-  // Waits `d` or until stopped / the URLs changed. False when stopped.
-  bool Sleep(std::chrono::milliseconds d);
+  // Waits `d` or until stopped / the URLs changed / (`until_message`) a message is queued.
+  // False when stopped.
+  bool Sleep(std::chrono::milliseconds d, bool until_message);
   void LogFailure(const Status& s);
   PeerUrl CurrentUrl() const;
   bool IsStopping() const;
@@ -115,9 +134,12 @@ class PeerSender {
   grpc::ClientContext* snap_ctx_ = nullptr;    // GUARDED_BY(mu_)
   std::optional<raft::Message> pending_snapshot_;  // GUARDED_BY(mu_)
   bool snapshot_busy_ = false;                     // GUARDED_BY(mu_)
-  PeerStats stats_;                                // GUARDED_BY(mu_)
+  PeerStats stats_;                                // GUARDED_BY(mu_); `connected` unused
+  // Set when a Stream call is accepted, cleared when it ends or is closed.
+  std::optional<std::chrono::steady_clock::time_point> active_since_;  // GUARDED_BY(mu_)
+  bool stream_ended_ = false;  // GUARDED_BY(mu_): the open call ended (the watcher saw it)
 
-  // Used by the stream thread only.
+  // Used by the stream thread only (the watcher uses stream_->rw through its own pointer).
   std::optional<OpenStream> stream_;
   std::string last_logged_failure_;  // a failure is logged once until the peer is reachable
 

@@ -100,6 +100,42 @@ grpc::Status PeerService::ClusterInfo(grpc::ServerContext*, const peerpb::Cluste
   return grpc::Status::OK;
 }
 
+grpc::Status PeerService::LeaseRenew(grpc::ServerContext* ctx,
+                                     const peerpb::LeaseRenewRequest* request,
+                                     peerpb::LeaseRenewResponse* response) {
+  Result<raft::MemberId> from = Admit(*ctx);
+  if (!from.ok()) return ToGrpc(from.status());
+  if (!callbacks_->on_lease_renew) return ToGrpc(Unavailable("member is not serving leases"));
+  Result<int64_t> ttl = callbacks_->on_lease_renew(*from, request->id());
+  if (!ttl.ok()) return ToGrpc(ttl.status());
+  response->set_ttl(*ttl);
+  return grpc::Status::OK;
+}
+
+grpc::Status PeerService::LeaseTimeToLive(grpc::ServerContext* ctx,
+                                          const peerpb::LeaseTimeToLiveRequest* request,
+                                          peerpb::LeaseTimeToLiveResponse* response) {
+  Result<raft::MemberId> from = Admit(*ctx);
+  if (!from.ok()) return ToGrpc(from.status());
+  if (!callbacks_->on_lease_time_to_live) {
+    return ToGrpc(Unavailable("member is not serving leases"));
+  }
+  Result<LeaseTtl> ttl = callbacks_->on_lease_time_to_live(*from, request->id(), request->keys());
+  if (!ttl.ok()) return ToGrpc(ttl.status());
+  response->set_ttl(ttl->remaining_ttl_seconds);
+  response->set_granted_ttl(ttl->granted_ttl_seconds);
+  response->mutable_keys()->Reserve(static_cast<int>(ttl->keys.size()));
+  for (std::string& k : ttl->keys) response->add_keys(std::move(k));
+  const size_t bytes = response->ByteSizeLong();
+  if (bytes > options_->max_lease_response_bytes) {
+    response->Clear();
+    return ToGrpc(ResourceExhausted("lease time-to-live response of " + std::to_string(bytes) +
+                                    " bytes exceeds max_lease_response_bytes " +
+                                    std::to_string(options_->max_lease_response_bytes)));
+  }
+  return grpc::Status::OK;
+}
+
 grpc::Status PeerService::SendSnapshot(grpc::ServerContext* ctx,
                                        grpc::ServerReader<peerpb::SnapshotChunk>* reader,
                                        peerpb::SnapshotReceived* response) {

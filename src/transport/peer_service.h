@@ -1,5 +1,6 @@
 // The receiving side: the gRPC Peer service. Checks every call's identity (metadata), decodes
-// batches and hands them to on_messages, writes snapshots to verified files.
+// batches and hands them to on_messages, writes snapshots to verified files, answers lease
+// calls through on_lease_renew / on_lease_time_to_live.
 #pragma once
 
 #include <functional>
@@ -27,6 +28,11 @@ class PeerService final : public peerpb::Peer::Service {
   grpc::Status SendSnapshot(grpc::ServerContext* ctx,
                             grpc::ServerReader<peerpb::SnapshotChunk>* reader,
                             peerpb::SnapshotReceived* response) override;
+  grpc::Status LeaseRenew(grpc::ServerContext* ctx, const peerpb::LeaseRenewRequest* request,
+                          peerpb::LeaseRenewResponse* response) override;
+  grpc::Status LeaseTimeToLive(grpc::ServerContext* ctx,
+                               const peerpb::LeaseTimeToLiveRequest* request,
+                               peerpb::LeaseTimeToLiveResponse* response) override;
 
  private:
   // The caller's identity after CheckCallHeader; FailedPrecondition / InvalidArgument otherwise.

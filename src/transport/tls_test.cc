@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <future>
 #include <fstream>
 #include <sstream>
 
@@ -68,6 +69,36 @@ TEST(TransportTlsTest, CaSignedCertificatesWithClientCertAuth) {
   b->Send({App(2, 1, 0)});
   ASSERT_TRUE(Eventually([&] { return b.events.message_count() == 2; }));
   ASSERT_TRUE(Eventually([&] { return a.events.message_count() == 1; }));
+}
+
+Result<int64_t> RenewThrough(Member& m, MemberId to, int64_t id) {
+  auto answer = std::make_shared<std::promise<Result<int64_t>>>();
+  auto future = answer->get_future();
+  m->RenewLease(to, id, std::chrono::seconds(5),
+                [answer](Result<int64_t> r) { answer->set_value(std::move(r)); });
+  if (future.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+    return Internal("no answer");
+  }
+  return future.get();
+}
+
+TEST(TransportTlsTest, LeaseCallsUseTheConfiguredTls) {
+  Pki pki, other;
+  auto tls_b = WithTls(pki.Issue("m2", &pki.ca), pki.ca_file());
+  Member b(kCluster, 2, [&](TransportOptions& o, TransportCallbacks& cb) {
+    tls_b(o, cb);
+    cb.on_lease_renew = [](MemberId, int64_t id) -> Result<int64_t> { return id * 10; };
+  });
+  Member a(kCluster, 1, WithTls(pki.Issue("m1", &pki.ca), pki.ca_file()));
+  ASSERT_TRUE(a->AddPeer(b.id(), {b.url()}).ok());
+  Result<int64_t> ttl = RenewThrough(a, b.id(), 3);
+  ASSERT_TRUE(ttl.ok()) << ttl.status().ToString();
+  EXPECT_EQ(*ttl, 30);
+
+  // A client certificate b does not trust is refused.
+  Member c(kCluster, 3, WithTls(other.Issue("m3", &other.ca), pki.ca_file()));
+  ASSERT_TRUE(c->AddPeer(b.id(), {b.url()}).ok());
+  EXPECT_EQ(RenewThrough(c, b.id(), 3).status().code(), Code::kUnavailable);
 }
 
 TEST(TransportTlsTest, CertificateFromAnotherCaIsRefused) {

@@ -28,6 +28,9 @@ Status ValidateOptions(const TransportOptions& o) {
   if (o.snapshot_chunk_bytes == 0 || o.max_message_bytes + o.snapshot_chunk_bytes > kGrpcMessageCeiling) {
     return InvalidArgument("max_message_bytes + snapshot_chunk_bytes must be in (0, 1 GiB]");
   }
+  if (o.max_lease_response_bytes == 0 || o.max_lease_response_bytes > kGrpcMessageCeiling) {
+    return InvalidArgument("max_lease_response_bytes must be in (0, 1 GiB]");
+  }
   if (o.initial_backoff.count() <= 0 || o.max_backoff < o.initial_backoff) {
     return InvalidArgument("back-off must satisfy 0 < initial_backoff <= max_backoff");
   }
@@ -57,7 +60,10 @@ Result<std::unique_ptr<Transport>> Transport::Start(TransportOptions options,
 }
 
 Transport::Transport(TransportOptions options, TransportCallbacks callbacks, PeerCredentials creds)
-    : options_(std::move(options)), callbacks_(std::move(callbacks)), creds_(std::move(creds)) {
+    : options_(std::move(options)),
+      callbacks_(std::move(callbacks)),
+      creds_(std::move(creds)),
+      completions_(std::make_unique<CallCompletions>()) {
   service_ = std::make_unique<PeerService>(&options_, &callbacks_,
                                            [this](raft::MemberId id) { return IsRemoved(id); });
 }
@@ -77,7 +83,9 @@ Status Transport::Listen() {
   builder.RegisterService(service_.get());
   builder.SetMaxReceiveMessageSize(
       static_cast<int>(options_.max_message_bytes + options_.snapshot_chunk_bytes));
-  builder.SetMaxSendMessageSize(4096);
+  // Answers are small, but for a lease time-to-live listing its keys.
+  builder.SetMaxSendMessageSize(
+      static_cast<int>(std::max<uint64_t>(4096, options_.max_lease_response_bytes)));
   builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS,
                              static_cast<int>(options_.keepalive_interval.count() / 2));
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
@@ -101,14 +109,19 @@ Status Transport::Listen() {
 }
 
 void Transport::Stop() {
-  std::map<raft::MemberId, std::unique_ptr<PeerSender>> peers;
+  std::map<raft::MemberId, Peer> peers;
   {
     std::lock_guard l(mu_);
     if (stopped_) return;
     stopped_ = true;
     peers.swap(peers_);
   }
-  for (auto& [id, p] : peers) p->Stop();
+  for (auto& [id, p] : peers) {
+    p.sender->Stop();
+    p.calls->Stop();
+  }
+  // Every call completed; RenewLease() no longer finds a peer.
+  completions_->Shutdown();
   if (server_) {
     server_->Shutdown(std::chrono::system_clock::now());
     server_->Wait();
@@ -137,7 +150,10 @@ Status Transport::AddPeer(raft::MemberId id, const std::vector<std::string>& url
   if (stopped_) return Unavailable("transport stopped");
   if (removed_.count(id) != 0) return FailedPrecondition("member " + IdHex(id) + " was removed");
   if (peers_.count(id) != 0) return Status(Code::kAlreadyExists, "peer " + IdHex(id) + " already added");
-  peers_[id] = std::make_unique<PeerSender>(&options_, &creds_, &callbacks_, id, std::move(parsed));
+  Peer& p = peers_[id];
+  p.sender = std::make_unique<PeerSender>(&options_, &creds_, &callbacks_, id, parsed);
+  p.calls = std::make_shared<PeerCalls>(&options_, &creds_, completions_.get(), id,
+                                        std::move(parsed));
   return Status::Ok();
 }
 
@@ -146,12 +162,13 @@ Status Transport::UpdatePeer(raft::MemberId id, const std::vector<std::string>& 
   std::lock_guard l(mu_);
   auto it = peers_.find(id);
   if (it == peers_.end()) return NotFound("unknown peer " + IdHex(id));
-  it->second->UpdateUrls(std::move(parsed));
+  it->second.sender->UpdateUrls(parsed);
+  it->second.calls->UpdateUrls(std::move(parsed));
   return Status::Ok();
 }
 
 Status Transport::RemovePeer(raft::MemberId id) {
-  std::unique_ptr<PeerSender> p;
+  Peer p;
   {
     std::lock_guard l(mu_);
     auto it = peers_.find(id);
@@ -160,7 +177,8 @@ Status Transport::RemovePeer(raft::MemberId id) {
     peers_.erase(it);
     removed_.insert(id);
   }
-  p->Stop();
+  p.sender->Stop();
+  p.calls->Stop();
   return Status::Ok();
 }
 
@@ -185,7 +203,9 @@ void Transport::Send(std::vector<raft::Message> msgs) {
         continue;
       }
       if (m.type == raft::MessageType::kSnap) {
-        if (!it->second->EnqueueSnapshot(std::move(m))) snapshot_failed.push_back(it->first);
+        if (!it->second.sender->EnqueueSnapshot(std::move(m))) {
+          snapshot_failed.push_back(it->first);
+        }
         continue;
       }
       uint64_t bytes = ApproxMessageBytes(m);
@@ -195,7 +215,7 @@ void Transport::Send(std::vector<raft::Message> msgs) {
         unreachable.push_back(it->first);
         continue;
       }
-      if (!it->second->Enqueue(std::move(m))) unreachable.push_back(it->first);
+      if (!it->second.sender->Enqueue(std::move(m))) unreachable.push_back(it->first);
     }
   }
   if (!unreachable.empty()) {
@@ -216,7 +236,36 @@ Result<PeerStats> Transport::Stats(raft::MemberId id) const {
   std::lock_guard l(mu_);
   auto it = peers_.find(id);
   if (it == peers_.end()) return NotFound("unknown peer " + IdHex(id));
-  return it->second->stats();
+  return it->second.sender->stats();
+}
+
+std::optional<std::chrono::steady_clock::time_point> Transport::ActiveSince(
+    raft::MemberId peer) const {
+  std::lock_guard l(mu_);
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) return std::nullopt;
+  return it->second.sender->active_since();
+}
+
+std::shared_ptr<PeerCalls> Transport::CallsOf(raft::MemberId id) const {
+  std::lock_guard l(mu_);
+  auto it = peers_.find(id);
+  return it == peers_.end() ? nullptr : it->second.calls;
+}
+
+void Transport::RenewLease(raft::MemberId to, int64_t id, std::chrono::milliseconds timeout,
+                           std::function<void(Result<int64_t>)> done) {
+  std::shared_ptr<PeerCalls> calls = CallsOf(to);
+  if (!calls) return done(Unavailable("unknown peer " + IdHex(to)));
+  calls->RenewLease(id, timeout, std::move(done));
+}
+
+void Transport::LeaseTimeToLive(raft::MemberId to, int64_t id, bool keys,
+                                std::chrono::milliseconds timeout,
+                                std::function<void(Result<LeaseTtl>)> done) {
+  std::shared_ptr<PeerCalls> calls = CallsOf(to);
+  if (!calls) return done(Unavailable("unknown peer " + IdHex(to)));
+  calls->LeaseTimeToLive(id, keys, timeout, std::move(done));
 }
 
 }  // namespace grid::transport

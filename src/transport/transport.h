@@ -7,9 +7,12 @@
 //   t.value()->Send(ready.messages);
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -19,6 +22,7 @@
 #include "common/status.h"
 #include "raft/types.h"
 #include "transport/options.h"
+#include "transport/peer_calls.h"
 #include "transport/peer_sender.h"
 #include "transport/tls.h"
 
@@ -61,22 +65,53 @@ class Transport {
   // Counters of one peer; NotFound for an unknown peer.
   Result<PeerStats> Stats(raft::MemberId id) const;
 
+  // When the stream to `peer` became active: the time `peer` accepted the Stream call this
+  // member opened to it, if that call is still open. nullopt for an unknown peer and while no
+  // accepted call is open (see PeerSender::active_since()). The stream is kept open while idle,
+  // so every reachable peer is active on every member. etcd's strict reconfiguration checks
+  // count members active for long enough.
+  std::optional<std::chrono::steady_clock::time_point> ActiveSince(raft::MemberId peer) const;
+
+  // Lease calls to peer `to` (the leader), answered by its on_lease_renew /
+  // on_lease_time_to_live. Never block: `done` runs exactly once, on the transport's call
+  // thread, or on this thread before the method returns (unknown peer, transport stopped), so
+  // the caller must not hold a lock `done` takes; `done` must not block (it holds up every
+  // other lease call's completion). Errors: the peer's answer (code and message kept:
+  // IsNotLeader(), NotFound for a missing lease), Unavailable (unknown peer, unreachable,
+  // cancelled, stopped), DeadlineExceeded after `timeout`, FailedPrecondition for a refused
+  // identity (cluster ID mismatch, removed member), ResourceExhausted for a response over
+  // max_lease_response_bytes. Stop() and RemovePeer() return after the `done` of every call
+  // they cancelled ran; neither may be called from a `done`.
+  void RenewLease(raft::MemberId to, int64_t id, std::chrono::milliseconds timeout,
+                  std::function<void(Result<int64_t> ttl_seconds)> done);
+  void LeaseTimeToLive(raft::MemberId to, int64_t id, bool keys, std::chrono::milliseconds timeout,
+                       std::function<void(Result<LeaseTtl>)> done);
+
  private:
   Transport(TransportOptions options, TransportCallbacks callbacks, PeerCredentials creds);
   Status Listen();
   Result<std::vector<PeerUrl>> ParsePeerUrls(const std::vector<std::string>& urls) const;
   bool IsRemoved(raft::MemberId id) const;
+  // The lease call channel of `id`; nullptr for an unknown peer or once stopped.
+  std::shared_ptr<PeerCalls> CallsOf(raft::MemberId id) const;
+
+  struct Peer {
+    std::unique_ptr<PeerSender> sender;
+    std::shared_ptr<PeerCalls> calls;  // shared: a call starts outside mu_
+  };
 
   const TransportOptions options_;
   const TransportCallbacks callbacks_;
   const PeerCredentials creds_;
+  // Where the lease calls of every peer complete; outlives the peers' PeerCalls.
+  std::unique_ptr<CallCompletions> completions_;
   std::unique_ptr<PeerService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::vector<std::string> bound_urls_;
 
   mutable std::mutex mu_;
   bool stopped_ = false;                                         // GUARDED_BY(mu_)
-  std::map<raft::MemberId, std::unique_ptr<PeerSender>> peers_;  // GUARDED_BY(mu_)
+  std::map<raft::MemberId, Peer> peers_;  // GUARDED_BY(mu_)
   std::set<raft::MemberId> removed_;                             // GUARDED_BY(mu_)
 };
 

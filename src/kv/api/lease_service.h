@@ -3,13 +3,22 @@
 //   LeaseGrant      picks a random positive id when the client gave 0, proposes lease_grant,
 //                   answers when it is applied.
 //   LeaseRevoke     proposes lease_revoke (its keys go in one revision), answers when applied.
-//   LeaseKeepAlive  bidi stream; each request renews locally and is answered in order with
+//   LeaseKeepAlive  bidi stream; each request renews the lease and is answered in order with
 //                   {header, id, ttl}; a missing lease answers ttl 0 (not an error, as etcd).
-//   LeaseTimeToLive after a read barrier; a missing lease answers ttl -1 (not an error).
+//   LeaseTimeToLive a missing lease answers ttl -1 (not an error).
 //   LeaseLeases     the ids of every lease.
 //
+// Where renewals and time-to-live reads go: without a forwarder, or when forwarder->IsLeader(),
+// to the local lessor (time-to-live after a read barrier); otherwise through the forwarder to
+// the leader's lessor, which alone expires leases. A forwarded keepalive that fails (no leader,
+// timeout) ends its stream with that error after the answers before it were written, as etcd
+// does; clients open a new stream. The decision is made per request.
+//
 // Thread-safety: all methods run on gRPC threads and are thread-safe. The lessor, proposer,
-// member identity and the service must outlive the grpc::Server the service is registered on.
+// member identity, forwarder and the service must outlive the grpc::Server the service is
+// registered on; forwarded answers still pending when a stream ends are awaited by its reactor
+// (not by the server), so the forwarder must also outlive them (LeaderForwardingLeases::Stop()
+// before destroying it).
 #pragma once
 
 #include <cstddef>
@@ -22,6 +31,7 @@
 
 #include "common/status.h"
 #include "etcd/rpc.grpc.pb.h"
+#include "kv/api/lease_forwarder.h"
 #include "kv/lease/lessor.h"
 #include "kv/server/member.h"
 #include "kv/server/proposer.h"
@@ -29,17 +39,18 @@
 namespace grid::kv::api {
 
 struct LeaseServiceOptions {
-  // Keepalive responses waiting to be written on one stream; the stream stops reading
-  // requests while this many are queued.
+  // Keepalives of one stream being renewed (forwarded to the leader) or waiting to be written;
+  // the stream stops reading requests while this many are outstanding.
   size_t max_keepalive_responses_queued = 16;
 };
 
 class LeaseService final : public etcdserverpb::Lease::CallbackService {
  public:
   // `current_revision` gives the store revision for response headers; it must be callable
-  // from any thread.
+  // from any thread. `forwarder` (optional) reaches the leader when this member does not lead.
   LeaseService(lease::Lessor& lessor, Proposer& proposer, const MemberIdentity& member,
-               std::function<int64_t()> current_revision, LeaseServiceOptions options = {});
+               std::function<int64_t()> current_revision, LeaseServiceOptions options = {},
+               LeaseForwarder* forwarder = nullptr);
 
   grpc::ServerUnaryReactor* LeaseGrant(grpc::CallbackServerContext* context,
                                        const etcdserverpb::LeaseGrantRequest* request,
@@ -62,14 +73,20 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService {
 
   int64_t NewLeaseId();
   void FillHeader(etcdserverpb::ResponseHeader* header, int64_t revision = 0) const;
-  // One keepalive: header filled before the renew (as etcd), ttl 0 for a missing lease.
-  etcdserverpb::LeaseKeepAliveResponse KeepAlive(const etcdserverpb::LeaseKeepAliveRequest& request);
+  // The local lessor's renewal: the TTL, or 0 for a missing lease.
+  int64_t RenewLocally(int64_t id);
+  // Answers a time-to-live call with `ttl` (a missing lease is ttl -1, not an error).
+  void FinishTimeToLive(grpc::ServerUnaryReactor* reactor,
+                        const etcdserverpb::LeaseTimeToLiveRequest& request,
+                        Result<lease::TimeToLiveResult> ttl,
+                        etcdserverpb::LeaseTimeToLiveResponse* response);
 
   lease::Lessor& lessor_;
   Proposer& proposer_;
   const MemberIdentity& member_;
   const std::function<int64_t()> current_revision_;
   const LeaseServiceOptions options_;
+  LeaseForwarder* const forwarder_;
 
   std::mutex id_mu_;
   std::mt19937_64 id_random_;

@@ -3,9 +3,16 @@
 #include <gtest/gtest.h>
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
+#include <atomic>
+#include <future>
+#include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "etcd/rpc.grpc.pb.h"
 #include "kv/lease/fake_batch_for_test.h"
@@ -52,14 +59,109 @@ class ApplyingProposer : public Proposer {
   lease::Lessor& lessor_;
 };
 
+// A leader elsewhere: renewals and reads wait until the test answers them (or are answered at
+// once with `answer_inline`), unless `leader` says this member leads.
+class FakeForwarder : public LeaseForwarder {
+ public:
+  std::atomic<bool> leader{false};
+  std::atomic<bool> answer_inline{false};
+
+  bool IsLeader() const override { return leader; }
+  void Renew(int64_t id, std::function<void(Result<int64_t>)> done) override {
+    if (answer_inline) return done(id * 10);
+    std::lock_guard lock(mu_);
+    ++renew_calls_;
+    renewals_.emplace(id, std::move(done));
+    max_outstanding_ = std::max(max_outstanding_, renewals_.size());
+  }
+  void TimeToLive(int64_t id, bool keys,
+                  std::function<void(Result<lease::TimeToLiveResult>)> done) override {
+    std::lock_guard lock(mu_);
+    reads_.emplace(id, std::make_pair(keys, std::move(done)));
+  }
+
+  // Answers the pending renewal of lease `id`; false when there is none.
+  bool AnswerRenew(int64_t id, Result<int64_t> ttl) {
+    std::function<void(Result<int64_t>)> done;
+    {
+      std::lock_guard lock(mu_);
+      auto it = renewals_.find(id);
+      if (it == renewals_.end()) return false;
+      done = std::move(it->second);
+      renewals_.erase(it);
+    }
+    done(std::move(ttl));
+    return true;
+  }
+  // The `keys` flag of the pending read of lease `id` is returned through `keys`.
+  bool AnswerRead(int64_t id, Result<lease::TimeToLiveResult> ttl, bool* keys = nullptr) {
+    std::function<void(Result<lease::TimeToLiveResult>)> done;
+    {
+      std::lock_guard lock(mu_);
+      auto it = reads_.find(id);
+      if (it == reads_.end()) return false;
+      if (keys != nullptr) *keys = it->second.first;
+      done = std::move(it->second.second);
+      reads_.erase(it);
+    }
+    done(std::move(ttl));
+    return true;
+  }
+  size_t pending_renewals() {
+    std::lock_guard lock(mu_);
+    return renewals_.size();
+  }
+  size_t pending_reads() {
+    std::lock_guard lock(mu_);
+    return reads_.size();
+  }
+  size_t renew_calls() {
+    std::lock_guard lock(mu_);
+    return renew_calls_;
+  }
+  size_t max_outstanding() {
+    std::lock_guard lock(mu_);
+    return max_outstanding_;
+  }
+  void FailAll() {
+    std::vector<int64_t> ids, read_ids;
+    {
+      std::lock_guard lock(mu_);
+      for (auto& [id, done] : renewals_) ids.push_back(id);
+      for (auto& [id, read] : reads_) read_ids.push_back(id);
+    }
+    for (int64_t id : ids) AnswerRenew(id, Unavailable("etcdserver: server stopped"));
+    for (int64_t id : read_ids) AnswerRead(id, Unavailable("etcdserver: server stopped"));
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<int64_t, std::function<void(Result<int64_t>)>> renewals_;
+  std::map<int64_t, std::pair<bool, std::function<void(Result<lease::TimeToLiveResult>)>>>
+      reads_;
+  size_t renew_calls_ = 0;
+  size_t max_outstanding_ = 0;
+};
+
+template <typename Pred>
+bool Eventually(Pred pred) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
+
 class LeaseServiceTest : public ::testing::Test {
  protected:
   void SetUp() override { StartServer(LeaseServiceOptions{}); }
   void TearDown() override {
+    forwarder_.FailAll();
     if (server_) server_->Shutdown();
   }
 
-  void StartServer(LeaseServiceOptions options) {
+  void StartServer(LeaseServiceOptions options, LeaseForwarder* forwarder = nullptr) {
     if (server_) server_->Shutdown();
     member_.cluster_id = 11;
     member_.member_id = 22;
@@ -69,7 +171,7 @@ class LeaseServiceTest : public ::testing::Test {
           std::lock_guard lock(proposer_.mu);
           return proposer_.batch.revision();
         },
-        options);
+        options, forwarder);
     grpc::ServerBuilder builder;
     int port = 0;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
@@ -104,6 +206,7 @@ class LeaseServiceTest : public ::testing::Test {
     lessor_.Attach(lease, key);
   }
 
+  FakeForwarder forwarder_;
   lease::ManualClock clock_;
   lease::Lessor lessor_{clock_, lease::LessorOptions{}};
   ApplyingProposer proposer_{lessor_};
@@ -290,6 +393,230 @@ TEST_F(LeaseServiceTest, RevokeDeletesKeysAndThenNotFound) {
     EXPECT_EQ(s.error_message(), "etcdserver: requested lease not found");
   }
   EXPECT_EQ(TimeToLive(8, false).ttl(), -1);
+}
+
+// ---- With a forwarder: this member does not lead ----
+
+using KeepAliveStream = grpc::ClientReaderWriter<etcdserverpb::LeaseKeepAliveRequest,
+                                                 etcdserverpb::LeaseKeepAliveResponse>;
+
+void WriteKeepAlive(KeepAliveStream* stream, int64_t id) {
+  etcdserverpb::LeaseKeepAliveRequest request;
+  request.set_id(id);
+  ASSERT_TRUE(stream->Write(request));
+}
+
+TEST_F(LeaseServiceTest, ForwardedKeepAlivesAnswerInRequestOrder) {
+  StartServer(LeaseServiceOptions{}, &forwarder_);
+  grpc::ClientContext context;
+  auto stream = stub_->LeaseKeepAlive(&context);
+  const std::vector<int64_t> ids = {1, 2, 3, 4, 5, 6};
+  for (int64_t id : ids) WriteKeepAlive(stream.get(), id);
+  ASSERT_TRUE(Eventually([&] { return forwarder_.pending_renewals() == ids.size(); }));
+  // The leader answers out of order; lease 4 is missing there.
+  for (int64_t id : {6, 2, 4, 1, 5, 3}) {
+    Result<int64_t> ttl = id == 4 ? Result<int64_t>(NotFound(lease::kErrLeaseNotFound))
+                                  : Result<int64_t>(id * 10);
+    ASSERT_TRUE(forwarder_.AnswerRenew(id, std::move(ttl)));
+  }
+  for (int64_t id : ids) {
+    etcdserverpb::LeaseKeepAliveResponse response;
+    ASSERT_TRUE(stream->Read(&response));
+    EXPECT_EQ(response.id(), id);
+    EXPECT_EQ(response.ttl(), id == 4 ? 0 : id * 10);
+    EXPECT_EQ(response.header().member_id(), 22u);
+  }
+  ASSERT_TRUE(stream->WritesDone());
+  etcdserverpb::LeaseKeepAliveResponse extra;
+  EXPECT_FALSE(stream->Read(&extra));
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+TEST_F(LeaseServiceTest, ForwardedKeepAliveAnsweredAtOnce) {
+  forwarder_.answer_inline = true;
+  StartServer(LeaseServiceOptions{}, &forwarder_);
+  grpc::ClientContext context;
+  auto stream = stub_->LeaseKeepAlive(&context);
+  for (int64_t id = 1; id <= 50; ++id) WriteKeepAlive(stream.get(), id);
+  ASSERT_TRUE(stream->WritesDone());
+  for (int64_t id = 1; id <= 50; ++id) {
+    etcdserverpb::LeaseKeepAliveResponse response;
+    ASSERT_TRUE(stream->Read(&response));
+    EXPECT_EQ(response.id(), id);
+    EXPECT_EQ(response.ttl(), id * 10);
+  }
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+// etcd ends the stream with the renewal's error (clients retry on a new stream); the answers
+// before it are still written, those after it never are.
+TEST_F(LeaseServiceTest, ForwardingErrorEndsTheStreamAfterEarlierAnswers) {
+  StartServer(LeaseServiceOptions{}, &forwarder_);
+  grpc::ClientContext context;
+  auto stream = stub_->LeaseKeepAlive(&context);
+  for (int64_t id : {1, 2, 3}) WriteKeepAlive(stream.get(), id);
+  ASSERT_TRUE(Eventually([&] { return forwarder_.pending_renewals() == 3; }));
+  ASSERT_TRUE(forwarder_.AnswerRenew(2, ErrNoLeader()));
+  ASSERT_TRUE(forwarder_.AnswerRenew(3, Result<int64_t>(30)));
+  ASSERT_TRUE(forwarder_.AnswerRenew(1, Result<int64_t>(10)));
+  etcdserverpb::LeaseKeepAliveResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_EQ(response.id(), 1);
+  EXPECT_EQ(response.ttl(), 10);
+  EXPECT_FALSE(stream->Read(&response));
+  grpc::Status s = stream->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(s.error_message(), "etcdserver: no leader");
+}
+
+// The client waits for its answers without sending more: the error still ends the stream
+// while a read is outstanding.
+TEST_F(LeaseServiceTest, ForwardingErrorEndsAnIdleStream) {
+  StartServer(LeaseServiceOptions{}, &forwarder_);
+  grpc::ClientContext context;
+  auto stream = stub_->LeaseKeepAlive(&context);
+  WriteKeepAlive(stream.get(), 1);
+  ASSERT_TRUE(Eventually([&] { return forwarder_.pending_renewals() == 1; }));
+  ASSERT_TRUE(forwarder_.AnswerRenew(1, Unavailable("etcdserver: request timed out")));
+  etcdserverpb::LeaseKeepAliveResponse response;
+  EXPECT_FALSE(stream->Read(&response));
+  grpc::Status s = stream->Finish();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(s.error_message(), "etcdserver: request timed out");
+}
+
+TEST_F(LeaseServiceTest, ForwardedKeepAlivesAtTheQueueLimit) {
+  constexpr size_t kLimit = 2;
+  constexpr int64_t kRequests = 7;
+  LeaseServiceOptions options;
+  options.max_keepalive_responses_queued = kLimit;
+  StartServer(options, &forwarder_);
+  grpc::ClientContext context;
+  auto stream = stub_->LeaseKeepAlive(&context);
+  for (int64_t id = 1; id <= kRequests; ++id) WriteKeepAlive(stream.get(), id);
+  ASSERT_TRUE(stream->WritesDone());
+  for (int64_t id = 1; id <= kRequests; ++id) {
+    // Exactly at the limit: the stream reads no further until an answer is written.
+    ASSERT_TRUE(Eventually([&] {
+      return forwarder_.pending_renewals() == std::min<size_t>(kLimit, kRequests - id + 1);
+    }));
+    EXPECT_EQ(forwarder_.renew_calls(), std::min<size_t>(kRequests, id + kLimit - 1));
+    ASSERT_TRUE(forwarder_.AnswerRenew(id, Result<int64_t>(id)));
+    etcdserverpb::LeaseKeepAliveResponse response;
+    ASSERT_TRUE(stream->Read(&response));
+    EXPECT_EQ(response.id(), id);
+  }
+  EXPECT_EQ(forwarder_.max_outstanding(), kLimit);
+  etcdserverpb::LeaseKeepAliveResponse extra;
+  EXPECT_FALSE(stream->Read(&extra));
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+TEST_F(LeaseServiceTest, KeepAliveRenewsLocallyWhileLeading) {
+  forwarder_.leader = true;
+  StartServer(LeaseServiceOptions{}, &forwarder_);
+  etcdserverpb::LeaseGrantResponse granted;
+  ASSERT_TRUE(Grant(1, 10, &granted).ok());
+  clock_.AdvanceMs(6'000);
+  grpc::ClientContext context;
+  auto stream = stub_->LeaseKeepAlive(&context);
+  WriteKeepAlive(stream.get(), 1);
+  etcdserverpb::LeaseKeepAliveResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_EQ(response.ttl(), 10);
+  EXPECT_EQ(forwarder_.renew_calls(), 0u);
+  EXPECT_EQ(lessor_.TimeToLive(1, false)->remaining_ttl_seconds, 10);
+
+  // Leadership moves elsewhere: the next keepalive on the same stream is forwarded.
+  forwarder_.leader = false;
+  WriteKeepAlive(stream.get(), 1);
+  ASSERT_TRUE(Eventually([&] { return forwarder_.pending_renewals() == 1; }));
+  ASSERT_TRUE(forwarder_.AnswerRenew(1, Result<int64_t>(99)));
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_EQ(response.ttl(), 99);
+  ASSERT_TRUE(stream->WritesDone());
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+// The client goes away while the leader has not answered: the late answer finds the stream's
+// state still alive and is dropped.
+TEST_F(LeaseServiceTest, ForwardedAnswerAfterTheClientCancelled) {
+  StartServer(LeaseServiceOptions{}, &forwarder_);
+  {
+    grpc::ClientContext context;
+    auto stream = stub_->LeaseKeepAlive(&context);
+    WriteKeepAlive(stream.get(), 1);
+    WriteKeepAlive(stream.get(), 2);
+    ASSERT_TRUE(Eventually([&] { return forwarder_.pending_renewals() == 2; }));
+    context.TryCancel();
+    EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  }
+  ASSERT_TRUE(forwarder_.AnswerRenew(2, Result<int64_t>(20)));
+  ASSERT_TRUE(forwarder_.AnswerRenew(1, Result<int64_t>(10)));
+  // The service still works.
+  forwarder_.answer_inline = true;
+  grpc::ClientContext context;
+  auto stream = stub_->LeaseKeepAlive(&context);
+  WriteKeepAlive(stream.get(), 3);
+  etcdserverpb::LeaseKeepAliveResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_EQ(response.ttl(), 30);
+  ASSERT_TRUE(stream->WritesDone());
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
+TEST_F(LeaseServiceTest, TimeToLiveIsForwarded) {
+  StartServer(LeaseServiceOptions{}, &forwarder_);
+  proposer_.refusal = Unavailable("no read barrier on a forwarded read");
+  auto call = std::async(std::launch::async, [&] { return TimeToLive(5, true); });
+  ASSERT_TRUE(Eventually([&] { return forwarder_.pending_reads() == 1; }));
+  lease::TimeToLiveResult ttl;
+  ttl.remaining_ttl_seconds = 7;
+  ttl.granted_ttl_seconds = 30;
+  ttl.keys = {"a", "b"};
+  bool keys = false;
+  ASSERT_TRUE(forwarder_.AnswerRead(5, ttl, &keys));
+  EXPECT_TRUE(keys);
+  etcdserverpb::LeaseTimeToLiveResponse response = call.get();
+  EXPECT_EQ(response.id(), 5);
+  EXPECT_EQ(response.ttl(), 7);
+  EXPECT_EQ(response.grantedttl(), 30);
+  ASSERT_EQ(response.keys_size(), 2);
+  EXPECT_EQ(response.keys(1), "b");
+  EXPECT_EQ(response.header().member_id(), 22u);
+
+  // Missing on the leader: ttl -1, as etcd.
+  call = std::async(std::launch::async, [&] { return TimeToLive(6, false); });
+  ASSERT_TRUE(Eventually([&] { return forwarder_.pending_reads() == 1; }));
+  ASSERT_TRUE(forwarder_.AnswerRead(6, NotFound(lease::kErrLeaseNotFound)));
+  response = call.get();
+  EXPECT_EQ(response.id(), 6);
+  EXPECT_EQ(response.ttl(), -1);
+}
+
+TEST_F(LeaseServiceTest, ForwardedTimeToLiveError) {
+  StartServer(LeaseServiceOptions{}, &forwarder_);
+  auto call = std::async(std::launch::async, [&] {
+    grpc::ClientContext context;
+    etcdserverpb::LeaseTimeToLiveRequest request;
+    request.set_id(5);
+    etcdserverpb::LeaseTimeToLiveResponse response;
+    return stub_->LeaseTimeToLive(&context, request, &response);
+  });
+  ASSERT_TRUE(Eventually([&] { return forwarder_.pending_reads() == 1; }));
+  ASSERT_TRUE(forwarder_.AnswerRead(5, Unavailable("etcdserver: request timed out")));
+  grpc::Status s = call.get();
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(s.error_message(), "etcdserver: request timed out");
+}
+
+TEST_F(LeaseServiceTest, TimeToLiveIsLocalWhileLeading) {
+  forwarder_.leader = true;
+  StartServer(LeaseServiceOptions{}, &forwarder_);
+  etcdserverpb::LeaseGrantResponse granted;
+  ASSERT_TRUE(Grant(3, 60, &granted).ok());
+  EXPECT_EQ(TimeToLive(3, false).ttl(), 60);
+  EXPECT_EQ(forwarder_.pending_reads(), 0u);
 }
 
 }  // namespace
