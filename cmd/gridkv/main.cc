@@ -58,6 +58,10 @@ void AddServerFlags(CLI::App& app, ServerConfig& c, ListFlags& l) {
        "ETCD_AUTO_COMPACTION_RETENTION", "history kept by auto compaction (0: off)");
   flag("--snapshot-count", c.snapshot_count, "ETCD_SNAPSHOT_COUNT",
        "committed entries between snapshots");
+  flag("--experimental-snapshot-catchup-entries", c.snapshot_catchup_entries,
+       "ETCD_EXPERIMENTAL_SNAPSHOT_CATCHUP_ENTRIES",
+       "entries kept after a snapshot for slow followers to catch up from (beyond them a "
+       "follower gets the whole store)");
   flag("--heartbeat-interval", c.heartbeat_interval_ms, "ETCD_HEARTBEAT_INTERVAL",
        "heartbeat interval in ms");
   flag("--election-timeout", c.election_timeout_ms, "ETCD_ELECTION_TIMEOUT",
@@ -74,6 +78,9 @@ void AddServerFlags(CLI::App& app, ServerConfig& c, ListFlags& l) {
             "require and verify peers' client certificates");
   bool_flag("--peer-auto-tls", c.peer_auto_tls, "ETCD_PEER_AUTO_TLS",
             "peer TLS with generated self-signed certificates");
+  bool_flag("--strict-reconfig-check", c.strict_reconfig_check, "ETCD_STRICT_RECONFIG_CHECK",
+            "refuse membership changes that could cost the cluster its quorum (default true; "
+            "--strict-reconfig-check=false turns it off)");
 }
 
 void Finish(ServerConfig& c, const ListFlags& l) {

@@ -81,8 +81,8 @@ class Member:
             "--initial-cluster", initial_cluster,
             "--initial-cluster-state", state,
             "--initial-cluster-token", CLUSTER_TOKEN,
-            "--log-level", "error",
-        ]
+            "--log-level", self.cluster.log_level,
+        ] + list(self.cluster.extra_flags)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen([self.cluster.binary] + flags, stdout=log,
                                          stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -124,8 +124,11 @@ class Member:
 class Cluster:
     """N members of one binary. Use as a context manager, or call close()."""
 
-    def __init__(self, binary, label, size, etcdctl, keep=False):
+    def __init__(self, binary, label, size, etcdctl, keep=False, extra_flags=(),
+                 log_level="error"):
         self.binary = binary
+        self.extra_flags = list(extra_flags)  # given to every member
+        self.log_level = log_level
         self.label = label
         self.etcdctl = etcdctl
         self.keep = keep

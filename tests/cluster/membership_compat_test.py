@@ -347,10 +347,18 @@ def step_learner(c):
     # A learner serves no kv requests (so it is not healthy), and cannot be made leader.
     c.ctl("endpoint", "health", "--cluster", sort_lines=True)
     c.ctl("get", "foo", at=[NEW_MEMBER])
+    # ... only serializable reads and status: no member list, hashes, alarms or leases.
+    c.ctl("get", "foo", "--consistency=s", at=[NEW_MEMBER])
+    c.ctl("member", "list", at=[NEW_MEMBER], sort_lines=True)
+    c.ctl("endpoint", "hashkv", at=[NEW_MEMBER])
+    c.ctl("alarm", "list", at=[NEW_MEMBER])
+    c.ctl("lease", "grant", "60", at=[NEW_MEMBER])
     c.ctl("move-leader", c.member_id(NEW_MEMBER), at=[m.name for m in c.cl.members])
 
 
 def step_promote(c):
+    # A learner serves no Cluster call, not even its own promotion.
+    c.ctl("member", "promote", c.member_id(NEW_MEMBER), at=[NEW_MEMBER])
     c.ctl("member", "promote", c.member_id(NEW_MEMBER), retry_transient=True)
     c.ctl("member", "list", "-w", "table")
     c.ctl("member", "list", "-w", "json")

@@ -44,16 +44,33 @@ grpc::ServerUnaryReactor* ClusterService::MemberList(grpc::CallbackServerContext
                                                      const etcdserverpb::MemberListRequest*,
                                                      etcdserverpb::MemberListResponse* response) {
   auto* reactor = context->DefaultReactor();
+  if (Status refused = RefuseOnLearner(*ctx_); !refused.ok()) {
+    reactor->Finish(ToGrpcStatus(refused));
+    return reactor;
+  }
   ctx_->member->FillHeader(response->mutable_header(), 0);
   for (const auto& m : members_->List()) *response->add_members() = ToWireMember(m);
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }
 
+bool ClusterService::CheckReconfig(const kvpb::MemberChange& change,
+                                   grpc::ServerUnaryReactor* reactor) const {
+  if (!ctx_->check_reconfig) return true;
+  Status s = ctx_->check_reconfig(change);
+  if (s.ok()) return true;
+  reactor->Finish(ToGrpcStatus(s));
+  return false;
+}
+
 grpc::ServerUnaryReactor* ClusterService::MemberAdd(grpc::CallbackServerContext* context,
                                                     const etcdserverpb::MemberAddRequest* request,
                                                     etcdserverpb::MemberAddResponse* response) {
   auto* reactor = context->DefaultReactor();
+  if (Status refused = RefuseOnLearner(*ctx_); !refused.ok()) {
+    reactor->Finish(ToGrpcStatus(refused));
+    return reactor;
+  }
   if (Status s = ValidatePeerUrls(request->peerurls()); !s.ok()) {
     reactor->Finish(ToGrpcStatus(s));
     return reactor;
@@ -68,6 +85,7 @@ grpc::ServerUnaryReactor* ClusterService::MemberAdd(grpc::CallbackServerContext*
                            cluster_token_, now_s));
   *m->mutable_peer_urls() = request->peerurls();
   m->set_is_learner(request->islearner());
+  if (!CheckReconfig(change, reactor)) return reactor;
   ProposeChange(std::move(change), reactor, response,
                 [](etcdserverpb::MemberAddResponse* r, etcdserverpb::Member m) {
                   *r->mutable_member() = std::move(m);
@@ -79,9 +97,14 @@ grpc::ServerUnaryReactor* ClusterService::MemberRemove(grpc::CallbackServerConte
                                                        const etcdserverpb::MemberRemoveRequest* request,
                                                        etcdserverpb::MemberRemoveResponse* response) {
   auto* reactor = context->DefaultReactor();
+  if (Status refused = RefuseOnLearner(*ctx_); !refused.ok()) {
+    reactor->Finish(ToGrpcStatus(refused));
+    return reactor;
+  }
   kvpb::MemberChange change;
   change.set_kind(kvpb::MemberChange::REMOVE);
   change.mutable_member()->set_id(request->id());
+  if (!CheckReconfig(change, reactor)) return reactor;
   ProposeChange(std::move(change), reactor, response,
                 [](etcdserverpb::MemberRemoveResponse*, etcdserverpb::Member) {});
   return reactor;
@@ -91,6 +114,10 @@ grpc::ServerUnaryReactor* ClusterService::MemberUpdate(grpc::CallbackServerConte
                                                        const etcdserverpb::MemberUpdateRequest* request,
                                                        etcdserverpb::MemberUpdateResponse* response) {
   auto* reactor = context->DefaultReactor();
+  if (Status refused = RefuseOnLearner(*ctx_); !refused.ok()) {
+    reactor->Finish(ToGrpcStatus(refused));
+    return reactor;
+  }
   if (Status s = ValidatePeerUrls(request->peerurls()); !s.ok()) {
     reactor->Finish(ToGrpcStatus(s));
     return reactor;
@@ -108,6 +135,10 @@ grpc::ServerUnaryReactor* ClusterService::MemberPromote(grpc::CallbackServerCont
                                                         const etcdserverpb::MemberPromoteRequest* request,
                                                         etcdserverpb::MemberPromoteResponse* response) {
   auto* reactor = context->DefaultReactor();
+  if (Status refused = RefuseOnLearner(*ctx_); !refused.ok()) {
+    reactor->Finish(ToGrpcStatus(refused));
+    return reactor;
+  }
   if (ctx_->check_promote) {
     if (Status s = ctx_->check_promote(request->id()); !s.ok()) {
       reactor->Finish(ToGrpcStatus(s));
@@ -117,6 +148,7 @@ grpc::ServerUnaryReactor* ClusterService::MemberPromote(grpc::CallbackServerCont
   kvpb::MemberChange change;
   change.set_kind(kvpb::MemberChange::PROMOTE);
   change.mutable_member()->set_id(request->id());
+  if (!CheckReconfig(change, reactor)) return reactor;
   ProposeChange(std::move(change), reactor, response,
                 [](etcdserverpb::MemberPromoteResponse*, etcdserverpb::Member) {});
   return reactor;

@@ -38,6 +38,8 @@ class ClusterService final : public etcdserverpb::Cluster::CallbackService {
   template <typename Response, typename SetMember>
   void ProposeChange(kvpb::MemberChange change, grpc::ServerUnaryReactor* reactor,
                      Response* response, SetMember set_member);
+  // Runs ctx_->check_reconfig; on refusal finishes `reactor` with it and returns false.
+  bool CheckReconfig(const kvpb::MemberChange& change, grpc::ServerUnaryReactor* reactor) const;
 
   const ServerContext* const ctx_;
   const MemberTable* const members_;

@@ -6,6 +6,11 @@
 
 namespace grid::kv {
 
+Status RefuseOnLearner(const ServerContext& ctx) {
+  if (ctx.self_is_learner && ctx.self_is_learner()) return ErrNotSupportedForLearner();
+  return Status::Ok();
+}
+
 Status CheckQuota(const ServerContext& ctx, int64_t cost_bytes) {
   if (ctx.limits.quota_backend_bytes <= 0) return Status::Ok();
   if (ctx.alarms->Has(etcdserverpb::NOSPACE)) return ErrNoSpace();

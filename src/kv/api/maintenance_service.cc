@@ -20,6 +20,10 @@ grpc::ServerUnaryReactor* MaintenanceService::Alarm(grpc::CallbackServerContext*
                                                     const etcdserverpb::AlarmRequest* request,
                                                     etcdserverpb::AlarmResponse* response) {
   auto* reactor = context->DefaultReactor();
+  if (grid::Status refused = RefuseOnLearner(*ctx_); !refused.ok()) {
+    reactor->Finish(ToGrpcStatus(refused));
+    return reactor;
+  }
   if (request->action() == etcdserverpb::AlarmRequest::GET) {
     ctx_->member->FillHeader(response->mutable_header(), ctx_->store->CurrentRevision());
     for (const auto& m : ctx_->alarms->List()) {
@@ -63,6 +67,10 @@ grpc::ServerUnaryReactor* MaintenanceService::Defragment(grpc::CallbackServerCon
                                                          const etcdserverpb::DefragmentRequest*,
                                                          etcdserverpb::DefragmentResponse* response) {
   auto* reactor = context->DefaultReactor();
+  if (grid::Status refused = RefuseOnLearner(*ctx_); !refused.ok()) {
+    reactor->Finish(ToGrpcStatus(refused));
+    return reactor;
+  }
   const ServerContext* ctx = ctx_;
   // Defragmenting rewrites the backend: run it off the gRPC threads.
   std::thread([ctx, reactor, response] {
@@ -81,6 +89,10 @@ grpc::ServerUnaryReactor* MaintenanceService::Hash(grpc::CallbackServerContext* 
                                                    const etcdserverpb::HashRequest*,
                                                    etcdserverpb::HashResponse* response) {
   auto* reactor = context->DefaultReactor();
+  if (grid::Status refused = RefuseOnLearner(*ctx_); !refused.ok()) {
+    reactor->Finish(ToGrpcStatus(refused));
+    return reactor;
+  }
   Result<uint32_t> h = ctx_->store->HashBackend();
   if (!h.ok()) {
     reactor->Finish(ToGrpcStatus(h.status()));
@@ -96,6 +108,10 @@ grpc::ServerUnaryReactor* MaintenanceService::HashKV(grpc::CallbackServerContext
                                                      const etcdserverpb::HashKVRequest* request,
                                                      etcdserverpb::HashKVResponse* response) {
   auto* reactor = context->DefaultReactor();
+  if (grid::Status refused = RefuseOnLearner(*ctx_); !refused.ok()) {
+    reactor->Finish(ToGrpcStatus(refused));
+    return reactor;
+  }
   Result<mvcc::HashResult> h = ctx_->store->HashKV(request->revision());
   if (!h.ok()) {
     reactor->Finish(ToGrpcStatus(h.status()));
@@ -112,6 +128,10 @@ grpc::ServerUnaryReactor* MaintenanceService::MoveLeader(grpc::CallbackServerCon
                                                          const etcdserverpb::MoveLeaderRequest* request,
                                                          etcdserverpb::MoveLeaderResponse* response) {
   auto* reactor = context->DefaultReactor();
+  if (grid::Status refused = RefuseOnLearner(*ctx_); !refused.ok()) {
+    reactor->Finish(ToGrpcStatus(refused));
+    return reactor;
+  }
   const ServerContext* ctx = ctx_;
   if (ctx->leader_id && ctx->leader_id() != ctx->member->member_id) {
     reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "etcdserver: not leader"));
@@ -262,6 +282,9 @@ class RefusedWriter final : public grpc::ServerWriteReactor<etcdserverpb::Snapsh
 
 grpc::ServerWriteReactor<etcdserverpb::SnapshotResponse>* MaintenanceService::Snapshot(
     grpc::CallbackServerContext*, const etcdserverpb::SnapshotRequest*) {
+  if (grid::Status refused = RefuseOnLearner(*ctx_); !refused.ok()) {
+    return new RefusedWriter(ToGrpcStatus(refused));
+  }
   if (snapshots_in_flight_.fetch_add(1) >= kMaxConcurrentSnapshots) {
     snapshots_in_flight_.fetch_sub(1);
     return new RefusedWriter(ToGrpcStatus(ErrTooManyRequests()));

@@ -46,10 +46,20 @@ struct ServerContext {
   // MemberPromote's check on the leader: the learner caught up (etcd: its match is at least 90%
   // of the leader's). OK on other members (the leader's table decides at apply).
   std::function<Status(uint64_t learner)> check_promote;
+  // etcd's strict reconfiguration check (kv/server/reconfig_check.h), before proposing a
+  // membership change; unset: none.
+  std::function<Status(const kvpb::MemberChange& change)> check_reconfig;
+  // True while this member is a learner: etcd 3.4 serves a learner only serializable reads
+  // and Maintenance.Status; everything else gets "rpc not supported for learner" (proposals
+  // through `proposer`, other calls and streams through this).
+  std::function<bool()> self_is_learner;
 };
 
 // Refuses a write when the backend is over quota; raises the NOSPACE alarm through the log
 // (once) like etcd. Returns OK when the write may go on.
 Status CheckQuota(const ServerContext& ctx, int64_t cost_bytes);
+
+// ErrNotSupportedForLearner() while ctx.self_is_learner() says so, else OK.
+Status RefuseOnLearner(const ServerContext& ctx);
 
 }  // namespace grid::kv

@@ -263,7 +263,12 @@ WatchService::Watch(grpc::CallbackServerContext* context) {
     stopped = stopped_;
   }
   reactor->Start();
-  if (stopped) reactor->FinishWith(grpc::Status(grpc::StatusCode::UNAVAILABLE, kErrStopped));
+  if (stopped) {
+    reactor->FinishWith(grpc::Status(grpc::StatusCode::UNAVAILABLE, kErrStopped));
+  } else if (options_.is_learner && options_.is_learner()) {
+    reactor->FinishWith(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                     "etcdserver: rpc not supported for learner"));
+  }
   return reactor;
 }
 

@@ -3,6 +3,8 @@
 // produce them (created before a watcher's events, canceled after its last ones).
 #pragma once
 
+#include <functional>
+
 #include <condition_variable>
 #include <cstddef>
 #include <mutex>
@@ -19,6 +21,9 @@ struct WatchServiceOptions {
   // At the bound the stream stops reading requests until the queue drains; watch events do
   // not count: they stay in the hub's bounded per-watcher buffers until the stream can write.
   size_t max_queued_responses = 16;
+  // True while this member is a learner: new streams are refused with etcd's "rpc not
+  // supported for learner" (unset: never).
+  std::function<bool()> is_learner;
 };
 
 class WatchStreamReactor;

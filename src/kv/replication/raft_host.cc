@@ -383,6 +383,11 @@ void RaftHost::HandleReady(raft::Ready ready) {
   Status s;
   if (ready.snapshot && deps_.install_snapshot) s = deps_.install_snapshot(*ready.snapshot);
   if (s.ok()) s = log_->Persist(ready);
+  if (s.ok() && ready.snapshot) {
+    committed_.store(std::max(committed_.load(std::memory_order_relaxed),
+                              ready.snapshot->meta.index.value()),
+                     std::memory_order_relaxed);
+  }
   if (!s.ok()) {
     spdlog::critical("raft log: write failed, refusing all further writes: {}", s.ToString());
     const Status refused(s.code(), "etcdserver: " + s.message());

@@ -32,6 +32,13 @@ std::vector<etcdserverpb::AlarmMember> AlarmTable::List() const {
   return out;
 }
 
+void AlarmTable::Replace(const std::vector<etcdserverpb::AlarmMember>& alarms) {
+  std::set<std::pair<uint64_t, int>> next;
+  for (const auto& a : alarms) next.emplace(a.memberid(), static_cast<int>(a.alarm()));
+  std::lock_guard lock(mu_);
+  active_ = std::move(next);
+}
+
 std::string AlarmTable::StorageKey(uint64_t member_id, etcdserverpb::AlarmType type) {
   std::string key(9, '\0');
   for (int i = 0; i < 8; ++i) key[i] = static_cast<char>(member_id >> (56 - 8 * i));

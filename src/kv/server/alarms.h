@@ -20,6 +20,8 @@ class AlarmTable {
   bool Deactivate(uint64_t member_id, etcdserverpb::AlarmType type);
   bool Has(etcdserverpb::AlarmType type) const;
   std::vector<etcdserverpb::AlarmMember> List() const;
+  // Replaces every alarm (loading the backend at start or after installing a snapshot).
+  void Replace(const std::vector<etcdserverpb::AlarmMember>& alarms);
   // Key of an alarm in the backend's alarm table: 8-byte big-endian member id + type byte.
   static std::string StorageKey(uint64_t member_id, etcdserverpb::AlarmType type);
 

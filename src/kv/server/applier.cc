@@ -43,9 +43,53 @@ void Applier::Stop() {
 void Applier::Enqueue(std::vector<wal::Entry> entries) {
   {
     std::lock_guard lock(mu_);
-    for (auto& e : entries) queue_.push_back(std::move(e));
+    for (auto& e : entries) queue_.push_back(Item{std::move(e), nullptr});
   }
   cv_.notify_one();
+}
+
+void Applier::RunInOrder(std::function<uint64_t()> task) {
+  if (!thread_.joinable()) {
+    ReportApplied(task());
+    return;
+  }
+  {
+    std::lock_guard lock(mu_);
+    queue_.push_back(Item{wal::Entry{}, std::move(task)});
+  }
+  cv_.notify_one();
+}
+
+void Applier::ReportApplied(uint64_t index) {
+  if (index <= reported_applied_) return;
+  reported_applied_ = index;
+  if (deps_.on_applied) deps_.on_applied(index);
+}
+
+void Applier::ReportSkippedMemberChange(const wal::Entry& entry) {
+  if (!deps_.on_member_change || entry.data.empty()) return;
+  kvpb::InternalRequest request;
+  GRID_CHECK(request.ParseFromString(entry.data))
+      << "committed entry " << entry.index << " does not decode";
+  if (!request.has_member_change()) return;
+  const kvpb::MemberChange& change = request.member_change();
+  const auto now = deps_.members->Get(change.member().id());
+  bool reflected = false;
+  switch (change.kind()) {
+    case kvpb::MemberChange::ADD:
+      reflected = now.has_value();
+      break;
+    case kvpb::MemberChange::REMOVE:
+      reflected = !now.has_value();
+      break;
+    case kvpb::MemberChange::PROMOTE:
+      reflected = now.has_value() && !now->is_learner();
+      break;
+    default:  // UPDATE does not change the Raft configuration
+      reflected = now.has_value();
+      break;
+  }
+  deps_.on_member_change(change, reflected);
 }
 
 void Applier::ApplyNow(std::vector<wal::Entry> entries) {
@@ -64,17 +108,28 @@ void Applier::Run() {
   pthread_setname_np(pthread_self(), "grid-apply");
   std::vector<wal::Entry> group;
   for (;;) {
+    std::function<uint64_t()> task;
     {
       std::unique_lock lock(mu_);
       cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping and drained
       group.clear();
-      while (!queue_.empty() && group.size() < limits_.max_entries_per_batch) {
-        group.push_back(std::move(queue_.front()));
+      if (queue_.front().task) {
+        task = std::move(queue_.front().task);
+        queue_.pop_front();
+      }
+      while (!task && !queue_.empty() && !queue_.front().task &&
+             group.size() < limits_.max_entries_per_batch) {
+        group.push_back(std::move(queue_.front().entry));
         queue_.pop_front();
       }
     }
-    ApplyGroup(group);
+    if (task) {
+      applied_since_flush_ = 0;
+      ReportApplied(task());
+    } else {
+      ApplyGroup(group);
+    }
   }
 }
 
@@ -86,7 +141,11 @@ void Applier::ApplyGroup(std::vector<wal::Entry>& entries) {
   uint64_t last_index = 0;
   for (const wal::Entry& entry : entries) {
     last_index = entry.index;
-    if (entry.index <= consistent_index || !failed_.ok()) continue;
+    if (!failed_.ok()) continue;
+    if (entry.index <= consistent_index) {
+      if (entry.type == wal::kEntryConfChange) ReportSkippedMemberChange(entry);
+      continue;
+    }
     // An empty entry is a new leader's; a conf-change entry carries the InternalRequest that
     // proposed the membership change.
     if (entry.data.empty()) continue;
@@ -127,7 +186,7 @@ void Applier::ApplyGroup(std::vector<wal::Entry>& entries) {
   if (!answers->empty() && (deps_.responders == nullptr || !deps_.responders->Post(answer_all))) {
     answer_all();  // no pool, or its queue is full: answer here (back-pressure)
   }
-  if (last_index > 0 && deps_.on_applied) deps_.on_applied(last_index);
+  if (last_index > 0) ReportApplied(last_index);
 }
 
 Status Applier::CommitBatch(std::unique_ptr<mvcc::Batch>& batch, uint64_t index) {

@@ -65,14 +65,27 @@ class Applier {
   void Stop();
 
   // Queues committed entries (ascending, consecutive). Entries already in the store (index <=
-  // its consistent index) are skipped.
+  // its consistent index) are skipped; a skipped membership change is still reported to
+  // on_member_change, accepted when the member table shows its effect (a store installed
+  // from the leader's snapshot may already hold changes the Raft configuration has not seen).
   void Enqueue(std::vector<wal::Entry> entries);
+
+  // Runs `task` on the apply thread after every entry queued before it and before any queued
+  // after it (installing a snapshot replaces the store between two entries). `task` returns
+  // the index the store now holds, reported to on_applied if higher than the last report.
+  // Runs on the caller's thread when the apply thread is not running.
+  void RunInOrder(std::function<uint64_t()> task);
 
   // Applies entries synchronously on the caller's thread (start-up replay before serving).
   // REQUIRES: the apply thread is not running.
   void ApplyNow(std::vector<wal::Entry> entries);
 
  private:
+  // A queued entry, or a task run between entries.
+  struct Item {
+    wal::Entry entry;
+    std::function<uint64_t()> task;
+  };
   struct Outcome {
     uint64_t id = 0;
     Status status;
@@ -88,6 +101,9 @@ class Applier {
   // Publishes `batch` and notifies watchers; on a store failure reports it through on_fatal
   // and returns it.
   Status CommitBatch(std::unique_ptr<mvcc::Batch>& batch, uint64_t index);
+  // Reports a membership change the store already holds (see Enqueue).
+  void ReportSkippedMemberChange(const wal::Entry& entry);
+  void ReportApplied(uint64_t index);
   // The revision a response reflects right now (inside an open batch).
   int64_t RevisionNow(mvcc::Batch& batch);
 
@@ -96,10 +112,11 @@ class Applier {
 
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<wal::Entry> queue_;  // GUARDED_BY(mu_)
+  std::deque<Item> queue_;        // GUARDED_BY(mu_)
   bool stopping_ = false;         // GUARDED_BY(mu_)
   Status failed_;                 // apply thread only: the store failed, nothing more applies
   uint64_t applied_since_flush_ = 0;  // apply thread only
+  uint64_t reported_applied_ = 0;     // apply thread only: last index given to on_applied
   std::thread thread_;
 };
 

@@ -25,6 +25,9 @@ struct ServerConfig {
   std::string auto_compaction_mode = "periodic";
   std::string auto_compaction_retention = "0";  // "0": off
   uint64_t snapshot_count = 100000;
+  // Entries the log keeps in memory behind a snapshot for followers that lag (etcd's
+  // SnapshotCatchUpEntries; its 3.5 flag --experimental-snapshot-catchup-entries).
+  uint64_t snapshot_catchup_entries = 5000;
   int64_t heartbeat_interval_ms = 100;
   int64_t election_timeout_ms = 1000;
   std::string log_level = "info";
@@ -34,6 +37,8 @@ struct ServerConfig {
   std::string peer_trusted_ca_file;
   bool peer_client_cert_auth = false;
   bool peer_auto_tls = false;
+  // etcd's --strict-reconfig-check (kv/server/reconfig_check.h).
+  bool strict_reconfig_check = true;
 };
 
 // A client or peer URL split for listening: "http://host:port" → "host:port".

@@ -15,6 +15,9 @@ inline Status ErrNoSpace() { return ResourceExhausted("etcdserver: mvcc: databas
 inline Status ErrTimeout() { return Unavailable("etcdserver: request timed out"); }
 inline Status ErrMemberNotFound() { return NotFound("etcdserver: member not found"); }
 inline Status ErrNotCapable() { return Unavailable("etcdserver: not capable"); }
+inline Status ErrNotSupportedForLearner() {
+  return Unavailable("etcdserver: rpc not supported for learner");
+}
 
 // Maps a grid Status to the gRPC status etcd would send. Messages without etcd's
 // "etcdserver: " prefix get it (the store's own errors are phrased "mvcc: ...").

@@ -16,6 +16,7 @@
 
 #include "kv/api/cluster_service.h"
 #include "kv/api/kv_service.h"
+#include "kv/api/leader_forwarding_leases.h"
 #include "kv/api/lease_service.h"
 #include "kv/api/maintenance_service.h"
 #include "kv/api/watch_service.h"
@@ -26,6 +27,10 @@
 #include "kv/lease/lessor.h"
 #include "kv/server/applier.h"
 #include "kv/server/auto_compactor.h"
+#include "kv/server/backend_state.h"
+#include "kv/server/member_snapshots.h"
+#include "kv/server/reconfig_check.h"
+#include "kv/server/store_dir.h"
 #include "kv/server/members.h"
 #include "kv/server/self_client_services.h"
 #include "kv/server/learner_guard.h"
@@ -51,6 +56,9 @@ constexpr size_t kMaxQueuedReads = 100000;
 // it the apply thread answers itself).
 constexpr size_t kResponderThreads = 1;
 constexpr size_t kMaxQueuedResponseGroups = 1024;
+// A leader answering a lease call waits at most this long for its apply to reach its commit
+// index (etcd waits the same way before LeaseRenew / LeaseTimeToLive).
+constexpr int64_t kLeaseApplyWaitMs = 1000;
 
 std::string DataDirOf(const ServerConfig& c) {
   return c.data_dir.empty() ? c.name + ".etcd" : c.data_dir;
@@ -81,7 +89,8 @@ void PublishLoop(KvServer::Parts* p, const ServerConfig& config,
 struct KvServer::Parts {
   ServerConfig config;
   MemberIdentity member;
-  std::unique_ptr<mvcc::Store> store;
+  std::unique_ptr<mvcc::StoreHandle> store;  // replaced whole by a snapshot from the leader
+  std::unique_ptr<MemberSnapshots> snapshots;
   lease::SteadyClock clock;
   std::unique_ptr<lease::Lessor> lessor;
   AlarmTable alarms;
@@ -103,6 +112,7 @@ struct KvServer::Parts {
   std::unique_ptr<MaintenanceService> maintenance_service;
   std::unique_ptr<ClusterService> cluster_service;
   std::unique_ptr<api::WatchService> watch_service;
+  std::unique_ptr<api::LeaderForwardingLeases> lease_forwarding;
   std::unique_ptr<api::LeaseService> lease_service;
   std::shared_ptr<grpc::Channel> self_channel;
   SelfLockService lock_service;
@@ -126,6 +136,39 @@ struct KvServer::Parts {
                  member.member_id);
     removed = true;
     cv.notify_all();
+  }
+
+  // The leader's answers to lease calls (its own, and its peers' forwarded ones). As etcd, the
+  // leader first lets its apply catch up with its commit (a lease granted through another
+  // member is then known), for at most kLeaseApplyWaitMs.
+  Result<int64_t> LeaderRenew(int64_t id) {
+    if (!leading.load()) return transport::NotLeaderError();
+    WaitAppliedCaughtUp();
+    return lessor->Renew(id);
+  }
+  Result<lease::TimeToLiveResult> LeaderTimeToLive(int64_t id, bool keys) {
+    if (!leading.load()) return transport::NotLeaderError();
+    WaitAppliedCaughtUp();
+    return lessor->TimeToLive(id, keys);
+  }
+  void WaitAppliedCaughtUp() {
+    if (log == nullptr) return;
+    const uint64_t committed = log->committed_index();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kLeaseApplyWaitMs);
+    while (log->applied_index() < committed && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+
+  // Apply thread: switches to the store received for Raft index `index` and rebuilds what is
+  // kept beside it. Returns the new store's consistent index.
+  Result<uint64_t> InstallSnapshot(uint64_t index) {
+    GRID_ASSIGN_OR_RETURN(uint64_t consistent_index, snapshots->Install(index));
+    GRID_RETURN_IF_ERROR(LoadBackendState(*store, *lessor, alarms, members));
+    hub->OnRestore(store->CurrentRevision());
+    peers->SyncPeers(members.List());
+    if (!members.Get(member.member_id).has_value()) OnRemoved();
+    return consistent_index;
   }
 
   std::mutex mu;
@@ -171,6 +214,7 @@ void KvServer::Shutdown() {
   if (p.log) p.log->Stop();
   if (p.publisher.joinable()) p.publisher.join();
   if (p.peers) p.peers->Stop();
+  if (p.lease_forwarding) p.lease_forwarding->Stop();  // forwarded lease calls fail now
   if (p.applier) p.applier->Stop();
   p.responders.reset();  // runs the answers still queued
   std::vector<ApplyCallback> proposals;
@@ -207,9 +251,11 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
   GRID_RETURN_IF_ERROR(MakeDirs(member_dir));
 
   // Identity, then the log.
+  GRID_ASSIGN_OR_RETURN(const std::string store_dir_name, ActiveStoreDirName(member_dir.string()));
+  RemoveInactiveStoreDirs(member_dir.string(), store_dir_name);
   GRID_ASSIGN_OR_RETURN(MemberLog member_log,
                         OpenMemberLog(config, (member_dir / "wal").string(),
-                                      fs::exists(member_dir / "kv")));
+                                      fs::exists(member_dir / store_dir_name)));
   wal::ReplayResult& replay = member_log.replay;
   p.member.member_id = replay.metadata.member_id;
   p.member.cluster_id = replay.metadata.cluster_id;
@@ -218,29 +264,17 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
 
   // The store, and the state kept beside it.
   mvcc::Options store_options;
-  store_options.dir = (member_dir / "kv").string();
-  GRID_ASSIGN_OR_RETURN(p.store, mvcc::Store::Open(store_options));
+  store_options.dir = (member_dir / store_dir_name).string();
+  GRID_ASSIGN_OR_RETURN(std::unique_ptr<mvcc::Store> opened, mvcc::Store::Open(store_options));
+  p.store = std::make_unique<mvcc::StoreHandle>(std::move(opened));
   lease::LessorOptions lessor_options;
   lessor_options.min_ttl_seconds =
       lease::MinLeaseTtlSeconds(config.heartbeat_interval_ms, config.election_timeout_ms);
   p.lessor = std::make_unique<lease::Lessor>(p.clock, lessor_options);
-  GRID_ASSIGN_OR_RETURN(size_t orphans, lease::RecoverLessor(*p.lessor, *p.store));
-  if (orphans > 0) spdlog::warn("{} keys name a lease that no longer exists", orphans);
-  GRID_ASSIGN_OR_RETURN(auto alarm_rows, p.store->ReadMeta("alarm"));
-  for (const auto& [key, value] : alarm_rows) {
-    kvpb::AlarmRecord record;
-    if (!record.ParseFromString(value)) return Corruption("backend: undecodable alarm record");
-    (void)p.alarms.Activate(record.member_id(), record.alarm());
-  }
-
-  GRID_ASSIGN_OR_RETURN(auto member_rows, p.store->ReadMeta("members"));
-  std::vector<kvpb::MemberRecord> members;
-  for (const auto& [key, value] : member_rows) {
-    kvpb::MemberRecord record;
-    if (!record.ParseFromString(value)) return Corruption("backend: undecodable member record");
-    members.push_back(std::move(record));
-  }
-  p.members.Load(members);
+  GRID_RETURN_IF_ERROR(LoadBackendState(*p.store, *p.lessor, p.alarms, p.members));
+  p.snapshots = std::make_unique<MemberSnapshots>(member_dir.string(),
+                                                  (member_dir / "snap").string(), store_dir_name,
+                                                  store_options, p.store.get());
 
   // Replay what the log holds beyond the store, before serving anything.
   ApplierDeps deps;
@@ -305,6 +339,7 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
       std::max<int64_t>(2, config.election_timeout_ms / std::max<int64_t>(1, config.heartbeat_interval_ms)));
   raft_options.start_time_ms = static_cast<uint64_t>(NowMs());
   raft_options.fresh_cluster = member_log.created;
+  raft_options.catch_up_entries = config.snapshot_catchup_entries;
   replication::RaftHostDeps raft_deps;
   raft_deps.waits = &p.waits;
   raft_deps.sink = [raw](std::vector<wal::Entry> entries) {
@@ -319,13 +354,33 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
     if (leads && !raw->leading.exchange(true)) raw->lessor->Promote(extend_ms);
     if (!leads) raw->leading.store(false);
   };
-  raft_deps.install_snapshot = [](const raft::Snapshot&) {
-    return Unimplemented("installing a snapshot from the leader is not supported yet");
+  raft_deps.install_snapshot = [raw](const raft::Snapshot& snap) {
+    // In log order on the apply thread: after every entry before the snapshot, before any
+    // after it. The raft thread waits, so the snapshot's marker reaches the log only once the
+    // store it stands for is in use.
+    auto done = std::make_shared<std::promise<Status>>();
+    std::future<Status> installed = done->get_future();
+    raw->applier->RunInOrder([raw, done, index = snap.meta.index.value()]() -> uint64_t {
+      Result<uint64_t> ci = raw->InstallSnapshot(index);
+      done->set_value(ci.status());
+      return ci.ok() ? *ci : 0;
+    });
+    return installed.get();
   };
   raft_deps.on_fatal = deps.on_fatal;
   GRID_ASSIGN_OR_RETURN(
       p.peers, PeerLink::Start(config, p.member.cluster_id, p.member.member_id,
-                               (member_dir / "snap").string(), [raw] {
+                               (member_dir / "snap").string(), p.snapshots.get(),
+                               PeerLeaseHandlers{
+                                   [raw](int64_t id) { return raw->LeaderRenew(id); },
+                                   [raw](int64_t id, bool keys) -> Result<transport::LeaseTtl> {
+                                     GRID_ASSIGN_OR_RETURN(lease::TimeToLiveResult r,
+                                                           raw->LeaderTimeToLive(id, keys));
+                                     return transport::LeaseTtl{r.remaining_ttl_seconds,
+                                                                r.granted_ttl_seconds,
+                                                                std::move(r.keys)};
+                                   }},
+                               [raw] {
                                  transport::ClusterInfo info;
                                  info.cluster_id = raw->member.cluster_id;
                                  for (const auto& m : raw->members.List()) {
@@ -355,11 +410,13 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
   // The API.
   p.read_pool = std::make_unique<WorkerPool>(kReadPoolThreads, kMaxQueuedReads);
   p.ctx.store = p.store.get();
-  p.api_proposer = std::make_unique<LearnerGuard>(p.log.get(), [raw] {
+  auto self_is_learner = [raw] {
     auto self = raw->members.Get(raw->member.member_id);
     return self.has_value() && self->is_learner();
-  });
+  };
+  p.api_proposer = std::make_unique<LearnerGuard>(p.log.get(), self_is_learner);
   p.ctx.proposer = p.api_proposer.get();
+  p.ctx.self_is_learner = self_is_learner;
   p.ctx.member = &p.member;
   p.ctx.alarms = &p.alarms;
   p.ctx.read_pool = p.read_pool.get();
@@ -405,13 +462,57 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
     return Status::Ok();
   };
 
+  if (config.strict_reconfig_check) {
+    p.ctx.check_reconfig = [raw](const kvpb::MemberChange& change) {
+      ReconfigView view;
+      view.members = raw->members.List();
+      view.self = raw->member.member_id;
+      view.active_since = [raw](uint64_t id) { return raw->peers->ActiveSince(id); };
+      view.now = std::chrono::steady_clock::now();
+      return CheckReconfig(view, change);
+    };
+  }
+
   p.kv_service = std::make_unique<KvService>(&p.ctx);
   p.maintenance_service = std::make_unique<MaintenanceService>(&p.ctx);
   p.cluster_service =
       std::make_unique<ClusterService>(&p.ctx, &p.members, config.initial_cluster_token);
-  p.watch_service = std::make_unique<api::WatchService>(p.hub.get(), &p.member);
+  api::WatchServiceOptions watch_options;
+  watch_options.is_learner = self_is_learner;
+  p.watch_service = std::make_unique<api::WatchService>(p.hub.get(), &p.member, watch_options);
+  api::LeaderForwardingOptions forwarding;
+  forwarding.self_id = p.member.member_id;
+  forwarding.request_timeout =
+      std::chrono::milliseconds(5000 + 2 * std::max<int64_t>(0, config.election_timeout_ms));
+  api::LeaderForwardingCalls calls;
+  calls.leader_id = [raw] { return raw->log->leader_id(); };
+  calls.remote_renew = [raw](uint64_t leader, int64_t id, std::chrono::milliseconds timeout,
+                             std::function<void(Result<int64_t>)> done) {
+    raw->peers->RenewLease(leader, id, timeout, std::move(done));
+  };
+  calls.remote_time_to_live = [raw](uint64_t leader, int64_t id, bool keys,
+                                    std::chrono::milliseconds timeout,
+                                    std::function<void(Result<lease::TimeToLiveResult>)> done) {
+    raw->peers->LeaseTimeToLive(
+        leader, id, keys, timeout,
+        [done = std::move(done)](Result<transport::LeaseTtl> r) {
+          if (!r.ok()) {
+            done(r.status());
+            return;
+          }
+          done(lease::TimeToLiveResult{r->granted_ttl_seconds, r->remaining_ttl_seconds,
+                                       std::move(r->keys)});
+        });
+  };
+  calls.local_renew = [raw](int64_t id) { return raw->LeaderRenew(id); };
+  calls.local_time_to_live = [raw](int64_t id, bool keys) {
+    return raw->LeaderTimeToLive(id, keys);
+  };
+  p.lease_forwarding =
+      std::make_unique<api::LeaderForwardingLeases>(forwarding, std::move(calls));
   p.lease_service = std::make_unique<api::LeaseService>(
-      *p.lessor, *p.api_proposer, p.member, [raw] { return raw->store->CurrentRevision(); });
+      *p.lessor, *p.api_proposer, p.member, [raw] { return raw->store->CurrentRevision(); },
+      api::LeaseServiceOptions{}, p.lease_forwarding.get());
 
   // The client ports are bound here, not by gRPC: they also serve plain HTTP.
   std::vector<std::string> listen_addresses;

@@ -6,13 +6,10 @@
 #include <functional>
 #include <utility>
 
+#include "kv/server/errors.h"
 #include "kv/server/proposer.h"
 
 namespace grid::kv {
-
-inline Status ErrNotSupportedForLearner() {
-  return Unavailable("etcdserver: rpc not supported for learner");
-}
 
 class LearnerGuard final : public Proposer {
  public:

@@ -1,8 +1,6 @@
 // The cluster's membership as applied from the log (etcd's RaftCluster member store). Changed
-// only by the apply thread; read from any thread. Thread-safe.
-//
-// Until replication exists a member added here is recorded and reported, but this member keeps
-// committing alone: quorum does not change.
+// only by the apply thread; read from any thread. Thread-safe. The Raft configuration follows
+// this table (a change the table refuses is not applied to Raft).
 #pragma once
 
 #include <cstdint>

@@ -11,6 +11,8 @@ namespace grid::kv {
 Result<std::unique_ptr<PeerLink>> PeerLink::Start(const ServerConfig& config, uint64_t cluster_id,
                                                   uint64_t member_id,
                                                   const std::string& snapshot_dir,
+                                                  MemberSnapshots* snapshots,
+                                                  PeerLeaseHandlers leases,
                                                   std::function<transport::ClusterInfo()> cluster_info,
                                                   std::function<void()> on_removed) {
   std::unique_ptr<PeerLink> link(new PeerLink(member_id));
@@ -33,15 +35,29 @@ Result<std::unique_ptr<PeerLink>> PeerLink::Start(const ServerConfig& config, ui
     if (auto* host = raw->host_.load()) host->ReportSnapshot(peer.value(), ok);
   };
   callbacks.cluster_info = std::move(cluster_info);
+  callbacks.on_lease_renew = [renew = std::move(leases.renew)](raft::MemberId, int64_t id) {
+    return renew(id);
+  };
+  callbacks.on_lease_time_to_live = [ttl = std::move(leases.time_to_live)](
+                                        raft::MemberId, int64_t id, bool keys) {
+    return ttl(id, keys);
+  };
   callbacks.on_removed = std::move(on_removed);
-  callbacks.on_snapshot = [](raft::Message, std::string path) {
-    // Installing a leader's snapshot is not supported yet: the member keeps waiting for
-    // entries, and the leader is told the snapshot failed when it retries.
-    spdlog::error("received a snapshot from the leader; installing snapshots is not supported "
-                  "yet, discarding {}",
-                  path);
-    std::error_code ec;
-    std::filesystem::remove(path, ec);
+  callbacks.on_snapshot = [raw, snapshots](raft::Message snap, std::string path) {
+    // The store is built before Raft sees the snapshot: a damaged one is dropped here, and the
+    // leader sends another when the follower still needs it.
+    if (Status s = snapshots->Prepare(snap, path); !s.ok()) {
+      spdlog::error("dropped the snapshot from member {:x}: {}", snap.from.value(), s.ToString());
+      return;
+    }
+    if (auto* host = raw->host_.load()) {
+      std::vector<raft::Message> one;
+      one.push_back(std::move(snap));
+      host->Receive(std::move(one));
+    }
+  };
+  callbacks.snapshot_source = [snapshots](const raft::Message& snap) {
+    return snapshots->OpenForSend(snap);
   };
   GRID_ASSIGN_OR_RETURN(link->transport_,
                         transport::Transport::Start(std::move(options), std::move(callbacks)));

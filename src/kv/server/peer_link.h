@@ -7,6 +7,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <optional>
 #include <functional>
 #include <memory>
 #include <string>
@@ -16,18 +18,30 @@
 #include "grid/internal.pb.h"
 #include "kv/replication/raft_host.h"
 #include "kv/server/config.h"
+#include "kv/server/member_snapshots.h"
 #include "transport/transport.h"
 
 namespace grid::kv {
 
+// What this member answers when a peer forwards a lease call to it (it must lead; else
+// transport::NotLeaderError()).
+struct PeerLeaseHandlers {
+  std::function<Result<int64_t>(int64_t id)> renew;
+  std::function<Result<transport::LeaseTtl>(int64_t id, bool keys)> time_to_live;
+};
+
 class PeerLink final : public replication::PeerSender {
  public:
   // Starts the transport on config.listen_peer_urls, TLS as the --peer-* flags say. Snapshot
-  // files received go to `snapshot_dir`. `cluster_info` answers newcomers' ClusterInfo calls;
-  // `on_removed` runs when a peer says this member was removed from the cluster.
+  // files received go to `snapshot_dir`; `snapshots` writes the ones this member sends and
+  // prepares the ones it receives before the host sees them (it must outlive this object).
+  // `cluster_info` answers newcomers' ClusterInfo calls; `on_removed` runs when a peer says this
+  // member was removed from the cluster.
   static Result<std::unique_ptr<PeerLink>> Start(const ServerConfig& config, uint64_t cluster_id,
                                                  uint64_t member_id,
                                                  const std::string& snapshot_dir,
+                                                 MemberSnapshots* snapshots,
+                                                 PeerLeaseHandlers leases,
                                                  std::function<transport::ClusterInfo()> cluster_info,
                                                  std::function<void()> on_removed);
   ~PeerLink() override;
@@ -43,6 +57,21 @@ class PeerLink final : public replication::PeerSender {
   void OnMemberChange(const kvpb::MemberChange& change);
 
   void Send(std::vector<raft::Message> messages) override;
+
+  // Lease calls to the leader (transport::Transport::RenewLease / LeaseTimeToLive).
+  void RenewLease(uint64_t to, int64_t id, std::chrono::milliseconds timeout,
+                  std::function<void(Result<int64_t>)> done) {
+    transport_->RenewLease(raft::MemberId(to), id, timeout, std::move(done));
+  }
+  void LeaseTimeToLive(uint64_t to, int64_t id, bool keys, std::chrono::milliseconds timeout,
+                       std::function<void(Result<transport::LeaseTtl>)> done) {
+    transport_->LeaseTimeToLive(raft::MemberId(to), id, keys, timeout, std::move(done));
+  }
+
+  // When the connection to `peer` became active; nullopt while it is down (reconfig_check.h).
+  std::optional<std::chrono::steady_clock::time_point> ActiveSince(uint64_t peer) const {
+    return transport_->ActiveSince(raft::MemberId(peer));
+  }
 
   const std::vector<std::string>& listen_urls() const { return transport_->listen_urls(); }
 

@@ -295,6 +295,16 @@ void WatchHub::OnCommit(const std::vector<mvccpb::Event>& events, int64_t revisi
   }
 }
 
+void WatchHub::OnRestore(int64_t revision) {
+  std::lock_guard<std::mutex> lock(mu_);
+  GRID_CHECK_LE(revision_, revision);
+  for (Watcher* w : all_) {
+    if (w->removed || !w->synced) continue;
+    MarkUnsyncedLocked(w, std::max(w->next_revision, revision_ + 1));
+  }
+  revision_ = revision;
+}
+
 void WatchHub::AddWatcherLocked(const std::shared_ptr<Watcher>& w) {
   all_.insert(w.get());
   if (w->end.empty()) {

@@ -165,6 +165,13 @@ class WatchHub {
   // batch is visible to EventSource readers. Never blocks on consumers.
   void OnCommit(const std::vector<mvccpb::Event>& events, int64_t revision);
 
+  // The store was replaced by one at `revision` (a snapshot from the leader): every watcher
+  // that was up to date catches up from the new store as if it had fallen behind, so it gets
+  // the revisions between in order; one whose next revision the new store compacted is ended
+  // with a compaction notice (as etcd's restore does). REQUIRES: revision >= Revision(), on the
+  // apply thread, after the new store is visible to EventSource readers.
+  void OnRestore(int64_t revision);
+
   // A new stream. `on_ready` is invoked from the hub's notify thread, without hub locks held,
   // when output becomes available after Next() returned nullopt. It should pull with Next().
   std::shared_ptr<WatchStream> NewStream(std::function<void()> on_ready);

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "kv/watch/fake_event_source.h"
 
 namespace grid::kv::watch {
@@ -214,6 +216,46 @@ TEST(WatchHubTest, CompactedStartCancelsWithCompactRevision) {
     }
   }
   EXPECT_FALSE(s->Cancel(old_id));  // the compacted watcher is gone
+}
+
+// A follower installing the leader's snapshot jumps from revision 3 to 10 without OnCommit:
+// synced watchers get revisions 4..10 from the new store, in order, then follow live commits.
+TEST(WatchHubTest, RestoreCatchesSyncedWatchersUpFromTheNewStore) {
+  Harness h;
+  for (int i = 0; i < 3; ++i) h.Put("k", "old" + std::to_string(i));
+  auto s = h.hub.NewStream(nullptr);
+  s->Watch(Key("k")).value();
+  s->Watch(Key("other")).value();
+  EXPECT_EQ(EventList(Drain(*s)).size(), 0u);
+  for (int i = 0; i < 7; ++i) h.source.Put(i % 2 == 0 ? "k" : "other", "snap");  // 4..10, unseen
+  h.hub.OnRestore(h.source.CurrentRevision());
+  EXPECT_EQ(h.hub.Revision(), 10);
+  std::map<std::string, std::vector<int64_t>> by_key;
+  for (const auto& [rev, key] : EventList(DrainEvents(*s, 7))) by_key[key].push_back(rev);
+  EXPECT_EQ(by_key["k"], (std::vector<int64_t>{4, 6, 8, 10}));
+  EXPECT_EQ(by_key["other"], (std::vector<int64_t>{5, 7, 9}));
+  EXPECT_TRUE(Eventually([&] { return h.hub.UnsyncedCountForTest() == 0; }));
+  h.Put("k", "live");
+  EXPECT_EQ(EventList(Drain(*s)).back().first, 11);
+}
+
+// The new store compacted revisions the watcher had not seen: it ends with a compaction notice.
+TEST(WatchHubTest, RestorePastACompactionEndsTheWatcher) {
+  Harness h;
+  h.Put("k", "old");
+  auto s = h.hub.NewStream(nullptr);
+  const int64_t id = s->Watch(Key("k")).value().watch_id;
+  for (int i = 0; i < 5; ++i) h.source.Put("k", "snap");  // 2..6
+  h.source.Compact(4);
+  h.hub.OnRestore(h.source.CurrentRevision());
+  std::vector<WatchOutput> outs;
+  ASSERT_TRUE(Eventually([&] {
+    while (auto o = s->Next()) outs.push_back(std::move(*o));
+    return !outs.empty();
+  }));
+  EXPECT_EQ(outs.front().watch_id, id);
+  EXPECT_EQ(outs.front().kind, Kind::kCompacted);
+  EXPECT_EQ(outs.front().compact_revision, 4);
 }
 
 TEST(WatchHubTest, SlowConsumerFallsBackToCatchUpWithoutLossOrDuplicates) {
