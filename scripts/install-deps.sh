@@ -8,12 +8,12 @@ build_pkgs=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   librocksdb-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
-  libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libssl-dev libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev
 )
 # Reference software and real clients the tests drive.
 test_pkgs=(
   etcd-server etcd-client python3 python3-etcd3 golang-go golang-etcd-server-dev
-  procps util-linux iproute2
+  procps util-linux iproute2 curl wrk nginx haproxy
 )
 
 want=("${build_pkgs[@]}")
@@ -37,6 +37,8 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-# Debian starts etcd-server as a service on install; grid's tests and benchmarks start
-# their own etcd on ports they choose, so the packaged service is stopped if it runs.
-if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl disable --now etcd >/dev/null 2>&1 || true; fi
+# Debian starts etcd-server, nginx and haproxy as services on install; grid's tests and
+# benchmarks start their own on ports they choose, so the packaged services are stopped.
+if command -v systemctl >/dev/null 2>&1; then
+  for svc in etcd nginx haproxy; do $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; done
+fi
