@@ -1,0 +1,491 @@
+"""Black-box tests of gridrouter: the real binary, real backends (backend.py), real curl.
+
+    router_blackbox_test.py GRIDROUTER [unittest args, e.g. RoutingTest]
+
+Hermetic: every process listens on port 0 of 127.0.0.1 and prints its port; files live in a
+temporary directory; waits poll with deadlines; every process is killed at the end.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+GRIDROUTER = None  # set from argv
+DEADLINE_S = 10.0
+
+
+def wait_for(predicate, what, timeout=DEADLINE_S, interval=0.02):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def read_lines(proc, count, timeout=DEADLINE_S):
+    """The first `count` stdout lines of a process, within the deadline."""
+    lines = []
+    done = threading.Event()
+
+    def reader():
+        for _ in range(count):
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line.decode().strip())
+        done.set()
+
+    threading.Thread(target=reader, daemon=True).start()
+    if not done.wait(timeout) or len(lines) < count:
+        raise AssertionError(f"process printed {lines} within {timeout}s")
+    return lines
+
+
+def port_of(line):
+    return int(line.rsplit(":", 1)[1])
+
+
+def free_port():
+    """A port nothing listens on (bound, then closed)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Processes:
+    def __init__(self):
+        self.procs = []
+        self.files = []
+
+    def start(self, args, **kwargs):
+        p = subprocess.Popen(args, stdout=subprocess.PIPE, **kwargs)
+        self.procs.append(p)
+        return p
+
+    def kill_all(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+            if p.stdout:
+                p.stdout.close()
+        for f in self.files:
+            f.close()
+
+
+class Backend:
+    def __init__(self, procs, name):
+        self.name = name
+        self.proc = procs.start([sys.executable, os.path.join(HERE, "backend.py"), "--name", name])
+        self.port = port_of(read_lines(self.proc, 1)[0])
+        self.address = f"127.0.0.1:{self.port}"
+
+
+class Router:
+    def __init__(self, procs, tmp, config, threads=1, access_log=None, extra=()):
+        self.config_path = os.path.join(tmp, "routes.yaml")
+        self.write_config(config)
+        self.stderr_path = os.path.join(tmp, "router.err")
+        self.stderr = open(self.stderr_path, "wb")
+        procs.files.append(self.stderr)
+        args = [GRIDROUTER, "--config", self.config_path, "--listen", "127.0.0.1:0",
+                "--admin", "127.0.0.1:0", "--threads", str(threads), *extra]
+        if access_log:
+            args += ["--access-log", access_log]
+        self.proc = procs.start(args, stderr=self.stderr)
+        listen, admin = read_lines(self.proc, 2)
+        self.port = port_of(listen)
+        self.admin_port = port_of(admin)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def write_config(self, text):
+        tmp_path = self.config_path + ".tmp"
+        with open(tmp_path, "w") as f:
+            f.write(text)
+        os.replace(tmp_path, self.config_path)
+
+    def admin(self, path):
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}{path}", timeout=5) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
+
+    def stats(self):
+        return json.loads(self.admin("/stats")[1])
+
+    def vm_hwm_kib(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+        raise AssertionError("no VmHWM")
+
+    def err_text(self):
+        self.stderr.flush()
+        with open(self.stderr_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+
+def curl(*args, timeout=60, check=True):
+    r = subprocess.run(["curl", "-sS", *args], capture_output=True, timeout=timeout)
+    if check and r.returncode != 0:
+        raise AssertionError(f"curl {args} failed {r.returncode}: {r.stderr.decode()}")
+    return r
+
+
+def curl_json(*args):
+    return json.loads(curl(*args).stdout)
+
+
+def raw_exchange(port, data, read_until_close=True, timeout=5):
+    """Sends bytes on a fresh connection and returns everything read until EOF."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(data)
+        out = b""
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            out += chunk
+            if not read_until_close:
+                break
+        return out
+
+
+def routes_yaml(cells, tenants, unknown="{status: 421, body: \"unknown tenant\\n\"}", extra_cells=""):
+    cell_lines = "".join(f"  {name}:\n    {body}\n" for name, body in cells.items())
+    tenant_lines = "".join(f"  {name}: {{cell: {cell}}}\n" for name, cell in tenants.items())
+    return (
+        "router:\n"
+        "  tenant_key_sources:\n"
+        "    - {type: host, wildcards: [\"*.example.com\"]}\n"
+        "    - {type: header, name: X-Tenant}\n"
+        "    - {type: path, prefixes: [\"/t/\"]}\n"
+        "    - {type: cookie, name: tenant}\n"
+        f"  unknown_tenant: {unknown}\n"
+        "  timeouts_ms: {connect: 1000, header_read: 2000, upstream_response: 5000, idle: 10000}\n"
+        "cells:\n" + cell_lines + extra_cells +
+        "tenants:\n" + tenant_lines)
+
+
+def backends_yaml(*addresses, fallback=""):
+    items = ", ".join(f"{{address: \"{a}\"}}" for a in addresses)
+    return f"{{backends: [{items}]{fallback}}}"
+
+
+class RouterTestCase(unittest.TestCase):
+    def setUp(self):
+        self.procs = Processes()
+        self.addCleanup(self.procs.kill_all)
+        self.tmp = tempfile.TemporaryDirectory(prefix="gridrouter_test.")
+        self.addCleanup(self.tmp.cleanup)
+        self.b1 = Backend(self.procs, "b1")
+        self.b2 = Backend(self.procs, "b2")
+
+    def start_router(self, **kwargs):
+        config = routes_yaml({"c1": backends_yaml(self.b1.address),
+                              "c2": backends_yaml(self.b2.address)},
+                             {"acme": "c1", "beta": "c2"})
+        self.router = Router(self.procs, self.tmp.name, config, **kwargs)
+        return self.router
+
+
+class RoutingTest(RouterTestCase):
+    def setUp(self):
+        super().setUp()
+        self.log_path = os.path.join(self.tmp.name, "access.log")
+        self.start_router(access_log=self.log_path)
+
+    def test_routes_by_host_header_path_and_cookie(self):
+        url = self.router.url
+        self.assertEqual(curl_json("-H", "Host: acme.example.com", url + "/a")["backend"], "b1")
+        self.assertEqual(curl_json("-H", "Host: beta.example.com", url + "/a")["backend"], "b2")
+        self.assertEqual(curl_json("-H", "X-Tenant: beta", url + "/a")["backend"], "b2")
+        self.assertEqual(curl_json(url + "/t/acme/orders")["backend"], "b1")
+        self.assertEqual(curl_json("-b", "tenant=beta", url + "/a")["backend"], "b2")
+        # Sources are tried in order: the host wins over the header.
+        self.assertEqual(
+            curl_json("-H", "Host: acme.example.com", "-H", "X-Tenant: beta", url + "/")["backend"],
+            "b1")
+
+    def test_forwarded_headers(self):
+        echo = curl_json("-H", "X-Tenant: acme", "-H", "X-Request-Id: abc", self.router.url + "/")
+        headers = {k.lower(): v for k, v in echo["headers"]}
+        self.assertEqual(headers["x-forwarded-for"], "127.0.0.1")
+        self.assertEqual(headers["x-forwarded-proto"], "http")
+        self.assertEqual(headers["x-request-id"], "abc")
+
+    def test_unknown_tenant_gets_the_table_answer(self):
+        r = curl("-i", "-H", "X-Tenant: nobody", self.router.url + "/")
+        out = r.stdout.decode()
+        self.assertTrue(out.startswith("HTTP/1.1 421 "), out)
+        self.assertTrue(out.endswith("unknown tenant\n"), out)
+
+    def test_upstream_keep_alive_is_reused(self):
+        first = curl_json("-H", "X-Tenant: acme", self.router.url + "/1")
+        second = curl_json("-H", "X-Tenant: acme", self.router.url + "/2")
+        self.assertEqual(first["connection"], second["connection"])
+        self.assertEqual(second["request_on_connection"], first["request_on_connection"] + 1)
+        self.assertGreaterEqual(self.router.stats()["upstream_reuses"], 1)
+
+    def test_pipelined_requests_are_answered_in_order(self):
+        reqs = b"".join(
+            f"GET /p{i} HTTP/1.1\r\nHost: acme.example.com\r\n\r\n".encode() for i in range(3))
+        reqs += b"GET /last HTTP/1.1\r\nHost: acme.example.com\r\nConnection: close\r\n\r\n"
+        out = raw_exchange(self.router.port, reqs).decode()
+        targets = [t for t in ("/p0", "/p1", "/p2", "/last") if f'"target": "{t}"' in out]
+        self.assertEqual(targets, ["/p0", "/p1", "/p2", "/last"])
+        positions = [out.index(f'"target": "{t}"') for t in targets]
+        self.assertEqual(positions, sorted(positions))
+
+    def test_access_log_has_a_line_per_request(self):
+        curl("-H", "X-Tenant: acme", self.router.url + "/logged?x=1")
+        def logged():
+            with open(self.log_path) as f:
+                return next((l for l in f if "/logged" in l), None)
+        line = wait_for(logged, "access log line")
+        self.assertIn('"GET /logged?x=1" 200', line)
+        self.assertIn(self.b1.address, line)
+
+    def test_several_loops_serve_the_same_port(self):
+        router = Router(self.procs, self.tmp.name, routes_yaml(
+            {"c1": backends_yaml(self.b1.address)}, {"acme": "c1"}), threads=3)
+        for i in range(12):
+            self.assertEqual(curl_json("-H", "X-Tenant: acme", f"{router.url}/{i}")["backend"], "b1")
+        self.assertEqual(router.stats()["requests"], 12)
+
+    def test_head_and_http10_requests(self):
+        r = curl("-I", "-H", "X-Tenant: acme", self.router.url + "/h", timeout=10)
+        self.assertTrue(r.stdout.startswith(b"HTTP/1.1 200 "), r.stdout[:80])
+        r = curl("-0", "-i", "-H", "X-Tenant: acme", self.router.url + "/ten")
+        out = r.stdout.decode()
+        self.assertTrue(out.startswith("HTTP/1.1 200 "), out[:80])
+        self.assertIn("Connection: close", out)
+        self.assertIn('"target": "/ten"', out)
+
+    def test_session_cookie_is_set_and_followed(self):
+        sticky = ("{session_cookie: {name: grid_sticky}, backends: [{address: \"%s\"}, "
+                  "{address: \"%s\"}]}" % (self.b1.address, self.b2.address))
+        router = Router(self.procs, self.tmp.name, routes_yaml({"c1": sticky}, {"acme": "c1"}))
+        r = curl("-i", "-H", "X-Tenant: acme", router.url + "/")
+        out = r.stdout.decode()
+        cookie = next(l for l in out.split("\r\n") if l.startswith("Set-Cookie: grid_sticky="))
+        token = cookie.split(":", 1)[1].split(";")[0].strip()
+        first = json.loads(out.split("\r\n\r\n", 1)[1])["backend"]
+        for _ in range(6):
+            self.assertEqual(curl_json("-H", "X-Tenant: acme", "-b", token, router.url + "/")["backend"],
+                             first)
+
+    def test_admin_endpoints(self):
+        self.assertEqual(self.router.admin("/healthz")[0], 200)
+        self.assertEqual(self.router.admin("/readyz")[0], 200)
+        routes = json.loads(self.router.admin("/routes")[1])
+        self.assertEqual((routes["revision"], routes["cells"], routes["tenants"]), (1, 2, 2))
+        curl("-H", "X-Tenant: acme", self.router.url + "/")
+        self.assertGreaterEqual(self.router.stats()["requests"], 1)
+
+
+class StreamingTest(RouterTestCase):
+    def setUp(self):
+        super().setUp()
+        self.start_router()
+
+    def test_chunked_upload(self):
+        data = os.urandom(3 * 1024 * 1024)
+        r = subprocess.run(["curl", "-sS", "-H", "X-Tenant: acme", "-H", "Transfer-Encoding: chunked",
+                            "--data-binary", "@-", self.router.url + "/up"],
+                           input=data, capture_output=True, timeout=60)
+        echo = json.loads(r.stdout)
+        self.assertEqual(echo["body_bytes"], len(data))
+        self.assertGreater(echo["chunks"], 0)
+
+    def test_100_mib_upload_streams_without_growing_memory(self):
+        size = 100 * 1024 * 1024
+        path = os.path.join(self.tmp.name, "big")
+        with open(path, "wb") as f:
+            f.truncate(size)
+        echo = curl_json("-H", "X-Tenant: acme", "-T", path, self.router.url + "/big")
+        self.assertEqual(echo["body_bytes"], size)
+        hwm_kib = self.router.vm_hwm_kib()
+        print(f"router VmHWM after a {size >> 20} MiB upload: {hwm_kib} KiB", file=sys.stderr)
+        # The whole body is 100 MiB; the router holds a few buffers at a time.
+        self.assertLess(hwm_kib, 40 * 1024, f"VmHWM {hwm_kib} KiB")
+
+    def test_10_mib_download(self):
+        n = 10 * 1024 * 1024
+        out = os.path.join(self.tmp.name, "down")
+        r = curl("-H", "X-Tenant: acme", "-o", out, "-w", "%{http_code} %{size_download}",
+                 f"{self.router.url}/download?bytes={n}")
+        self.assertEqual(r.stdout.decode(), f"200 {n}")
+        self.assertEqual(os.path.getsize(out), n)
+
+    def test_expect_100_continue_is_relayed(self):
+        data = os.urandom(256 * 1024)
+        r = subprocess.run(["curl", "-sS", "-v", "-H", "X-Tenant: acme", "-H", "Expect: 100-continue",
+                            "--data-binary", "@-", self.router.url + "/exp"],
+                           input=data, capture_output=True, timeout=60)
+        self.assertIn("< HTTP/1.1 100 Continue", r.stderr.decode())
+        self.assertEqual(json.loads(r.stdout)["body_bytes"], len(data))
+
+    def test_upgrade_tunnels_bytes_both_ways(self):
+        with socket.create_connection(("127.0.0.1", self.router.port), timeout=5) as s:
+            s.sendall(b"GET /ws HTTP/1.1\r\nHost: acme.example.com\r\nConnection: Upgrade\r\n"
+                      b"Upgrade: websocket\r\n\r\n")
+            head = b""
+            while b"\r\n\r\n" not in head:
+                chunk = s.recv(4096)
+                self.assertTrue(chunk, head)
+                head += chunk
+            self.assertTrue(head.startswith(b"HTTP/1.1 101 "), head)
+            self.assertIn(b"upgrade", head.lower())
+            rest = head.split(b"\r\n\r\n", 1)[1]
+            for message in (b"ping-1", b"x" * 200000):
+                s.sendall(message)
+                got = rest
+                rest = b""
+                while len(got) < len(message):
+                    chunk = s.recv(65536)
+                    self.assertTrue(chunk)
+                    got += chunk
+                self.assertEqual(got, message)
+            # The client's half-close reaches the backend, whose close comes back.
+            s.shutdown(socket.SHUT_WR)
+            self.assertEqual(s.recv(1), b"")
+
+
+class FailureTest(RouterTestCase):
+    def test_all_backends_of_a_cell_down_answers_503_quickly(self):
+        down = [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]
+        config = routes_yaml({"c1": backends_yaml(self.b1.address),
+                              "dead": backends_yaml(*down, fallback=", fallback: {status: 503, retry_after_s: 7}")},
+                             {"acme": "c1", "gone": "dead"})
+        router = Router(self.procs, self.tmp.name, config)
+        for _ in range(3):
+            start = time.monotonic()
+            r = curl("-i", "-H", "X-Tenant: gone", router.url + "/")
+            elapsed = time.monotonic() - start
+            out = r.stdout.decode()
+            self.assertTrue(out.startswith("HTTP/1.1 503 "), out)
+            self.assertIn("Retry-After: 7", out)
+            self.assertLess(elapsed, 1.0)
+        # The other cell is unaffected.
+        self.assertEqual(curl_json("-H", "X-Tenant: acme", router.url + "/")["backend"], "b1")
+
+    def test_connect_failure_retries_another_backend(self):
+        down = f"127.0.0.1:{free_port()}"
+        config = routes_yaml({"c1": backends_yaml(down, self.b1.address)}, {"acme": "c1"})
+        router = Router(self.procs, self.tmp.name, config)
+        for _ in range(4):
+            self.assertEqual(curl_json("-H", "X-Tenant: acme", router.url + "/")["backend"], "b1")
+
+    def test_hostile_requests_are_refused(self):
+        router = self.start_router()
+        cases = [
+            (b"POST / HTTP/1.1\r\nHost: acme.example.com\r\nContent-Length: 5\r\n"
+             b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", b"HTTP/1.1 400 "),
+            (b"GET / HTTP/1.1\r\nHost: acme.example.com\r\nX-Big: " + b"a" * 40000 + b"\r\n\r\n",
+             b"HTTP/1.1 431 "),
+            (b"GET / HTTP/1.1\r\nHost: acme.example.com\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx",
+             b"HTTP/1.1 400 "),
+            (b"GET / HTTP/1.1\nHost: acme.example.com\n\n", b"HTTP/1.1 400 "),
+            (b"GET / HTTP/3.0\r\nHost: acme.example.com\r\n\r\n", b"HTTP/1.1 505 "),
+        ]
+        for request, status in cases:
+            out = raw_exchange(router.port, request)
+            self.assertTrue(out.startswith(status), (request[:60], out[:80]))
+            self.assertIn(b"Connection: close", out)
+
+    def test_upstream_timeout_answers_504(self):
+        config = routes_yaml({"c1": backends_yaml(self.b1.address)}, {"acme": "c1"}).replace(
+            "upstream_response: 5000", "upstream_response: 300")
+        router = Router(self.procs, self.tmp.name, config)
+        r = curl("-i", "-H", "X-Tenant: acme", router.url + "/slow?ms=3000")
+        self.assertTrue(r.stdout.decode().startswith("HTTP/1.1 504 "), r.stdout[:80])
+
+
+class LifecycleTest(RouterTestCase):
+    def test_sighup_reloads_a_valid_file_and_keeps_the_table_on_an_invalid_one(self):
+        router = self.start_router()
+        url = router.url
+        self.assertEqual(curl_json("-H", "X-Tenant: acme", url + "/")["backend"], "b1")
+        moved = routes_yaml({"c1": backends_yaml(self.b1.address),
+                             "c2": backends_yaml(self.b2.address)},
+                            {"acme": "c2", "beta": "c2"})
+        router.write_config(moved)
+        router.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: json.loads(router.admin("/routes")[1])["revision"] == 2, "revision 2")
+        self.assertEqual(curl_json("-H", "X-Tenant: acme", url + "/")["backend"], "b2")
+
+        broken = moved.replace("acme: {cell: c2}", "acme: {cell: nowhere}")
+        router.write_config(broken)
+        router.proc.send_signal(signal.SIGHUP)
+        message = wait_for(lambda: "refused" in router.err_text() and router.err_text(),
+                           "reload refusal")
+        self.assertIn("/grid/routes/tenants/acme", message)
+        self.assertIn("cell", message)
+        self.assertEqual(json.loads(router.admin("/routes")[1])["revision"], 2)
+        self.assertEqual(curl_json("-H", "X-Tenant: acme", url + "/")["backend"], "b2")
+
+    def test_sigterm_drains_in_flight_requests_then_exits_0(self):
+        router = self.start_router()
+        slow = subprocess.Popen(["curl", "-sS", "-H", "X-Tenant: acme",
+                                 router.url + "/slow?ms=1500"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(lambda: slow.poll() is None and slow.kill())
+        wait_for(lambda: router.stats()["requests"] >= 1, "the slow request in flight")
+        # An idle keep-alive client connection must not hold the drain up.
+        idle = socket.create_connection(("127.0.0.1", router.port), timeout=5)
+        self.addCleanup(idle.close)
+        wait_for(lambda: router.stats()["connections_active"] >= 2, "idle connection accepted")
+        router.proc.send_signal(signal.SIGTERM)
+        wait_for(lambda: router.admin("/readyz")[0] == 503, "not ready while draining")
+        out, err = slow.communicate(timeout=DEADLINE_S)
+        self.assertEqual(slow.returncode, 0, err)
+        self.assertEqual(json.loads(out)["target"], "/slow?ms=1500")
+        self.assertEqual(router.proc.wait(timeout=DEADLINE_S), 0)
+        self.assertEqual(idle.recv(1), b"")  # closed by the router
+
+    def test_drain_deadline_closes_what_is_left_and_exits_0(self):
+        config = routes_yaml({"c1": backends_yaml(self.b1.address)}, {"acme": "c1"})
+        router = Router(self.procs, self.tmp.name, config, extra=("--drain-deadline-ms", "300"))
+        slow = subprocess.Popen(["curl", "-sS", "-H", "X-Tenant: acme", router.url + "/slow?ms=5000"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(lambda: slow.poll() is None and slow.kill())
+        wait_for(lambda: router.stats()["requests"] >= 1, "the slow request in flight")
+        start = time.monotonic()
+        router.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(router.proc.wait(timeout=DEADLINE_S), 0)
+        self.assertLess(time.monotonic() - start, 3.0)
+        slow.communicate(timeout=DEADLINE_S)
+        self.assertNotEqual(slow.returncode, 0)  # cut off: the response never came
+
+    def test_header_read_timeout_answers_408(self):
+        config = routes_yaml({"c1": backends_yaml(self.b1.address)}, {"acme": "c1"}).replace(
+            "header_read: 2000", "header_read: 200")
+        router = Router(self.procs, self.tmp.name, config)
+        start = time.monotonic()
+        out = raw_exchange(router.port, b"GET / HTTP/1.1\r\nHost: acme.example.com\r\n")
+        self.assertTrue(out.startswith(b"HTTP/1.1 408 "), out[:80])
+        self.assertLess(time.monotonic() - start, 3.0)
+
+
+if __name__ == "__main__":
+    GRIDROUTER = sys.argv.pop(1)
+    unittest.main(verbosity=2)
