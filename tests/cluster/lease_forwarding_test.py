@@ -9,7 +9,7 @@ usage: lease_forwarding_test.py --server PATH [--etcdctl PATH] [--keep]
 Meanwhile `lease timetolive` at the leader and at the follower must keep showing the lease,
 and the key must stay. After the keep-alive stops the lease must expire, and its key go,
 within TTL + EXPIRY_SLACK_SECONDS. Both etcd 3.4 and gridkv must pass (run it with
---server /usr/bin/etcd to check the test itself).
+--server "$(command -v etcd)" to check the test itself).
 """
 import argparse
 import os
