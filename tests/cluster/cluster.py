@@ -53,6 +53,44 @@ def etcdctl_json(etcdctl, endpoints, *args):
         return None
 
 
+class Failure(Exception):
+    """A check of a scenario test failed; the message says which."""
+
+
+def ctl(cl, endpoints, *args, check=True, timeout_seconds=30):
+    """Runs `etcdctl --endpoints E ARGS` for cluster `cl`; raises Failure on a non-zero exit
+    when `check`. Returns the CompletedProcess."""
+    r = subprocess.run([cl.etcdctl, "--endpoints", ",".join(endpoints), "--command-timeout",
+                        "%ds" % timeout_seconds] + list(args),
+                       env=servers.ctl_env(), capture_output=True, text=True,
+                       timeout=timeout_seconds + 10)
+    if check and r.returncode != 0:
+        raise Failure("etcdctl @%s %s: exit %d: %s" % (",".join(endpoints), " ".join(args),
+                                                      r.returncode, r.stderr))
+    return r
+
+
+def run_scenario(run, add_arguments=None):
+    """The main of a scenario test: parses --server/--etcdctl/--keep (and what
+    `add_arguments(parser)` adds), calls run(args), prints PASS, or FAIL and the Failure's
+    message. Returns the exit status."""
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--server", required=True)
+    ap.add_argument("--etcdctl", default="etcdctl")
+    ap.add_argument("--keep", action="store_true")
+    if add_arguments:
+        add_arguments(ap)
+    args = ap.parse_args()
+    try:
+        run(args)
+    except Failure as e:
+        print("FAIL: %s" % e)
+        return 1
+    print("PASS")
+    return 0
+
+
 class Member:
     """One member process: its name, ports, data dir and log."""
 

@@ -11,7 +11,6 @@ and the key must stay. After the keep-alive stops the lease must expire, and its
 within TTL + EXPIRY_SLACK_SECONDS. Both etcd 3.4 and gridkv must pass (run it with
 --server "$(command -v etcd)" to check the test itself).
 """
-import argparse
 import os
 import re
 import signal
@@ -33,19 +32,11 @@ POLL_INTERVAL_SECONDS = 0.2
 KEY = "leased-key"
 
 
-class Failure(Exception):
-    pass
+Failure = cluster.Failure
 
 
-def ctl(cl, m, *args, check=True):
-    r = subprocess.run([cl.etcdctl, "--endpoints", m.endpoint, "--command-timeout",
-                        "%ds" % COMMAND_TIMEOUT_SECONDS] + list(args),
-                       env=servers.ctl_env(), capture_output=True, text=True,
-                       timeout=COMMAND_TIMEOUT_SECONDS + 10)
-    if check and r.returncode != 0:
-        raise Failure("etcdctl @%s %s: exit %d: %s" % (m.name, " ".join(args), r.returncode,
-                                                      r.stderr))
-    return r
+def ctl(cl, m, *args):
+    return cluster.ctl(cl, [m.endpoint], *args, timeout_seconds=COMMAND_TIMEOUT_SECONDS)
 
 
 def remaining_ttl(cl, m, lease_hex):
@@ -112,20 +103,5 @@ def run(args):
                       % (TTL_SECONDS + EXPIRY_SLACK_SECONDS))
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--server", required=True)
-    ap.add_argument("--etcdctl", default="etcdctl")
-    ap.add_argument("--keep", action="store_true")
-    args = ap.parse_args()
-    try:
-        run(args)
-    except Failure as e:
-        print("FAIL: %s" % e)
-        return 1
-    print("PASS")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cluster.run_scenario(run))

@@ -25,7 +25,6 @@ against it N must exceed 5200. With -v the server logs are scanned for the line
 that says the follower installed a snapshot (gridkv's wording), to show the
 catch-up did not happen by plain replication.
 """
-import argparse
 import base64
 import json
 import os
@@ -53,18 +52,12 @@ INSTALLED_LOG_LINE = "installed the leader's snapshot"
 MARKER_KEY = PREFIX + "!start"
 
 
-class Failure(Exception):
-    pass
+Failure = cluster.Failure
 
 
 def ctl(cl, endpoints, *args, check=True):
-    r = subprocess.run([cl.etcdctl, "--endpoints", ",".join(endpoints), "--command-timeout",
-                        "%ds" % COMMAND_TIMEOUT_SECONDS] + list(args),
-                       env=servers.ctl_env(), capture_output=True, text=True,
-                       timeout=COMMAND_TIMEOUT_SECONDS + 10)
-    if check and r.returncode != 0:
-        raise Failure("etcdctl %s: exit %d: %s" % (" ".join(args), r.returncode, r.stderr))
-    return r
+    return cluster.ctl(cl, endpoints, *args, check=check,
+                       timeout_seconds=COMMAND_TIMEOUT_SECONDS)
 
 
 def ctl_json(cl, endpoints, *args):
@@ -275,25 +268,13 @@ def run(args):
         client.close()
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--server", required=True)
-    ap.add_argument("--etcdctl", default="etcdctl")
+def add_arguments(ap):
     ap.add_argument("--writes", type=int, default=1000)
     ap.add_argument("--catchup-flag", action="store_true")
     ap.add_argument("--require-install-log", action="store_true",
                     help="fail unless both members logged a snapshot install (gridkv)")
-    ap.add_argument("--keep", action="store_true")
     ap.add_argument("-v", "--verbose", action="store_true")
-    args = ap.parse_args()
-    try:
-        run(args)
-    except Failure as e:
-        print("FAIL: %s" % e)
-        return 1
-    print("PASS")
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cluster.run_scenario(run, add_arguments))
