@@ -1,11 +1,15 @@
-// gridrouter: the cell router, standalone (routes from a YAML file).
+// gridrouter: the cell router. The route table comes from a YAML file or from the store.
 //
-//   gridrouter --config routes.yaml --listen 127.0.0.1:8080 [--threads N]
+//   gridrouter --config routes.yaml | --endpoints host:port[,...] [--prefix /grid/routes]
+//              [--table-cache FILE] --listen 127.0.0.1:8080 [--threads N]
 //              [--admin 127.0.0.1:9901] [--access-log FILE|-] [--drain-deadline-ms MS]
 //
 // Prints "listening on <address>" (and "admin on <address>") once bound; port 0 prints the
-// port chosen. SIGHUP reloads the file (an invalid file keeps the current table and logs the
-// key and field at fault); SIGTERM or SIGINT drains (stop accepting, finish in-flight
+// port chosen. With --config, SIGHUP reloads the file (an invalid file keeps the current
+// table and logs the key and field at fault). With --endpoints, the table is read from the
+// keys under the prefix and follows them by watch; a refused change keeps the current table;
+// an unreachable store keeps the last table serving (and --table-cache lets a restart serve
+// it before the store answers). SIGTERM or SIGINT drains (stop accepting, finish in-flight
 // requests, close idle connections) and exits 0, closing whatever is left at the deadline.
 #include <signal.h>
 
@@ -20,36 +24,31 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "router/net/clock.h"
 #include "router/proxy/admin_server.h"
 #include "router/proxy/proxy_server.h"
-#include "router/table/table_builder.h"
-#include "router/table/yaml_source.h"
+#include "table_feed.h"
 
 namespace {
 
 using grid::router::proxy::AdminReply;
 using grid::router::proxy::TableHolder;
 
-// The key prefix YAML entries are given, so validation messages name keys as the store would.
-constexpr char kTablePrefix[] = "/grid/routes";
 // How often the main thread looks at signals and the drain.
 constexpr int kSignalPollMs = 50;
 
-grid::Result<std::shared_ptr<const grid::router::table::RouteTable>> LoadTable(
-    const std::string& path, int64_t revision) {
-  GRID_ASSIGN_OR_RETURN(grid::router::table::TableSource source,
-                        grid::router::table::LoadYamlFile(path, kTablePrefix));
-  return grid::router::table::BuildTable(source, revision);
-}
-
-size_t BackendCount(const grid::router::table::RouteTable& table) {
-  size_t n = 0;
-  for (const auto& [name, cell] : table.parts().cells) {
-    for (size_t g = 0; g < cell->group_count(); ++g) n += cell->group(g).backends().size();
+std::vector<std::string> SplitEndpoints(const std::string& list) {
+  std::vector<std::string> out;
+  size_t begin = 0;
+  while (begin <= list.size()) {
+    size_t comma = list.find(',', begin);
+    if (comma == std::string::npos) comma = list.size();
+    if (comma > begin) out.push_back(list.substr(begin, comma - begin));
+    begin = comma + 1;
   }
-  return n;
+  return out;
 }
 
 }  // namespace
@@ -57,11 +56,20 @@ size_t BackendCount(const grid::router::table::RouteTable& table) {
 int main(int argc, char** argv) {
   CLI::App app{"gridrouter: the cell router"};
   std::string config_path;
+  grid::router::cmd::StoreFeedOptions store;
+  std::string endpoints;
   grid::router::proxy::ServerOptions options;
   std::string admin_listen;
   std::string access_log_path;
   uint64_t drain_deadline_ms = 30000;
-  app.add_option("--config", config_path, "routes YAML file")->required();
+  auto* config_opt = app.add_option("--config", config_path, "routes YAML file (SIGHUP reloads)");
+  auto* endpoints_opt =
+      app.add_option("--endpoints", endpoints, "store endpoints (host:port,...): the table follows the keys under --prefix");
+  config_opt->excludes(endpoints_opt);
+  app.add_option("--prefix", store.prefix, "key prefix of the table in the store")
+      ->capture_default_str();
+  app.add_option("--table-cache", store.cache_path,
+                 "file keeping the last table from the store, served at start until the store answers");
   app.add_option("--listen", options.listen, "address to serve on (host:port, port 0: any)")
       ->capture_default_str();
   app.add_option("--threads", options.loops, "event loops (one thread each)")
@@ -73,6 +81,10 @@ int main(int argc, char** argv) {
                  "on SIGTERM, close what is still open after this long")
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
+  if (config_path.empty() == endpoints.empty()) {
+    std::fprintf(stderr, "gridrouter: give exactly one of --config and --endpoints\n");
+    return 2;
+  }
   // stdout carries only the bound addresses; logs go to stderr.
   spdlog::set_default_logger(spdlog::stderr_color_mt("gridrouter"));
 
@@ -85,14 +97,20 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  int64_t revision = 1;
-  auto initial = LoadTable(config_path, revision);
-  if (!initial.ok()) {
-    spdlog::error("{}: {}", config_path, initial.status().message());
+  TableHolder tables;
+  auto publish = [&tables](const grid::router::cmd::TablePtr& table) { tables.Set(table); };
+  std::unique_ptr<grid::router::cmd::TableFeed> feed;
+  if (!config_path.empty()) {
+    feed = grid::router::cmd::MakeFileFeed(config_path, grid::router::cmd::kDefaultTablePrefix,
+                                           publish);
+  } else {
+    store.endpoints = SplitEndpoints(endpoints);
+    feed = grid::router::cmd::MakeStoreFeed(store, publish);
+  }
+  if (grid::Status s = feed->Start(); !s.ok()) {
+    spdlog::error("{}", s.message());
     return 2;
   }
-  TableHolder tables;
-  tables.Set(*initial);
 
   grid::router::proxy::AccessLog access_log;
   if (!access_log_path.empty()) {
@@ -116,19 +134,13 @@ int main(int argc, char** argv) {
         admin_listen, [&](std::string_view path) -> AdminReply {
           if (path == "/healthz") return {200, "text/plain", "ok\n"};
           if (path == "/readyz") {
-            const bool ready = tables.Get() != nullptr && !draining.load();
-            return {ready ? 200 : 503, "text/plain", ready ? "ready\n" : "draining\n"};
+            if (draining.load()) return {503, "text/plain", "draining\n"};
+            if (!feed->HasTable()) return {503, "text/plain", "no route table yet\n"};
+            return {200, "text/plain", "ready\n"};
           }
           if (path == "/stats") return {200, "application/json", server.StatsJson() + "\n"};
           if (path == "/routes") {
-            auto t = tables.Get();
-            nlohmann::ordered_json j;
-            j["revision"] = t->revision();
-            j["cells"] = t->cell_count();
-            j["tenants"] = t->tenant_count();
-            j["backends"] = BackendCount(*t);
-            j["source"] = config_path;
-            return {200, "application/json", j.dump() + "\n"};
+            return {200, "application/json", feed->RoutesJson().dump() + "\n"};
           }
           return {404, "text/plain", "not found\n"};
         });
@@ -141,24 +153,14 @@ int main(int argc, char** argv) {
   std::printf("listening on %s\n", server.address().ToString().c_str());
   if (admin) std::printf("admin on %s\n", admin->address().ToString().c_str());
   std::fflush(stdout);
-  spdlog::info("serving {} with {} loop(s), routes revision {}", server.address().ToString(),
-               options.loops, revision);
+  spdlog::info("serving {} with {} loop(s)", server.address().ToString(), options.loops);
 
   uint64_t drain_deadline = 0;
   while (true) {
     timespec wait{0, kSignalPollMs * 1000000L};
     const int sig = sigtimedwait(&signals, nullptr, &wait);
     if (sig == SIGHUP && !draining) {
-      auto next = LoadTable(config_path, revision + 1);
-      if (!next.ok()) {
-        spdlog::error("reload {} refused, keeping revision {}: {}", config_path, revision,
-                      next.status().message());
-      } else {
-        ++revision;
-        tables.Set(*next);
-        spdlog::info("reloaded {}: revision {}, {} cells, {} tenants", config_path, revision,
-                     (*next)->cell_count(), (*next)->tenant_count());
-      }
+      feed->Reload();
     } else if ((sig == SIGTERM || sig == SIGINT) && !draining) {
       spdlog::info("draining (deadline {} ms)", drain_deadline_ms);
       draining = true;
@@ -179,6 +181,7 @@ int main(int argc, char** argv) {
     }
   }
   if (admin) admin->Stop();
+  feed->Stop();
   server.Stop();
   spdlog::info("drained; exiting");
   return 0;
