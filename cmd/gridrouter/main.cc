@@ -23,12 +23,14 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "router/net/clock.h"
 #include "router/proxy/admin_server.h"
 #include "router/proxy/proxy_server.h"
+#include "l4_mode.h"
 #include "table_feed.h"
 
 namespace {
@@ -54,6 +56,9 @@ std::vector<std::string> SplitEndpoints(const std::string& list) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string_view(argv[1]) == "l4") {
+    return grid::router::cmd::RunL4Mode(argc - 1, argv + 1);
+  }
   CLI::App app{"gridrouter: the cell router"};
   std::string config_path;
   grid::router::cmd::StoreFeedOptions store;
