@@ -140,6 +140,9 @@ struct TransportCallbacks {
   // on_lease_time_to_live: the lease's remaining and granted TTL, and its keys if asked.
   std::function<Result<LeaseTtl>(raft::MemberId from, int64_t id, bool keys)>
       on_lease_time_to_live;
+  // on_promote_check: OK when `member` may be promoted now (this member leads and the learner
+  // is in sync), else the error for the client. Same threading and answer rules as above.
+  std::function<Status(raft::MemberId from, uint64_t member)> on_promote_check;
 };
 
 }  // namespace grid::transport

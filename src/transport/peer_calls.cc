@@ -196,4 +196,16 @@ void PeerCalls::LeaseTimeToLive(int64_t id, bool keys, std::chrono::milliseconds
   });
 }
 
+void PeerCalls::PromoteCheck(uint64_t member, std::chrono::milliseconds timeout,
+                             std::function<void(Status)> done) {
+  using Call = TypedCall<peerpb::PromoteCheckRequest, peerpb::PromoteCheckResponse, bool>;
+  auto call = std::make_shared<Call>();
+  call->request.set_member_id(member);
+  call->convert = [](peerpb::PromoteCheckResponse&) -> Result<bool> { return true; };
+  call->done = [done = std::move(done)](Result<bool> r) { done(r.status()); };
+  Run(std::move(call), timeout, [](Call* c, grpc::CompletionQueue* cq) {
+    return c->stub->PrepareAsyncPromoteCheck(&c->ctx, c->request, cq);
+  });
+}
+
 }  // namespace grid::transport

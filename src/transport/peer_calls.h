@@ -73,6 +73,8 @@ class PeerCalls {
                   std::function<void(Result<int64_t>)> done);
   void LeaseTimeToLive(int64_t id, bool keys, std::chrono::milliseconds timeout,
                        std::function<void(Result<LeaseTtl>)> done);
+  void PromoteCheck(uint64_t member, std::chrono::milliseconds timeout,
+                    std::function<void(Status)> done);
 
   // Calls from now on use `urls`.
   void UpdateUrls(std::vector<PeerUrl> urls);

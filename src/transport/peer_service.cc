@@ -136,6 +136,15 @@ grpc::Status PeerService::LeaseTimeToLive(grpc::ServerContext* ctx,
   return grpc::Status::OK;
 }
 
+grpc::Status PeerService::PromoteCheck(grpc::ServerContext* ctx,
+                                       const peerpb::PromoteCheckRequest* request,
+                                       peerpb::PromoteCheckResponse*) {
+  Result<raft::MemberId> from = Admit(*ctx);
+  if (!from.ok()) return ToGrpc(from.status());
+  if (!callbacks_->on_promote_check) return ToGrpc(Unavailable("member is not serving promotes"));
+  return ToGrpc(callbacks_->on_promote_check(*from, request->member_id()));
+}
+
 grpc::Status PeerService::SendSnapshot(grpc::ServerContext* ctx,
                                        grpc::ServerReader<peerpb::SnapshotChunk>* reader,
                                        peerpb::SnapshotReceived* response) {

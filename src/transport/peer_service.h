@@ -33,6 +33,8 @@ class PeerService final : public peerpb::Peer::Service {
   grpc::Status LeaseTimeToLive(grpc::ServerContext* ctx,
                                const peerpb::LeaseTimeToLiveRequest* request,
                                peerpb::LeaseTimeToLiveResponse* response) override;
+  grpc::Status PromoteCheck(grpc::ServerContext* ctx, const peerpb::PromoteCheckRequest* request,
+                            peerpb::PromoteCheckResponse* response) override;
 
  private:
   // The caller's identity after CheckCallHeader; FailedPrecondition / InvalidArgument otherwise.

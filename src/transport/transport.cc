@@ -260,6 +260,13 @@ void Transport::RenewLease(raft::MemberId to, int64_t id, std::chrono::milliseco
   calls->RenewLease(id, timeout, std::move(done));
 }
 
+void Transport::PromoteCheck(raft::MemberId to, uint64_t member, std::chrono::milliseconds timeout,
+                             std::function<void(Status)> done) {
+  std::shared_ptr<PeerCalls> calls = CallsOf(to);
+  if (!calls) return done(Unavailable("unknown peer " + IdHex(to)));
+  calls->PromoteCheck(member, timeout, std::move(done));
+}
+
 void Transport::LeaseTimeToLive(raft::MemberId to, int64_t id, bool keys,
                                 std::chrono::milliseconds timeout,
                                 std::function<void(Result<LeaseTtl>)> done) {

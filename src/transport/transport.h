@@ -86,6 +86,9 @@ class Transport {
                   std::function<void(Result<int64_t> ttl_seconds)> done);
   void LeaseTimeToLive(raft::MemberId to, int64_t id, bool keys, std::chrono::milliseconds timeout,
                        std::function<void(Result<LeaseTtl>)> done);
+  // Asks peer `to` (the leader) through its on_promote_check; same rules as the lease calls.
+  void PromoteCheck(raft::MemberId to, uint64_t member, std::chrono::milliseconds timeout,
+                    std::function<void(Status)> done);
 
  private:
   Transport(TransportOptions options, TransportCallbacks callbacks, PeerCredentials creds);

@@ -139,18 +139,24 @@ grpc::ServerUnaryReactor* ClusterService::MemberPromote(grpc::CallbackServerCont
     reactor->Finish(ToGrpcStatus(refused));
     return reactor;
   }
-  if (ctx_->check_promote) {
-    if (Status s = ctx_->check_promote(request->id()); !s.ok()) {
-      reactor->Finish(ToGrpcStatus(s));
-      return reactor;
+  const uint64_t learner = request->id();
+  auto propose = [this, reactor, response, learner](const Status& checked) {
+    if (!checked.ok()) {
+      reactor->Finish(ToGrpcStatus(checked));
+      return;
     }
+    kvpb::MemberChange change;
+    change.set_kind(kvpb::MemberChange::PROMOTE);
+    change.mutable_member()->set_id(learner);
+    if (!CheckReconfig(change, reactor)) return;
+    ProposeChange(std::move(change), reactor, response,
+                  [](etcdserverpb::MemberPromoteResponse*, etcdserverpb::Member) {});
+  };
+  if (ctx_->check_promote) {
+    ctx_->check_promote(learner, std::move(propose));
+  } else {
+    propose(Status::Ok());
   }
-  kvpb::MemberChange change;
-  change.set_kind(kvpb::MemberChange::PROMOTE);
-  change.mutable_member()->set_id(request->id());
-  if (!CheckReconfig(change, reactor)) return reactor;
-  ProposeChange(std::move(change), reactor, response,
-                [](etcdserverpb::MemberPromoteResponse*, etcdserverpb::Member) {});
   return reactor;
 }
 

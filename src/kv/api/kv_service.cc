@@ -82,6 +82,11 @@ grpc::ServerUnaryReactor* KvService::Range(grpc::CallbackServerContext* context,
     serve();
     return reactor;
   }
+  // A learner serves serializable reads only (etcd).
+  if (Status refused = RefuseOnLearner(*ctx); !refused.ok()) {
+    reactor->Finish(ToGrpcStatus(refused));
+    return reactor;
+  }
   ctx->proposer->ReadBarrier([ctx, reactor, serve](const Status& s) {
     if (!s.ok()) {
       reactor->Finish(ToGrpcStatus(s));

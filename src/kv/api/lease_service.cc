@@ -1,6 +1,7 @@
 #include "kv/api/lease_service.h"
 
 #include "common/grpc_status.h"
+#include "kv/server/errors.h"
 
 #include <deque>
 #include <optional>
@@ -71,6 +72,10 @@ grpc::ServerUnaryReactor* LeaseService::LeaseTimeToLive(
     grpc::CallbackServerContext* context, const etcdserverpb::LeaseTimeToLiveRequest* request,
     etcdserverpb::LeaseTimeToLiveResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (IsLearner()) {
+    reactor->Finish(ToGrpc(ErrNotSupportedForLearner()));
+    return reactor;
+  }
   if (forwarder_ != nullptr && !forwarder_->IsLeader()) {
     forwarder_->TimeToLive(request->id(), request->keys(),
                            [this, reactor, request, response](Result<lease::TimeToLiveResult> ttl) {
@@ -107,6 +112,10 @@ grpc::ServerUnaryReactor* LeaseService::LeaseLeases(grpc::CallbackServerContext*
                                                     const etcdserverpb::LeaseLeasesRequest*,
                                                     etcdserverpb::LeaseLeasesResponse* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (IsLearner()) {
+    reactor->Finish(ToGrpc(ErrNotSupportedForLearner()));
+    return reactor;
+  }
   for (int64_t id : lessor_.Leases()) response->add_leases()->set_id(id);
   FillHeader(response->mutable_header());
   reactor->Finish(grpc::Status::OK);
@@ -341,9 +350,20 @@ class LeaseService::KeepAliveReactor final
   int refs_ = 0;
 };
 
+// A keepalive stream opened on a learner: ends at once with etcd's learner error (etcd refuses
+// every stream on a learner).
+class LeaseService::RefusedKeepAlive final
+    : public grpc::ServerBidiReactor<etcdserverpb::LeaseKeepAliveRequest,
+                                     etcdserverpb::LeaseKeepAliveResponse> {
+ public:
+  RefusedKeepAlive() { Finish(ToGrpc(ErrNotSupportedForLearner())); }
+  void OnDone() override { delete this; }
+};
+
 grpc::ServerBidiReactor<etcdserverpb::LeaseKeepAliveRequest,
                         etcdserverpb::LeaseKeepAliveResponse>*
 LeaseService::LeaseKeepAlive(grpc::CallbackServerContext*) {
+  if (IsLearner()) return new RefusedKeepAlive();
   return new KeepAliveReactor(*this);
 }
 

@@ -42,6 +42,10 @@ struct LeaseServiceOptions {
   // Keepalives of one stream being renewed (forwarded to the leader) or waiting to be written;
   // the stream stops reading requests while this many are outstanding.
   size_t max_keepalive_responses_queued = 16;
+  // True while this member is a learner: every Lease call is then refused with etcd's
+  // "rpc not supported for learner" (grants and revokes by the proposer, the rest here).
+  // Thread-safe; unset: never a learner.
+  std::function<bool()> is_learner;
 };
 
 class LeaseService final : public etcdserverpb::Lease::CallbackService {
@@ -70,6 +74,9 @@ class LeaseService final : public etcdserverpb::Lease::CallbackService {
 
  private:
   class KeepAliveReactor;
+  class RefusedKeepAlive;
+
+  bool IsLearner() const { return options_.is_learner && options_.is_learner(); }
 
   int64_t NewLeaseId();
   void FillHeader(etcdserverpb::ResponseHeader* header, int64_t revision = 0) const;

@@ -619,5 +619,50 @@ TEST_F(LeaseServiceTest, TimeToLiveIsLocalWhileLeading) {
   EXPECT_EQ(forwarder_.pending_reads(), 0u);
 }
 
+// etcd refuses every Lease call on a learner (unary and stream) with Unavailable "etcdserver:
+// rpc not supported for learner"; it turns on and off with the member's role.
+TEST_F(LeaseServiceTest, LearnerRefusesTimeToLiveLeasesAndKeepAlive) {
+  std::atomic<bool> learner{true};
+  StartServer(LeaseServiceOptions{.is_learner = [&learner] { return learner.load(); }});
+  etcdserverpb::LeaseGrantResponse granted;
+  ASSERT_TRUE(Grant(9, 30, &granted).ok());  // the proposer refuses grants on a real learner
+
+  auto expect_refused = [](const grpc::Status& s) {
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAVAILABLE);
+    EXPECT_EQ(s.error_message(), "etcdserver: rpc not supported for learner");
+  };
+  {
+    grpc::ClientContext context;
+    etcdserverpb::LeaseTimeToLiveRequest request;
+    request.set_id(9);
+    etcdserverpb::LeaseTimeToLiveResponse response;
+    expect_refused(stub_->LeaseTimeToLive(&context, request, &response));
+  }
+  {
+    grpc::ClientContext context;
+    etcdserverpb::LeaseLeasesResponse response;
+    expect_refused(stub_->LeaseLeases(&context, etcdserverpb::LeaseLeasesRequest(), &response));
+  }
+  {
+    grpc::ClientContext context;
+    auto stream = stub_->LeaseKeepAlive(&context);
+    WriteKeepAlive(stream.get(), 9);
+    etcdserverpb::LeaseKeepAliveResponse response;
+    EXPECT_FALSE(stream->Read(&response));
+    expect_refused(stream->Finish());
+  }
+
+  learner = false;  // promoted
+  EXPECT_EQ(TimeToLive(9, false).grantedttl(), 30);
+  grpc::ClientContext context;
+  auto stream = stub_->LeaseKeepAlive(&context);
+  WriteKeepAlive(stream.get(), 9);
+  etcdserverpb::LeaseKeepAliveResponse response;
+  ASSERT_TRUE(stream->Read(&response));
+  EXPECT_EQ(response.ttl(), 30);
+  stream->WritesDone();
+  EXPECT_TRUE(stream->Finish().ok());
+}
+
 }  // namespace
 }  // namespace grid::kv::api

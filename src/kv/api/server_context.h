@@ -43,9 +43,11 @@ struct ServerContext {
   std::function<uint64_t()> leader_id;
   std::function<bool(uint64_t id)> is_voter;
   std::function<void(uint64_t target, std::function<void(const Status&)> done)> transfer_leadership;
-  // MemberPromote's check on the leader: the learner caught up (etcd: its match is at least 90%
-  // of the leader's). OK on other members (the leader's table decides at apply).
-  std::function<Status(uint64_t learner)> check_promote;
+  // MemberPromote's check, asked of the leader (only it knows the learner's progress; etcd
+  // forwards promotes to it): the member exists, is a learner, and caught up (its match is at
+  // least 90% of the leader's). `done` runs once, on any thread, possibly before the call
+  // returns.
+  std::function<void(uint64_t learner, std::function<void(Status)> done)> check_promote;
   // etcd's strict reconfiguration check (kv/server/reconfig_check.h), before proposing a
   // membership change; unset: none.
   std::function<Status(const kvpb::MemberChange& change)> check_reconfig;

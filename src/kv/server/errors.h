@@ -13,6 +13,7 @@ inline Status ErrTooManyRequests() { return ResourceExhausted("etcdserver: too m
 inline Status ErrRequestTooLarge() { return InvalidArgument("etcdserver: request is too large"); }
 inline Status ErrNoSpace() { return ResourceExhausted("etcdserver: mvcc: database space exceeded"); }
 inline Status ErrTimeout() { return Unavailable("etcdserver: request timed out"); }
+inline Status ErrLeaderChanged() { return Unavailable("etcdserver: leader changed"); }
 inline Status ErrMemberNotFound() { return NotFound("etcdserver: member not found"); }
 inline Status ErrNotCapable() { return Unavailable("etcdserver: not capable"); }
 inline Status ErrNotSupportedForLearner() {

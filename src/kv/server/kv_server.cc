@@ -151,6 +151,25 @@ struct KvServer::Parts {
     WaitAppliedCaughtUp();
     return lessor->TimeToLive(id, keys);
   }
+  // The leader's MemberPromote check: `learner` exists, is a learner, and its match index is
+  // at least 90% of the leader's (etcd's readiness rule).
+  Status LeaderPromoteCheck(uint64_t learner) {
+    auto m = members.Get(learner);
+    if (!m) return ErrMemberNotFound2();
+    if (!m->is_learner()) return ErrMemberNotLearner();
+    if (log == nullptr) return transport::NotLeaderError();
+    const raft::NodeStatus st = log->status();
+    if (st.soft_state.role != raft::Role::kLeader) return transport::NotLeaderError();
+    auto self = st.progress.find(raft::MemberId(member.member_id));
+    auto it = st.progress.find(raft::MemberId(learner));
+    if (self == st.progress.end() || it == st.progress.end()) return ErrLearnerNotReady();
+    const double leader_match = static_cast<double>(self->second.match.value());
+    if (static_cast<double>(it->second.match.value()) < leader_match * 0.9) {
+      return ErrLearnerNotReady();
+    }
+    return Status::Ok();
+  }
+
   void WaitAppliedCaughtUp() {
     if (log == nullptr) return;
     const uint64_t committed = log->committed_index();
@@ -371,7 +390,7 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
   GRID_ASSIGN_OR_RETURN(
       p.peers, PeerLink::Start(config, p.member.cluster_id, p.member.member_id,
                                (member_dir / "snap").string(), p.snapshots.get(),
-                               PeerLeaseHandlers{
+                               PeerCallHandlers{
                                    [raw](int64_t id) { return raw->LeaderRenew(id); },
                                    [raw](int64_t id, bool keys) -> Result<transport::LeaseTtl> {
                                      GRID_ASSIGN_OR_RETURN(lease::TimeToLiveResult r,
@@ -379,6 +398,9 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
                                      return transport::LeaseTtl{r.remaining_ttl_seconds,
                                                                 r.granted_ttl_seconds,
                                                                 std::move(r.keys)};
+                                   },
+                                   [raw](uint64_t learner) {
+                                     return raw->LeaderPromoteCheck(learner);
                                    }},
                                [raw] {
                                  transport::ClusterInfo info;
@@ -446,22 +468,23 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
     }
     raw->log->TransferLeadership(target, std::move(done));
   };
-  p.ctx.check_promote = [raw](uint64_t learner) -> Status {
+  const auto promote_check_timeout =
+      std::chrono::milliseconds(5000 + 2 * std::max<int64_t>(0, config.election_timeout_ms));
+  p.ctx.check_promote = [raw, timeout = promote_check_timeout](
+                            uint64_t learner, std::function<void(Status)> done) {
     auto m = raw->members.Get(learner);
-    if (!m) return ErrMemberNotFound2();
-    if (!m->is_learner()) return ErrMemberNotLearner();
-    const raft::NodeStatus st = raw->log->status();
-    if (st.soft_state.role != raft::Role::kLeader) return Status::Ok();
-    auto self = st.progress.find(raft::MemberId(raw->member.member_id));
-    auto it = st.progress.find(raft::MemberId(learner));
-    if (self == st.progress.end() || it == st.progress.end()) return ErrLearnerNotReady();
-    const double leader_match = static_cast<double>(self->second.match.value());
-    if (static_cast<double>(it->second.match.value()) < leader_match * 0.9) {
-      return ErrLearnerNotReady();
+    if (!m) return done(ErrMemberNotFound2());
+    if (!m->is_learner()) return done(ErrMemberNotLearner());
+    if (raw->log->status().soft_state.role == raft::Role::kLeader) {
+      return done(raw->LeaderPromoteCheck(learner));
     }
-    return Status::Ok();
+    const uint64_t leader = raw->log->leader_id();
+    if (leader == 0) return done(api::ErrNoLeader());
+    raw->peers->PromoteCheck(leader, learner, timeout, [done = std::move(done)](Status s) {
+      // The leader moved between the two calls: the client retries, as with etcd.
+      done(transport::IsNotLeader(s) ? ErrLeaderChanged() : std::move(s));
+    });
   };
-
   if (config.strict_reconfig_check) {
     p.ctx.check_reconfig = [raw](const kvpb::MemberChange& change) {
       ReconfigView view;
@@ -512,7 +535,7 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
       std::make_unique<api::LeaderForwardingLeases>(forwarding, std::move(calls));
   p.lease_service = std::make_unique<api::LeaseService>(
       *p.lessor, *p.api_proposer, p.member, [raw] { return raw->store->CurrentRevision(); },
-      api::LeaseServiceOptions{}, p.lease_forwarding.get());
+      api::LeaseServiceOptions{.is_learner = self_is_learner}, p.lease_forwarding.get());
 
   // The client ports are bound here, not by gRPC: they also serve plain HTTP.
   std::vector<std::string> listen_addresses;

@@ -12,7 +12,7 @@ Result<std::unique_ptr<PeerLink>> PeerLink::Start(const ServerConfig& config, ui
                                                   uint64_t member_id,
                                                   const std::string& snapshot_dir,
                                                   MemberSnapshots* snapshots,
-                                                  PeerLeaseHandlers leases,
+                                                  PeerCallHandlers handlers,
                                                   std::function<transport::ClusterInfo()> cluster_info,
                                                   std::function<void()> on_removed) {
   std::unique_ptr<PeerLink> link(new PeerLink(member_id));
@@ -35,10 +35,12 @@ Result<std::unique_ptr<PeerLink>> PeerLink::Start(const ServerConfig& config, ui
     if (auto* host = raw->host_.load()) host->ReportSnapshot(peer.value(), ok);
   };
   callbacks.cluster_info = std::move(cluster_info);
-  callbacks.on_lease_renew = [renew = std::move(leases.renew)](raft::MemberId, int64_t id) {
+  callbacks.on_lease_renew = [renew = std::move(handlers.renew)](raft::MemberId, int64_t id) {
     return renew(id);
   };
-  callbacks.on_lease_time_to_live = [ttl = std::move(leases.time_to_live)](
+  callbacks.on_promote_check = [check = std::move(handlers.promote_check)](
+                                   raft::MemberId, uint64_t learner) { return check(learner); };
+  callbacks.on_lease_time_to_live = [ttl = std::move(handlers.time_to_live)](
                                         raft::MemberId, int64_t id, bool keys) {
     return ttl(id, keys);
   };

@@ -23,11 +23,12 @@
 
 namespace grid::kv {
 
-// What this member answers when a peer forwards a lease call to it (it must lead; else
-// transport::NotLeaderError()).
-struct PeerLeaseHandlers {
+// What this member answers when a peer forwards a call to the leader (it must lead; else
+// transport::NotLeaderError()): lease renewals and reads, and promotion checks.
+struct PeerCallHandlers {
   std::function<Result<int64_t>(int64_t id)> renew;
   std::function<Result<transport::LeaseTtl>(int64_t id, bool keys)> time_to_live;
+  std::function<Status(uint64_t learner)> promote_check;
 };
 
 class PeerLink final : public replication::PeerSender {
@@ -41,7 +42,7 @@ class PeerLink final : public replication::PeerSender {
                                                  uint64_t member_id,
                                                  const std::string& snapshot_dir,
                                                  MemberSnapshots* snapshots,
-                                                 PeerLeaseHandlers leases,
+                                                 PeerCallHandlers handlers,
                                                  std::function<transport::ClusterInfo()> cluster_info,
                                                  std::function<void()> on_removed);
   ~PeerLink() override;
@@ -66,6 +67,12 @@ class PeerLink final : public replication::PeerSender {
   void LeaseTimeToLive(uint64_t to, int64_t id, bool keys, std::chrono::milliseconds timeout,
                        std::function<void(Result<transport::LeaseTtl>)> done) {
     transport_->LeaseTimeToLive(raft::MemberId(to), id, keys, timeout, std::move(done));
+  }
+
+  // Whether `learner` may be promoted, asked of the leader `to` (transport::Transport::PromoteCheck).
+  void PromoteCheck(uint64_t to, uint64_t learner, std::chrono::milliseconds timeout,
+                    std::function<void(Status)> done) {
+    transport_->PromoteCheck(raft::MemberId(to), learner, timeout, std::move(done));
   }
 
   // When the connection to `peer` became active; nullopt while it is down (reconfig_check.h).
