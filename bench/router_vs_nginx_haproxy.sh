@@ -1,136 +1,248 @@
 #!/usr/bin/env bash
-# gridrouter against nginx and HAProxy as HTTP/1.1 reverse proxies, with wrk.
+# gridrouter against nginx and HAProxy as keep-alive HTTP/1.1 reverse proxies, with wrk.
 #
-# usage: router_vs_nginx_haproxy.sh [--threads N] [--seconds S] [--connections C]
-#                                   [--rounds R] GRIDROUTER_BINARY
-#   --threads N       worker threads/processes of every proxy (default 1)
-#   --seconds S       wrk duration per run (default 8)
-#   --connections C   wrk connections (default 64); wrk runs one thread
-#   --rounds R        runs per proxy, interleaved (default 1); the table shows the best
+# usage: router_vs_nginx_haproxy.sh [--threads "1 2"] [--sizes "1k 64k"] [--rounds R]
+#            [--duration 8s] [--warmup 1s] [--connections 64] [--wrk-threads 1]
+#            [--out DIR] GRIDROUTER_BINARY
+#   --threads LIST      worker counts to measure; each proxy gets the same count
+#                       (gridrouter --threads N, nginx worker_processes N, HAProxy nbthread N)
+#   --sizes LIST        response body sizes (bytes, or with a k suffix: KiB)
+#   --rounds R          measured runs per program and configuration (default 3); the
+#                       programs alternate round by round, in a rotating order
+#   --duration D        wrk -d of a measured run (default 8s)
+#   --warmup D          wrk -d of the warm-up run before every measured run (default 1s)
+#   --connections C     wrk -c (default 64)
+#   --wrk-threads T     wrk -t (default 1)
+#   --out DIR           where the table (summary.txt), per-run records (runs.jsonl), raw wrk
+#                       output, the generated configs and the proxies' logs go
+#                       (default: a new temp dir)
 #
-# One upstream for all: nginx answering every request with a 1 KiB body (keep-alive).
-# Proxies keep upstream connections alive: nginx with an upstream keepalive pool,
-# proxy_http_version 1.1 and an empty Connection header; HAProxy in http mode with
-# http-reuse always; gridrouter pools by itself. Logging off everywhere. Everything on
-# loopback ports chosen at start; every process is stopped at the end.
+# Upstream (one for the whole run): nginx, one worker, serving static files of each size
+# from a temp dir on its own loopback port, keep-alive without a request limit.
+# References: nginx proxy with an upstream block (keepalive pool), proxy_http_version 1.1,
+# an empty Connection header, no access log, no disk buffering of responses, no request
+# limit per connection; HAProxy in http mode with http-reuse always, nbthread N, no log
+# target, maxconn below the open-file limit. gridrouter: a YAML table sending every request
+# (unknown_tenant -> the cell) to the upstream; no access log. For every (threads, size)
+# the three proxies are started fresh (so the peak RSS belongs to that configuration),
+# each answer is checked (status 200, body length) and then measured. CPU seconds of each
+# proxy over its measured run give cpu us/req. Ports are chosen free at start; every
+# process started here is stopped on exit.
 set -euo pipefail
 
-threads=1
-seconds=8
+here=$(cd "$(dirname "$0")" && pwd)
+threads_list="1 2"
+sizes="1k 64k"
+rounds=3
+duration=8s
+warmup=1s
 connections=64
-rounds=1
+wrk_threads=1
+out=
 router=
+usage() { awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --threads) threads=$2; shift 2 ;;
-    --seconds) seconds=$2; shift 2 ;;
-    --connections) connections=$2; shift 2 ;;
+    --threads) threads_list=$2; shift 2 ;;
+    --sizes) sizes=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    --duration) duration=$2; shift 2 ;;
+    --warmup) warmup=$2; shift 2 ;;
+    --connections) connections=$2; shift 2 ;;
+    --wrk-threads) wrk_threads=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    -h|--help) usage; exit 0 ;;
+    -*) echo "unknown option $1" >&2; usage >&2; exit 2 ;;
     *) router=$1; shift ;;
   esac
 done
-[[ -x "$router" ]] || { echo "usage: $0 [options] GRIDROUTER_BINARY" >&2; exit 2; }
-for tool in nginx haproxy wrk python3; do
+[[ -n "$router" && -x "$router" ]] || { usage >&2; exit 2; }
+router=$(cd "$(dirname "$router")" && pwd)/$(basename "$router")
+for tool in nginx haproxy wrk curl python3; do
   command -v "$tool" >/dev/null || { echo "$tool not found" >&2; exit 2; }
 done
 NGINX=$(command -v nginx)
 HAPROXY=$(command -v haproxy)
-READY_DEADLINE_S=10
-HAPROXY_MAXCONN=4000
+READY_DEADLINE_S=15
+STOP_DEADLINE_S=10
+HAPROXY_MAXCONN=4096
+PROXY_WORKER_CONNECTIONS=4096
+ROUTER_DRAIN_DEADLINE_MS=1000
+open_files=$(ulimit -n)
+if [[ "$open_files" != unlimited ]] && (( 2 * HAPROXY_MAXCONN + 100 > open_files )); then
+  echo "open-file limit $open_files too low for HAProxy maxconn $HAPROXY_MAXCONN" >&2
+  exit 2
+fi
 
-work=$(mktemp -d /tmp/router-bench.XXXXXX)
+bytes_of() {  # 1k -> 1024, 512 -> 512
+  case "$1" in
+    *[kK]) echo $(( ${1%[kK]} * 1024 )) ;;
+    *[mM]) echo $(( ${1%[mM]} * 1024 * 1024 )) ;;
+    *) echo $(( $1 )) ;;
+  esac
+}
+
 pids=()
+work=
+stop_pid() {  # TERM, then KILL after the deadline; reaps the child.
+  local pid=$1 end
+  kill -TERM "$pid" 2>/dev/null || return 0
+  end=$((SECONDS + STOP_DEADLINE_S))
+  while [[ -e /proc/$pid ]] && [[ $(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) != Z ]]; do
+    if (( SECONDS >= end )); then kill -KILL "$pid" 2>/dev/null || true; break; fi
+    sleep 0.02
+  done
+  wait "$pid" 2>/dev/null || true
+}
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
+  local p
+  for p in "${pids[@]}"; do stop_pid "$p"; done
+  [[ -z "$work" ]] || rm -rf "$work"
 }
 trap cleanup EXIT
+trap 'exit 130' INT TERM
+work=$(mktemp -d "${TMPDIR:-/tmp}/router-bench.XXXXXX")
+chmod 755 "$work"  # nginx workers run as another user when started as root
+[[ -n "$out" ]] || out=$(mktemp -d "${TMPDIR:-/tmp}/router-bench-out.XXXXXX")
+mkdir -p "$out/raw" "$out/configs" "$out/logs"
+: > "$out/runs.jsonl"
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+free_ports() {  # N distinct free loopback ports
+  python3 - "$1" <<'PY'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+PY
 }
 
-wait_port() {
-  local port=$1 end=$((SECONDS + READY_DEADLINE_S))
-  until python3 -c "import socket,sys; socket.create_connection(('127.0.0.1',$port),1)" 2>/dev/null; do
-    (( SECONDS < end )) || { echo "port $port not ready" >&2; exit 1; }
-    sleep 0.05
+wait_port() {  # port pid name logfile: until the port accepts, the process alive, the deadline
+  local port=$1 pid=$2 name=$3 log=$4 end=$((SECONDS + READY_DEADLINE_S))
+  until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "$name exited before listening; its log:" >&2; cat "$log" >&2; exit 1
+    fi
+    (( SECONDS < end )) || { echo "$name: port $port not ready in ${READY_DEADLINE_S}s" >&2; cat "$log" >&2; exit 1; }
+    sleep 0.02
   done
 }
 
-# ---- upstream: nginx with a 1 KiB answer ----
-up_port=$(free_port)
-body=$(head -c 1024 /dev/zero | tr '\0' 'x')
-mkdir -p "$work/upstream"
+nginx_common() {  # dir: settings every nginx here shares (paths inside its own prefix)
+  local dir=$1 user_line=
+  (( EUID != 0 )) || user_line="user root root;"
+  cat <<CONF
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+$user_line
+CONF
+}
+nginx_temp_paths() {
+  local dir=$1
+  cat <<CONF
+  client_body_temp_path $dir/client_body;
+  proxy_temp_path $dir/proxy;
+  fastcgi_temp_path $dir/fastcgi;
+  uwsgi_temp_path $dir/uwsgi;
+  scgi_temp_path $dir/scgi;
+CONF
+}
+start_nginx() {  # dir -> pid in $started_pid
+  local dir=$1
+  "$NGINX" -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" > "$dir/stdout.log" 2>&1 &
+  started_pid=$!
+  pids+=("$started_pid")
+}
+
+# ---- upstream: nginx, one worker, static files ----
+mkdir -p "$work/upstream" "$work/www"
+for size in $sizes; do
+  head -c "$(bytes_of "$size")" /dev/zero | tr '\0' 'x' > "$work/www/$size"
+done
+chmod 755 "$work/www"; chmod 644 "$work/www"/*
+read -r up_port <<<"$(free_ports 1)"
+common=$(nginx_common "$work/upstream")
+temp_paths=$(nginx_temp_paths "$work/upstream")
 cat > "$work/upstream/nginx.conf" <<CONF
 worker_processes 1;
-daemon off;
-pid $work/upstream/nginx.pid;
-error_log $work/upstream/error.log warn;
-events { worker_connections 4096; }
+$common
+events { worker_connections $PROXY_WORKER_CONNECTIONS; }
 http {
   access_log off;
+$temp_paths
+  sendfile on;
+  tcp_nopush on;
+  open_file_cache max=64 inactive=600s;
+  open_file_cache_valid 600s;
   keepalive_requests 1000000;
-  client_body_temp_path $work/upstream;
-  proxy_temp_path $work/upstream;
-  fastcgi_temp_path $work/upstream;
-  uwsgi_temp_path $work/upstream;
-  scgi_temp_path $work/upstream;
+  keepalive_timeout 300s;
+  default_type application/octet-stream;
   server {
     listen 127.0.0.1:$up_port;
-    location / { default_type text/plain; return 200 "$body"; }
+    root $work/www;
   }
 }
 CONF
-"$NGINX" -p "$work/upstream" -c "$work/upstream/nginx.conf" &
-pids+=($!)
-wait_port "$up_port"
+cp "$work/upstream/nginx.conf" "$out/configs/upstream-nginx.conf"
+start_nginx "$work/upstream"
+upstream_pid=$started_pid
+wait_port "$up_port" "$upstream_pid" upstream "$work/upstream/error.log"
 
-# ---- nginx proxy ----
-nginx_port=$(free_port)
-mkdir -p "$work/nginx"
-cat > "$work/nginx/nginx.conf" <<CONF
-worker_processes $threads;
-daemon off;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
+# ---- the proxies of one configuration ----
+start_proxies() {  # threads
+  local n=$1 dir
+  read -r nginx_port haproxy_port <<<"$(free_ports 2)"
+
+  dir="$work/nginx-$n"; mkdir -p "$dir"
+  local common temp_paths
+  common=$(nginx_common "$dir")
+  temp_paths=$(nginx_temp_paths "$dir")
+  cat > "$dir/nginx.conf" <<CONF
+worker_processes $n;
+$common
+events { worker_connections $PROXY_WORKER_CONNECTIONS; }
 http {
   access_log off;
+$temp_paths
   keepalive_requests 1000000;
-  client_body_temp_path $work/nginx;
-  proxy_temp_path $work/nginx;
-  fastcgi_temp_path $work/nginx;
-  uwsgi_temp_path $work/nginx;
-  scgi_temp_path $work/nginx;
-  upstream backend { server 127.0.0.1:$up_port; keepalive 128; keepalive_requests 1000000; }
+  keepalive_timeout 300s;
+  upstream backend {
+    server 127.0.0.1:$up_port;
+    keepalive 128;
+    keepalive_requests 1000000;
+    keepalive_timeout 300s;
+  }
   server {
     listen 127.0.0.1:$nginx_port;
     location / {
       proxy_pass http://backend;
       proxy_http_version 1.1;
       proxy_set_header Connection "";
+      proxy_max_temp_file_size 0;
     }
   }
 }
 CONF
-"$NGINX" -p "$work/nginx" -c "$work/nginx/nginx.conf" &
-pids+=($!)
-wait_port "$nginx_port"
+  cp "$dir/nginx.conf" "$out/configs/nginx-t$n.conf"
+  start_nginx "$dir"
+  nginx_pid=$started_pid
+  nginx_log="$dir/error.log"
 
-# ---- HAProxy ----
-haproxy_port=$(free_port)
-cat > "$work/haproxy.cfg" <<CONF
+  dir="$work/haproxy-$n"; mkdir -p "$dir"
+  cat > "$dir/haproxy.cfg" <<CONF
 global
-  nbthread $threads
+  nbthread $n
   maxconn $HAPROXY_MAXCONN
 defaults
   mode http
+  option http-keep-alive
   timeout connect 5s
-  timeout client 30s
-  timeout server 30s
+  timeout client 300s
+  timeout server 300s
+  timeout http-keep-alive 300s
   http-reuse always
 frontend fe
   bind 127.0.0.1:$haproxy_port
@@ -138,12 +250,14 @@ frontend fe
 backend be
   server up 127.0.0.1:$up_port
 CONF
-"$HAPROXY" -f "$work/haproxy.cfg" -db &
-pids+=($!)
-wait_port "$haproxy_port"
+  cp "$dir/haproxy.cfg" "$out/configs/haproxy-t$n.cfg"
+  "$HAPROXY" -db -f "$dir/haproxy.cfg" > "$dir/haproxy.log" 2>&1 &
+  haproxy_pid=$!
+  pids+=("$haproxy_pid")
+  haproxy_log="$dir/haproxy.log"
 
-# ---- gridrouter ----
-cat > "$work/routes.yaml" <<CONF
+  dir="$work/gridrouter-$n"; mkdir -p "$dir"
+  cat > "$dir/routes.yaml" <<CONF
 router:
   unknown_tenant: {cell: bench}
 cells:
@@ -151,54 +265,130 @@ cells:
     backends: [{address: "127.0.0.1:$up_port"}]
 tenants: {}
 CONF
-"$router" --config "$work/routes.yaml" --listen 127.0.0.1:0 --threads "$threads" \
-  > "$work/router.out" 2> "$work/router.err" &
-pids+=($!)
-router_pid=$!
-end=$((SECONDS + READY_DEADLINE_S))
-until grep -q '^listening on' "$work/router.out" 2>/dev/null; do
-  (( SECONDS < end )) || { echo "gridrouter did not start" >&2; cat "$work/router.err" >&2; exit 1; }
-  sleep 0.05
-done
-router_port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$work/router.out")
+  cp "$dir/routes.yaml" "$out/configs/gridrouter-routes.yaml"
+  "$router" --config "$dir/routes.yaml" --listen 127.0.0.1:0 --threads "$n" \
+    --drain-deadline-ms "$ROUTER_DRAIN_DEADLINE_MS" > "$dir/stdout.log" 2> "$dir/stderr.log" &
+  router_pid=$!
+  pids+=("$router_pid")
+  local end=$((SECONDS + READY_DEADLINE_S))
+  until grep -q '^listening on' "$dir/stdout.log" 2>/dev/null; do
+    if ! kill -0 "$router_pid" 2>/dev/null; then
+      echo "gridrouter exited:" >&2; cat "$dir/stderr.log" >&2; exit 1
+    fi
+    (( SECONDS < end )) || { echo "gridrouter did not start" >&2; cat "$dir/stderr.log" >&2; exit 1; }
+    sleep 0.02
+  done
+  router_port=$(sed -n 's/^listening on .*:\([0-9]*\)$/\1/p' "$dir/stdout.log")
 
-# ---- runs ----
-declare -A best_rps best_p99
-run() {  # name port
-  local out rps p99
-  out=$(wrk -t1 -c"$connections" -d"${seconds}s" --latency "http://127.0.0.1:$2/")
-  rps=$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")
-  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-  if grep -q "Non-2xx" <<<"$out"; then echo "$1: non-2xx answers" >&2; fi
-  # p99 in ms whatever unit wrk chose.
-  p99=$(python3 -c "
-v='$p99'
-for u, f in (('us', 1e-3), ('ms', 1.0), ('s', 1e3)):
-    if v.endswith(u):
-        print(round(float(v[:-len(u)]) * f, 3)); break")
-  echo "  $1: $rps req/s, p99 $p99 ms" >&2
-  if [[ -z "${best_rps[$1]:-}" ]] || python3 -c "import sys; sys.exit(0 if $rps > ${best_rps[$1]} else 1)"; then
-    best_rps[$1]=$rps
-    best_p99[$1]=$p99
-  fi
+  wait_port "$nginx_port" "$nginx_pid" nginx "$nginx_log"
+  wait_port "$haproxy_port" "$haproxy_pid" haproxy "$haproxy_log"
+  wait_port "$router_port" "$router_pid" gridrouter "$dir/stderr.log"
 }
-# Warm every proxy's upstream pool.
-for p in "$nginx_port" "$haproxy_port" "$router_port"; do
-  wrk -t1 -c"$connections" -d1s "http://127.0.0.1:$p/" >/dev/null
-done
-for ((r = 1; r <= rounds; r++)); do
-  echo "round $r" >&2
-  run gridrouter "$router_port"
-  run nginx "$nginx_port"
-  run haproxy "$haproxy_port"
-done
-hwm=$(awk '/VmHWM/ {print $2}' "/proc/$router_pid/status")
 
-printf '\n%-11s %12s %10s %14s %14s\n' proxy req/s p99_ms rps_vs_router p99_vs_router
-for name in gridrouter nginx haproxy; do
-  python3 -c "
-r, p = ${best_rps[$name]}, ${best_p99[$name]}
-gr, gp = ${best_rps[gridrouter]}, ${best_p99[gridrouter]}
-print(f'%-11s %12.0f %10.3f %14.2f %14.2f' % ('$name', r, p, r / gr, p / gp if gp else 0))"
+stop_proxies() {  # size: stops the three proxies and keeps their logs
+  local p keep=() tag="t$n-$1"
+  for p in "$nginx_pid" "$haproxy_pid" "$router_pid"; do stop_pid "$p"; done
+  cp "$work/nginx-$n/error.log" "$out/logs/nginx-$tag.log"
+  cp "$work/haproxy-$n/haproxy.log" "$out/logs/haproxy-$tag.log"
+  cp "$work/gridrouter-$n/stderr.log" "$out/logs/gridrouter-$tag.log"
+  for p in "${pids[@]}"; do
+    [[ $p == "$nginx_pid" || $p == "$haproxy_pid" || $p == "$router_pid" ]] || keep+=("$p")
+  done
+  pids=("${keep[@]}")
+}
+
+port_of() { case "$1" in gridrouter) echo "$router_port" ;; nginx) echo "$nginx_port" ;; haproxy) echo "$haproxy_port" ;; esac; }
+pid_of() { case "$1" in gridrouter) echo "$router_pid" ;; nginx) echo "$nginx_pid" ;; haproxy) echo "$haproxy_pid" ;; esac; }
+procs_of() {  # the process and its children (nginx workers)
+  local pid; pid=$(pid_of "$1")
+  # shellcheck disable=SC2046  # one word per child pid
+  echo "$pid" $(cat "/proc/$pid/task/"*/children 2>/dev/null)
+}
+cpu_ticks() {  # utime + stime of all threads of the program's processes
+  local p total=0 t
+  for p in $(procs_of "$1"); do
+    t=$(awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$p/stat" 2>/dev/null || echo 0)
+    total=$((total + t))
+  done
+  echo "$total"
+}
+vmhwm_kib() {
+  local p total=0 n=0 k
+  for p in $(procs_of "$1"); do
+    k=$(awk '/^VmHWM:/ {print $2}' "/proc/$p/status" 2>/dev/null || echo 0)
+    total=$((total + ${k:-0})); n=$((n + 1))
+  done
+  echo "$total $n"
+}
+TICKS_PER_S=$(getconf CLK_TCK)
+
+check_answer() {  # program size: status 200 and the whole body through the proxy
+  local got want
+  want=$(bytes_of "$2")
+  got=$(curl -sS -o /dev/null -w '%{http_code} %{size_download}' "http://127.0.0.1:$(port_of "$1")/$2")
+  [[ "$got" == "200 $want" ]] || { echo "$1 answers /$2 with '$got', want '200 $want'" >&2; exit 1; }
+}
+
+cat > "$work/report.lua" <<'LUA'
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRKJSON {"requests": %d, "duration_us": %d, "bytes": %d, "connect": %d, "read": %d, ' ..
+    '"write": %d, "status": %d, "timeout": %d, "p50_us": %.1f, "p99_us": %.1f, ' ..
+    '"p999_us": %.1f, "mean_us": %.1f, "max_us": %.1f}\n',
+    summary.requests, summary.duration, summary.bytes, e.connect, e.read, e.write, e.status,
+    e.timeout, latency:percentile(50), latency:percentile(99), latency:percentile(99.9),
+    latency.mean, latency.max))
+end
+LUA
+
+programs=(gridrouter nginx haproxy)
+started=$SECONDS
+{
+  echo "gridrouter vs nginx vs HAProxy: wrk -t$wrk_threads -c$connections -d$duration --latency"
+  echo "(warm-up $warmup before each measured run), $rounds round(s), programs alternating;"
+  echo "upstream: nginx (1 worker) serving static files; $(nproc) CPU(s) shared by wrk, upstream and proxy;"
+  echo "$($NGINX -v 2>&1 | sed 's/^nginx version: //'), $($HAPROXY -v | head -1 | awk '{print "HAProxy " $3}'), load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+} > "$work/meta.txt"
+python3 -c 'import json,sys; print(json.dumps({"kind": "meta", "text": open(sys.argv[1]).read().rstrip()}))' \
+  "$work/meta.txt" >> "$out/runs.jsonl"
+cat "$work/meta.txt" >&2
+
+for n in $threads_list; do
+  for size in $sizes; do
+    start_proxies "$n"
+    for prog in "${programs[@]}"; do check_answer "$prog" "$size"; done
+    for ((r = 1; r <= rounds; r++)); do
+      for ((i = 0; i < ${#programs[@]}; i++)); do
+        prog=${programs[$(( (i + r - 1) % ${#programs[@]} ))]}
+        url="http://127.0.0.1:$(port_of "$prog")/$size"
+        wrk -t"$wrk_threads" -c"$connections" -d"$warmup" "$url" > /dev/null
+        before=$(cpu_ticks "$prog")
+        raw="$out/raw/t$n-$size-$prog-r$r.txt"
+        wrk -t"$wrk_threads" -c"$connections" -d"$duration" --latency -s "$work/report.lua" "$url" > "$raw"
+        after=$(cpu_ticks "$prog")
+        json=$(sed -n 's/^WRKJSON //p' "$raw")
+        [[ -n "$json" ]] || { echo "no wrk report in $raw" >&2; cat "$raw" >&2; exit 1; }
+        cpu_s=$(python3 -c "print(($after - $before) / $TICKS_PER_S)")
+        printf '{"kind": "run", "threads": %d, "size": "%s", "program": "%s", "round": %d, "cpu_s": %s, "wrk": %s}\n' \
+          "$n" "$size" "$prog" "$r" "$cpu_s" "$json" >> "$out/runs.jsonl"
+        echo "threads $n size $size round $r $prog: $(awk '/^Requests\/sec:/ {print $2}' "$raw") req/s" >&2
+      done
+    done
+    for prog in "${programs[@]}"; do
+      read -r kib count <<<"$(vmhwm_kib "$prog")"
+      printf '{"kind": "rss", "threads": %d, "size": "%s", "program": "%s", "vmhwm_kib": %d, "processes": %d}\n' \
+        "$n" "$size" "$prog" "$kib" "$count" >> "$out/runs.jsonl"
+    done
+    stop_proxies "$size"
+  done
 done
-echo "threads $threads, wrk -t1 -c$connections -d${seconds}s, 1 KiB responses; gridrouter VmHWM $((hwm / 1024)) MiB"
+elapsed=$((SECONDS - started))
+
+echo >&2
+status=0
+python3 "$here/router_bench_summary.py" "$out/runs.jsonl" "$out/summary.txt" || status=$?
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg); measuring took ${elapsed}s" | tee -a "$out/summary.txt"
+cp "$work/upstream/error.log" "$out/logs/upstream-nginx.log"
+echo "table: $out/summary.txt (raw wrk output in $out/raw, configs in $out/configs, logs in $out/logs)"
+exit "$status"
