@@ -4,12 +4,13 @@
 //              [--table-cache FILE] --listen 127.0.0.1:8080 [--threads N]
 //              [--admin 127.0.0.1:9901] [--access-log FILE|-] [--drain-deadline-ms MS]
 //
-// Prints "listening on <address>" (and "admin on <address>") once bound; port 0 prints the
-// port chosen. With --config, SIGHUP reloads the file (an invalid file keeps the current
+// Prints "admin on <address>" once the admin port is bound, then "listening on <address>"
+// once the proxy is; port 0 prints the port chosen. With --config, SIGHUP reloads the file (an invalid file keeps the current
 // table and logs the key and field at fault). With --endpoints, the table is read from the
 // keys under the prefix and follows them by watch; a refused change keeps the current table;
 // an unreachable store keeps the last table serving (and --table-cache lets a restart serve
-// it before the store answers). SIGTERM or SIGINT drains (stop accepting, finish in-flight
+// it before the store answers). The proxy listens only once it has a table; the admin port
+// answers meanwhile. SIGTERM or SIGINT drains (stop accepting, finish in-flight
 // requests, close idle connections) and exits 0, closing whatever is left at the deadline.
 #include <signal.h>
 
@@ -22,6 +23,7 @@
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <random>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -30,12 +32,13 @@
 #include "router/net/clock.h"
 #include "router/proxy/admin_server.h"
 #include "router/proxy/proxy_server.h"
+#include "router/proxy/state_publisher.h"
+#include "admin_routes.h"
 #include "l4_mode.h"
 #include "table_feed.h"
 
 namespace {
 
-using grid::router::proxy::AdminReply;
 using grid::router::proxy::TableHolder;
 
 // How often the main thread looks at signals and the drain.
@@ -80,7 +83,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", options.loops, "event loops (one thread each)")
       ->check(CLI::Range(1, grid::router::proxy::kMaxLoops))
       ->capture_default_str();
-  app.add_option("--admin", admin_listen, "admin address (/healthz /readyz /stats /routes)");
+  app.add_option("--admin", admin_listen, "admin address (/healthz /readyz /stats /routes /cells /metrics)");
   app.add_option("--access-log", access_log_path, "access log file ('-': stderr); off if unset");
   app.add_option("--drain-deadline-ms", drain_deadline_ms,
                  "on SIGTERM, close what is still open after this long")
@@ -102,8 +105,18 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
+  // Each table the feed publishes goes out with its health and concurrency state, built on
+  // the health thread (which also runs the active checks).
   TableHolder tables;
-  auto publish = [&tables](const grid::router::cmd::TablePtr& table) { tables.Set(table); };
+  grid::router::proxy::ProcessProtection protection;
+  grid::router::proxy::StatePublisher publisher(&tables, &protection, std::random_device{}());
+  if (grid::Status s = publisher.Start(); !s.ok()) {
+    spdlog::error("health thread: {}", s.ToString());
+    return 1;
+  }
+  auto publish = [&publisher](const grid::router::cmd::TablePtr& table) {
+    publisher.Publish(table);
+  };
   std::unique_ptr<grid::router::cmd::TableFeed> feed;
   if (!config_path.empty()) {
     feed = grid::router::cmd::MakeFileFeed(config_path, grid::router::cmd::kDefaultTablePrefix,
@@ -125,38 +138,50 @@ int main(int argc, char** argv) {
     }
   }
 
-  grid::router::proxy::AlwaysHealthy health;
-  grid::router::proxy::ProxyServer server(options, &tables, &health, &access_log);
-  if (grid::Status s = server.Start(); !s.ok()) {
-    spdlog::error("start: {}", s.ToString());
-    return 1;
-  }
-
+  grid::router::proxy::ProxyServer server(options, &tables, &protection, &access_log);
   std::atomic<bool> draining{false};
+  const grid::router::cmd::AdminSources admin_sources{&tables,     &server, &publisher,
+                                                      &protection, feed.get(), &draining};
   std::unique_ptr<grid::router::proxy::AdminServer> admin;
   if (!admin_listen.empty()) {
     admin = std::make_unique<grid::router::proxy::AdminServer>(
-        admin_listen, [&](std::string_view path) -> AdminReply {
-          if (path == "/healthz") return {200, "text/plain", "ok\n"};
-          if (path == "/readyz") {
-            if (draining.load()) return {503, "text/plain", "draining\n"};
-            if (!feed->HasTable()) return {503, "text/plain", "no route table yet\n"};
-            return {200, "text/plain", "ready\n"};
-          }
-          if (path == "/stats") return {200, "application/json", server.StatsJson() + "\n"};
-          if (path == "/routes") {
-            return {200, "application/json", feed->RoutesJson().dump() + "\n"};
-          }
-          return {404, "text/plain", "not found\n"};
+        admin_listen, [&admin_sources](std::string_view path) {
+          return grid::router::cmd::HandleAdmin(admin_sources, path);
         });
     if (grid::Status s = admin->Start(); !s.ok()) {
       spdlog::error("admin: {}", s.ToString());
       return 1;
     }
+    std::printf("admin on %s\n", admin->address().ToString().c_str());
+    std::fflush(stdout);
+  }
+
+  // No listener before there is a table: a router that cannot route takes no connections (so
+  // a new router started on the port of a draining one never answers in its place). The
+  // admin port is up meanwhile (/readyz: "no route table yet").
+  bool logged_wait = false;
+  while (tables.Get() == nullptr) {
+    if (!logged_wait) {
+      spdlog::info("waiting for the route table from the store before listening");
+      logged_wait = true;
+    }
+    timespec wait{0, kSignalPollMs * 1000000L};
+    const int sig = sigtimedwait(&signals, nullptr, &wait);
+    if (sig == SIGTERM || sig == SIGINT) {
+      spdlog::info("stopped before a route table arrived");
+      if (admin) admin->Stop();
+      feed->Stop();
+      publisher.Stop();
+      return 0;
+    }
+  }
+
+  if (grid::Status s = server.Start(); !s.ok()) {
+    spdlog::error("start: {}", s.ToString());
+    return 1;
   }
 
   std::printf("listening on %s\n", server.address().ToString().c_str());
-  if (admin) std::printf("admin on %s\n", admin->address().ToString().c_str());
   std::fflush(stdout);
   spdlog::info("serving {} with {} loop(s)", server.address().ToString(), options.loops);
 
@@ -188,6 +213,7 @@ int main(int argc, char** argv) {
   if (admin) admin->Stop();
   feed->Stop();
   server.Stop();
+  publisher.Stop();
   spdlog::info("drained; exiting");
   return 0;
 }

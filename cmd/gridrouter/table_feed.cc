@@ -62,11 +62,9 @@ class FileFeed : public TableFeed {
                  (*next)->cell_count(), (*next)->tenant_count());
   }
 
-  bool HasTable() const override { return Current() != nullptr; }
-
-  nlohmann::ordered_json RoutesJson() const override {
+  nlohmann::ordered_json RoutesJson(const TablePtr& serving) const override {
     nlohmann::ordered_json j;
-    DescribeTable(Current(), &j);
+    DescribeTable(serving, &j);
     j["source"] = path_;
     return j;
   }
@@ -139,11 +137,11 @@ class StoreFeed : public TableFeed {
 
   void Reload() override { spdlog::info("SIGHUP ignored: the table follows the store"); }
 
-  bool HasTable() const override { return watcher_ != nullptr && watcher_->Current() != nullptr; }
-
-  nlohmann::ordered_json RoutesJson() const override {
+  // The watcher's own table can be ahead of `serving` (it is swapped before the proxy's), so
+  // the revision reported is the proxy's.
+  nlohmann::ordered_json RoutesJson(const TablePtr& serving) const override {
     nlohmann::ordered_json j;
-    DescribeTable(watcher_ == nullptr ? nullptr : watcher_->Current(), &j);
+    DescribeTable(serving, &j);
     j["source"] = "store";
     j["prefix"] = options_.prefix;
     if (watcher_ == nullptr) return j;

@@ -37,10 +37,9 @@ class TableFeed {
   // SIGHUP: the file is read again (an invalid one keeps the current table and logs the key
   // and field at fault); the store feed ignores it.
   virtual void Reload() = 0;
-  // Ready to serve: a table is published.
-  virtual bool HasTable() const = 0;
-  // For /routes: the serving table's revision and counts, and where it came from.
-  virtual nlohmann::ordered_json RoutesJson() const = 0;
+  // For /routes: `serving` (the table the proxy serves, nullptr before the first) described
+  // with where it came from and the feed's own state.
+  virtual nlohmann::ordered_json RoutesJson(const TablePtr& serving) const = 0;
   virtual void Stop() = 0;
 };
 

@@ -11,7 +11,13 @@ Paths:
     /download?bytes=N    N bytes of body (Content-Length), streamed
     /slow?ms=N           answers after N ms
     /status?code=N       answers with status N
+    /health              the health check: answers with the health status (default 200) and
+                         counts the probe as passed (200) or failed (anything else)
+    /control/health?code=N   sets the health status and zeroes the probe counts
+    /control/fail?code=N     every other path answers N from now on (0: back to normal)
+    /control/counts      {"probes_passed": P, "probes_failed": F, "requests": R} as JSON
     anything else        the JSON echo
+Control paths are not counted as requests.
 Upgrade (any protocol): 101, then every byte received is sent back until EOF.
 """
 
@@ -118,6 +124,30 @@ class Handler(socketserver.StreamRequestHandler):
             self.wfile.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             self.wfile.flush()
         body_bytes, chunks = self.read_body(headers)
+        state = self.server.state
+        if url.path.startswith("/control/"):
+            with state["lock"]:
+                if url.path == "/control/health":
+                    state["health"] = int(query.get("code", "200"))
+                    state["probes_passed"] = state["probes_failed"] = 0
+                elif url.path == "/control/fail":
+                    state["fail"] = int(query.get("code", "0"))
+                answer = json.dumps({k: state[k] for k in
+                                     ("probes_passed", "probes_failed", "requests")}).encode()
+            self.send(200, answer)
+            return "close" not in lower.get("connection", "").lower()
+        if url.path == "/health":
+            with state["lock"]:
+                code = state["health"]
+                state["probes_passed" if code == 200 else "probes_failed"] += 1
+            self.send(code, b"{}")
+            return "close" not in lower.get("connection", "").lower()
+        with state["lock"]:
+            state["requests"] += 1
+            fail = state["fail"]
+        if fail:
+            self.send(fail, json.dumps({"backend": self.server.backend_name}).encode())
+            return "close" not in lower.get("connection", "").lower()
         if url.path == "/download":
             n = int(query.get("bytes", "0"))
             self.wfile.write(f"HTTP/1.1 200 OK\r\nContent-Length: {n}\r\n\r\n".encode())
@@ -148,6 +178,12 @@ class Handler(socketserver.StreamRequestHandler):
 class Server(socketserver.ThreadingTCPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The health status, failure mode and counts the /control paths read and set.
+        self.state = {"lock": threading.Lock(), "health": 200, "fail": 0, "probes_passed": 0,
+                      "probes_failed": 0, "requests": 0}
 
 
 def main():

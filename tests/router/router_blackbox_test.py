@@ -6,8 +6,10 @@ Hermetic: every process listens on port 0 of 127.0.0.1 and prints its port; file
 temporary directory; waits poll with deadlines; every process is killed at the end.
 """
 
+import http.client
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -16,74 +18,16 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.error
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 GRIDROUTER = None  # set from argv
 DEADLINE_S = 10.0
 
 
-def wait_for(predicate, what, timeout=DEADLINE_S, interval=0.02):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def read_lines(proc, count, timeout=DEADLINE_S):
-    """The first `count` stdout lines of a process, within the deadline."""
-    lines = []
-    done = threading.Event()
-
-    def reader():
-        for _ in range(count):
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line.decode().strip())
-        done.set()
-
-    threading.Thread(target=reader, daemon=True).start()
-    if not done.wait(timeout) or len(lines) < count:
-        raise AssertionError(f"process printed {lines} within {timeout}s")
-    return lines
-
-
-def port_of(line):
-    return int(line.rsplit(":", 1)[1])
-
-
-def free_port():
-    """A port nothing listens on (bound, then closed)."""
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-class Processes:
-    def __init__(self):
-        self.procs = []
-        self.files = []
-
-    def start(self, args, **kwargs):
-        p = subprocess.Popen(args, stdout=subprocess.PIPE, **kwargs)
-        self.procs.append(p)
-        return p
-
-    def kill_all(self):
-        for p in self.procs:
-            if p.poll() is None:
-                p.kill()
-            p.wait()
-            if p.stdout:
-                p.stdout.close()
-        for f in self.files:
-            f.close()
+from procs import Processes, free_port, port_of, read_lines, wait_for  # noqa: E402
 
 
 class Backend:
@@ -106,9 +50,9 @@ class Router:
         if access_log:
             args += ["--access-log", access_log]
         self.proc = procs.start(args, stderr=self.stderr)
-        listen, admin = read_lines(self.proc, 2)
-        self.port = port_of(listen)
-        self.admin_port = port_of(admin)
+        lines = read_lines(self.proc, 2)  # "admin on ...", then "listening on ..."
+        self.port = port_of(next(l for l in lines if l.startswith("listening on")))
+        self.admin_port = port_of(next(l for l in lines if l.startswith("admin on")))
         self.url = f"http://127.0.0.1:{self.port}"
 
     def write_config(self, text):
@@ -484,6 +428,304 @@ class LifecycleTest(RouterTestCase):
         out = raw_exchange(router.port, b"GET / HTTP/1.1\r\nHost: acme.example.com\r\n")
         self.assertTrue(out.startswith(b"HTTP/1.1 408 "), out[:80])
         self.assertLess(time.monotonic() - start, 3.0)
+
+
+def backend_control(backend, path):
+    with urllib.request.urlopen(f"http://{backend.address}{path}", timeout=5) as r:
+        return json.loads(r.read())
+
+
+def get(port, tenant, path="/", timeout=5):
+    """One request on a new connection: (status, headers dict lowercased, body bytes)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers={"X-Tenant": tenant})
+        r = conn.getresponse()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read()
+    finally:
+        conn.close()
+
+
+METRIC_LINE = re.compile(
+    r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*"'
+    r'(?:,[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\[\\"n])*")*)?\})? (-?[0-9.eE+]+|NaN|[+-]Inf)$')
+
+
+def parse_metrics(text):
+    """Prometheus text format 0.0.4 → {(name, frozenset(labels)): value}; asserts the syntax:
+    every sample's family has one TYPE line before it, names and labels are well formed."""
+    types, samples = {}, {}
+    for line in text.splitlines():
+        if not line:
+            continue
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ", 3)
+            assert kind in ("counter", "gauge", "histogram", "summary", "untyped"), line
+            assert name not in types, f"second TYPE for {name}"
+            types[name] = kind
+            continue
+        if line.startswith("#"):
+            assert line.startswith("# HELP "), line
+            continue
+        m = METRIC_LINE.match(line)
+        assert m, f"not a sample line: {line!r}"
+        name, labels, value = m.group(1), m.group(2), m.group(3)
+        assert name in types, f"sample before its TYPE: {line}"
+        pairs = frozenset(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"', labels or ""))
+        key = (name, pairs)
+        assert key not in samples, f"duplicate sample {line}"
+        samples[key] = float(value)
+    return samples
+
+
+def metric(samples, name, **labels):
+    return samples[(name, frozenset(labels.items()))]
+
+
+def health_cell(backends, check="", outlier="", limits="", fallback=""):
+    items = ", ".join(f"{{address: \"{b}\"}}" for b in backends)
+    body = f"{{backends: [{items}]"
+    for key, value in (("health_check", check), ("outlier_detection", outlier),
+                       ("limits", limits)):
+        if value:
+            body += f", {key}: {{{value}}}"
+    return body + fallback + "}"
+
+
+class HealthProtectTest(RouterTestCase):
+    """Active health checks, outlier ejection, cell isolation, rate limits, caps, /metrics."""
+
+    def cells(self, router):
+        doc = json.loads(router.admin("/cells")[1])
+        return {c["name"]: c for c in doc["cells"]}
+
+    def backend_view(self, router, cell, address):
+        for group in self.cells(router)[cell]["groups"]:
+            for b in group["backends"]:
+                if b["address"] == address:
+                    return b
+        raise AssertionError(f"{address} not in /cells for {cell}")
+
+    def test_active_health_down_after_exactly_unhealthy_threshold_and_back_after_healthy(self):
+        unhealthy, healthy = 3, 2
+        check = (f"type: http, path: /health, interval_ms: 300, timeout_ms: 200, "
+                 f"unhealthy_threshold: {unhealthy}, healthy_threshold: {healthy}")
+        config = routes_yaml({"c1": health_cell([self.b1.address], check=check,
+                                                fallback=", fallback: {status: 503, retry_after_s: 4}")},
+                             {"acme": "c1"})
+        router = Router(self.procs, self.tmp.name, config)
+        wait_for(lambda: backend_control(self.b1, "/control/counts")["probes_passed"] >= 1,
+                 "a first probe")
+        self.assertTrue(self.backend_view(router, "c1", self.b1.address)["active_healthy"])
+
+        def observe(counter, until_healthy):
+            """Polls until the state flips; each look brackets /cells between two equal
+            counts, so the count that goes with each state is exact."""
+            while True:
+                before = backend_control(self.b1, "/control/counts")[counter]
+                state = self.backend_view(router, "c1", self.b1.address)["active_healthy"]
+                after = backend_control(self.b1, "/control/counts")[counter]
+                if before != after:
+                    continue
+                if state == until_healthy:
+                    return before
+                yield before
+
+        backend_control(self.b1, "/control/health?code=500")
+        seen_down_at = self._flip_count(observe, "probes_failed", False, limit=unhealthy)
+        self.assertEqual(seen_down_at, unhealthy)
+        status, headers, _ = get(router.port, "acme")
+        self.assertEqual(status, 503)
+        self.assertEqual(headers.get("retry-after"), "4")
+
+        backend_control(self.b1, "/control/health?code=200")
+        seen_up_at = self._flip_count(observe, "probes_passed", True, limit=healthy)
+        self.assertEqual(seen_up_at, healthy)
+        self.assertEqual(get(router.port, "acme")[0], 200)
+
+    def _flip_count(self, observe, counter, until_healthy, limit=None):
+        gen = observe(counter, until_healthy)
+        deadline = time.monotonic() + DEADLINE_S
+        while True:
+            try:
+                count = next(gen)
+            except StopIteration as done:
+                return done.value
+            if limit is not None:
+                self.assertLess(count, limit, "state did not flip at the threshold")
+            self.assertLess(time.monotonic(), deadline, "state never flipped")
+            time.sleep(0.01)
+
+    def test_outlier_ejection_on_consecutive_5xx_and_return_after_base_ejection(self):
+        outlier = ("consecutive_connect_failures: 0, consecutive_5xx: 3, base_ejection_ms: 1500, "
+                   "max_ejection_ms: 60000, max_ejected_percent: 50")
+        config = routes_yaml({"c1": health_cell([self.b1.address, self.b2.address],
+                                                outlier=outlier)}, {"acme": "c1"})
+        router = Router(self.procs, self.tmp.name, config)
+        backend_control(self.b1, "/control/fail?code=500")
+        statuses = [get(router.port, "acme")[0] for _ in range(12)]
+        self.assertEqual(statuses.count(500), 3, statuses)  # the third one ejected b1
+        view = self.backend_view(router, "c1", self.b1.address)
+        self.assertTrue(view["ejected"], view)
+        self.assertEqual(view["times_ejected"], 1)
+        self.assertFalse(view["available"])
+        start = time.monotonic()
+        backend_control(self.b1, "/control/fail?code=0")
+        wait_for(lambda: not self.backend_view(router, "c1", self.b1.address)["ejected"],
+                 "the ejection to end")
+        print(f"b1 back after {time.monotonic() - start:.2f}s (base ejection 1.5s)", file=sys.stderr)
+        seen = {json.loads(get(router.port, "acme")[2])["backend"] for _ in range(6)}
+        self.assertEqual(seen, {"b1", "b2"})
+
+    def test_cell_isolation_when_every_backend_of_a_cell_dies(self):
+        a1 = Backend(self.procs, "a1")
+        a2 = Backend(self.procs, "a2")
+        check = "type: tcp, interval_ms: 200, timeout_ms: 100, unhealthy_threshold: 2, healthy_threshold: 1"
+        config = routes_yaml(
+            {"ca": health_cell([a1.address, a2.address], check=check,
+                               fallback=", fallback: {status: 503, retry_after_s: 3}"),
+             "cb": health_cell([self.b1.address])},
+            {"ta": "ca", "tb": "cb"})
+        router = Router(self.procs, self.tmp.name, config, threads=2)
+        stop = threading.Event()
+        results = {"ta": [], "tb": []}
+        lock = threading.Lock()
+
+        def client(tenant):
+            conn = None
+            while not stop.is_set():
+                start = time.monotonic()
+                try:
+                    if conn is None:
+                        conn = http.client.HTTPConnection("127.0.0.1", router.port, timeout=5)
+                    conn.request("GET", "/", headers={"X-Tenant": tenant})
+                    r = conn.getresponse()
+                    r.read()
+                    outcome = (r.status, r.getheader("Retry-After"))
+                    if r.getheader("Connection", "").lower() == "close":
+                        conn.close()
+                        conn = None
+                except (OSError, http.client.HTTPException) as e:
+                    outcome = ("error", type(e).__name__)
+                    if conn is not None:
+                        conn.close()
+                    conn = None
+                with lock:
+                    results[tenant].append((time.monotonic(), outcome, time.monotonic() - start))
+            if conn is not None:
+                conn.close()
+
+        threads = [threading.Thread(target=client, args=(t,)) for t in ("ta", "ta", "tb", "tb")]
+        for t in threads:
+            t.start()
+        try:
+            wait_for(lambda: len(results["ta"]) >= 20 and len(results["tb"]) >= 20, "load running")
+            killed_at = time.monotonic()
+            a1.proc.kill()
+            a2.proc.kill()
+            wait_for(lambda: all(b["active_healthy"] is False
+                                 for b in self.cells(router)["ca"]["groups"][0]["backends"]),
+                     "cell a marked down")
+            marked = len(results["ta"])
+            wait_for(lambda: len(results["ta"]) >= marked + 20, "requests to the dead cell")
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(timeout=DEADLINE_S)
+        b_outcomes = {o for _, o, _ in results["tb"]}
+        self.assertEqual(b_outcomes, {(200, None)}, "cell b saw errors")
+        after = [(o, d) for when, o, d in results["ta"] if when > killed_at]
+        self.assertTrue(after)
+        allowed = {(200, None), (502, None), (503, "3")}
+        self.assertTrue({o for o, _ in after} <= allowed, {o for o, _ in after})
+        self.assertEqual(after[-1][0], (503, "3"))
+        slowest = max(d for _, d in after)
+        print(f"cell a after the kill: {len(after)} answers, slowest {slowest * 1000:.0f} ms; "
+              f"cell b: {len(results['tb'])} answers, all 200", file=sys.stderr)
+        self.assertLess(slowest, 5.0)  # never hangs (the client's own timeout)
+
+    def test_rate_limit_allows_exactly_burst_then_429_with_retry_after(self):
+        config = routes_yaml({"c1": backends_yaml(self.b1.address)}, {"acme": "c1"}).replace(
+            "acme: {cell: c1}", "acme: {cell: c1, rate_limit: {rps: 1, burst: 5}}")
+        router = Router(self.procs, self.tmp.name, config)
+        conn = http.client.HTTPConnection("127.0.0.1", router.port, timeout=5)
+        statuses, retry_after = [], None
+        start = time.monotonic()
+        for _ in range(8):
+            conn.request("GET", "/", headers={"X-Tenant": "acme"})
+            r = conn.getresponse()
+            r.read()
+            statuses.append(r.status)
+            if r.status == 429:
+                retry_after = r.getheader("Retry-After")
+                self.assertEqual(r.getheader("X-Grid-Refused"), "rate-limit")
+        elapsed = time.monotonic() - start
+        conn.close()
+        print(f"8 requests in {elapsed * 1000:.0f} ms", file=sys.stderr)
+        if elapsed < 1.0:  # no token can have come back yet
+            self.assertEqual(statuses, [200] * 5 + [429] * 3)
+        self.assertEqual(statuses[:5], [200] * 5)
+        self.assertEqual(retry_after, "1")
+        self.assertEqual(backend_control(self.b1, "/control/counts")["requests"], statuses.count(200))
+        samples = parse_metrics(router.admin("/metrics")[1])
+        self.assertEqual(metric(samples, "gridrouter_refusals_total", reason="rate_limit"),
+                         statuses.count(429))
+
+    def caps_case(self, limits, refused_name, extra_backends=()):
+        config = routes_yaml({"c1": health_cell([self.b1.address, *extra_backends], limits=limits)},
+                             {"acme": "c1"})
+        router = Router(self.procs, self.tmp.name, config)
+        slow = []
+        for _ in range(2):
+            t = threading.Thread(target=lambda: slow.append(get(router.port, "acme", "/slow?ms=2000")))
+            t.start()
+            self.addCleanup(t.join, DEADLINE_S)
+        wait_for(lambda: self.cells(router)["c1"]["pending_requests"] == 2, "two requests pending")
+        refused = [get(router.port, "acme") for _ in range(3)]
+        for status, headers, _ in refused:
+            self.assertEqual(status, 503)
+            self.assertEqual(headers.get("x-grid-refused"), refused_name)
+            self.assertEqual(headers.get("retry-after"), "1")
+        wait_for(lambda: len(slow) == 2, "the slow requests")
+        self.assertEqual([s for s, _, _ in slow], [200, 200])
+        samples = parse_metrics(router.admin("/metrics")[1])
+        self.assertEqual(metric(samples, "gridrouter_refusals_total",
+                                reason=refused_name.replace("-", "_")), 3)
+        return router
+
+    def test_backend_pending_cap_refuses_the_excess_with_503(self):
+        self.caps_case("max_pending_requests_per_backend: 2", "backend-pending")
+
+    def test_cell_connection_cap_refuses_the_excess_with_503(self):
+        self.caps_case("max_connections: 2", "cell-connections")
+
+    def test_metrics_parse_and_count_what_happened(self):
+        config = routes_yaml({"c1": backends_yaml(self.b1.address)}, {"acme": "c1"})
+        router = Router(self.procs, self.tmp.name, config)
+        for _ in range(4):
+            self.assertEqual(get(router.port, "acme")[0], 200)
+        self.assertEqual(get(router.port, "nobody")[0], 421)
+        self.assertEqual(get(router.port, "acme", "/status?code=503")[0], 503)
+        status, text = router.admin("/metrics")
+        self.assertEqual(status, 200)
+        samples = parse_metrics(text)
+        self.assertEqual(metric(samples, "gridrouter_requests_total"), 6)
+        self.assertEqual(metric(samples, "gridrouter_responses_total", **{"class": "2xx"}), 4)
+        self.assertEqual(metric(samples, "gridrouter_responses_total", **{"class": "4xx"}), 1)
+        self.assertEqual(metric(samples, "gridrouter_responses_total", **{"class": "5xx"}), 1)
+        self.assertEqual(metric(samples, "gridrouter_refusals_total", reason="unknown_tenant"), 1)
+        self.assertEqual(metric(samples, "gridrouter_upstream_5xx_total"), 1)
+        self.assertEqual(metric(samples, "gridrouter_table_revision"), 1)
+        self.assertEqual(metric(samples, "gridrouter_table_swaps_total"), 1)
+        self.assertEqual(metric(samples, "gridrouter_requests_in_flight"), 0)
+        self.assertEqual(metric(samples, "gridrouter_backend_available", cell="c1",
+                                group="default", backend=self.b1.address), 1)
+        self.assertGreaterEqual(metric(samples, "gridrouter_upstream_connects_total"), 1)
+        # A reload is one more swap.
+        router.write_config(config.replace("acme: {cell: c1}", "acme: {cell: c1}\n  zed: {cell: c1}"))
+        router.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: metric(parse_metrics(router.admin("/metrics")[1]),
+                                "gridrouter_table_swaps_total") == 2, "second swap")
 
 
 if __name__ == "__main__":

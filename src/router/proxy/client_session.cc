@@ -12,18 +12,21 @@
 namespace grid::router::proxy {
 namespace {
 
-bool Idempotent(http::Method m) {
+// The method's token as the retry rules know it; empty for methods the codec does not name.
+std::string_view CanonicalMethodName(http::Method m) {
   switch (m) {
-    case http::Method::kGet:
-    case http::Method::kHead:
-    case http::Method::kPut:
-    case http::Method::kDelete:
-    case http::Method::kOptions:
-    case http::Method::kTrace:
-      return true;
-    default:
-      return false;
+    case http::Method::kGet: return "GET";
+    case http::Method::kHead: return "HEAD";
+    case http::Method::kPost: return "POST";
+    case http::Method::kPut: return "PUT";
+    case http::Method::kDelete: return "DELETE";
+    case http::Method::kConnect: return "CONNECT";
+    case http::Method::kOptions: return "OPTIONS";
+    case http::Method::kTrace: return "TRACE";
+    case http::Method::kPatch: return "PATCH";
+    case http::Method::kOther: return "";
   }
+  return "";
 }
 
 const table::Timeouts kDefaultTimeouts{};
@@ -65,9 +68,9 @@ Status ClientSession::Start() {
 }
 
 const table::Timeouts& ClientSession::timeouts() const {
-  if (table_) return table_->settings().timeouts;  // during an exchange: its table
+  if (state_) return state_->table->settings().timeouts;  // during an exchange: its table
   const auto& t = ctx_->tables->Current();
-  return t ? t->settings().timeouts : kDefaultTimeouts;
+  return t ? t->table->settings().timeouts : kDefaultTimeouts;
 }
 
 void ClientSession::ArmClientTimer() {
@@ -96,6 +99,7 @@ ClientSession::ReadOutcome ClientSession::ReadClient() {
   net::Stream::ReadResult r = client_.ReadInto(&client_in_, ctx_->limits->max_client_buffer_bytes);
   switch (r.status) {
     case net::Stream::ReadStatus::kData:
+      received_any_ = true;
       ProxyStats::Add(ctx_->stats->bytes_from_clients, r.bytes);
       return ReadOutcome::kData;
     case net::Stream::ReadStatus::kWouldBlock: return ReadOutcome::kNoMore;
@@ -180,7 +184,13 @@ void ClientSession::ProcessClientInputLoop() {
       return;
     }
     if (ctx_->draining && client_in_.empty()) {
-      Close();  // idle keep-alive connection of a draining loop
+      if (received_any_) {
+        Close();  // idle keep-alive connection of a draining loop
+        return;
+      }
+      // Accepted just before the drain, its first request may still be on its way: it gets
+      // drain_first_request_grace_ms to arrive (then it is served with Connection: close).
+      client_timer_.Arm(ctx_->loop->timers(), ctx_->limits->drain_first_request_grace_ms);
       return;
     }
     if (r == ReadOutcome::kFull) {
@@ -199,8 +209,11 @@ bool ClientSession::HandleHead() {
   exchange_start_us_ = net::MonotonicUs();
   client_version_ = head.version;
   request_keep_alive_ = head.keep_alive;
-  request_idempotent_ = Idempotent(head.method);
-  request_has_body_ = head.framing.kind != http::BodyKind::kNone;
+  method_name_ = CanonicalMethodName(head.method);
+  request_idempotent_ = protect::IsIdempotentMethod(method_name_);
+  request_has_body_ = head.framing.kind != http::BodyKind::kNone &&
+                      !(head.framing.kind == http::BodyKind::kContentLength &&
+                        head.framing.content_length == 0);
   response_context_ = {head.method, head.upgrade};
   request_bytes_ = response_bytes_ = 0;
   response_status_ = 0;
@@ -218,24 +231,25 @@ bool ClientSession::HandleHead() {
     log_target_.assign(head.target);
   }
 
-  table_ = ctx_->tables->Current();
-  if (!table_) {
+  state_ = ctx_->tables->Current();
+  if (!state_) {
     AnswerLocally(503, "no route table\n", 0, !request_has_body_);
     return phase_ == Phase::kReadingHead;
   }
+  request_slot_ = ctx_->protection->retry_budget.StartRequest();
   HeaderLookup headers(head.headers);
   CookieLookup cookies(head.headers);
   table::RequestFacts facts{head.host, head.target, &headers, &cookies, client_address_};
-  RouteResult route = ctx_->chooser->Route(*table_, facts, ctx_->loop->now_ms());
+  RouteResult route = ctx_->chooser->Route(*state_, facts, ctx_->loop->now_ms());
   if (!route.to_backend) {
     if (route.unknown_tenant) ProxyStats::Add(ctx_->stats->unknown_tenant);
     if (route.no_backend) ProxyStats::Add(ctx_->stats->no_backend);
+    if (route.rate_limited) ProxyStats::Add(ctx_->stats->refused_rate_limit);
     // The request body is not read: the connection can stay only when there is none.
-    AnswerLocally(route.status, route.body, route.retry_after_s, !request_has_body_);
+    AnswerLocally(route.status, route.body, route.retry_after_s, !request_has_body_,
+                  route.rate_limited ? "X-Grid-Refused: rate-limit" : "");
     return phase_ == Phase::kReadingHead;
   }
-  cell_ = route.cell;
-  group_ = route.group;
   set_cookie_ = std::move(route.set_cookie);
 
   ctx_->NextRequestId(&generated_id_);
@@ -251,7 +265,7 @@ bool ClientSession::HandleHead() {
   head_timer_armed_ = false;
   client_timer_.Cancel();
   phase_ = Phase::kExchange;
-  StartUpstream(route.slot);
+  BeginAttempt(route);
   return phase_ == Phase::kReadingHead;
 }
 
@@ -273,6 +287,17 @@ void ClientSession::StartUpstream(BackendSlot* slot) {
     RequestSent();
     return;
   }
+  ConnectionSlot limit_slot;
+  if (limit_ != nullptr) {
+    limit_slot.slot = limit_->TryAcquire(protect::SlotKind::kConnection, group_index_,
+                                         backend_index_);
+    if (!limit_slot.slot) {
+      AnswerRefused(limit_slot.slot.refusal());
+      return;
+    }
+    limit_slot.cell = limit_->cell_counters();
+    limit_slot.backend = limit_->backend_counters(group_index_, backend_index_);
+  }
   ProxyStats::Add(ctx_->stats->upstream_connects);
   Result<UpstreamConn*> conn = ctx_->pool->Connect(slot, this);
   if (!conn.ok()) {
@@ -280,6 +305,7 @@ void ClientSession::StartUpstream(BackendSlot* slot) {
     return;
   }
   upstream_ = *conn;
+  upstream_->set_limit_slot(std::move(limit_slot));
   // The head waits in the stream until the connect completes; the body waits in the client
   // buffer, so a failed connect can be retried elsewhere with nothing lost.
   [[maybe_unused]] bool queued = upstream_->stream().Write(upstream_head_);
@@ -294,6 +320,7 @@ void ClientSession::OnUpstreamConnected(UpstreamConn* conn, int error) {
   }
   upstream_connected_ = true;
   upstream_timer_.Cancel();  // the connect timer
+  Record(health::PassiveOutcome::kConnectSuccess);
   RequestSent();
 }
 
@@ -304,43 +331,6 @@ void ClientSession::RequestSent() {
     return;
   }
   PumpRequestBody();
-}
-
-void ClientSession::ConnectFailed(BackendSlot* slot, int error) {
-  ProxyStats::Add(ctx_->stats->upstream_connect_failures);
-  slot->ejected_until_ms = ctx_->loop->now_ms() + ctx_->limits->connect_failure_eject_ms;
-  if (cell_ != nullptr) {
-    ctx_->health->Report(cell_->name(), slot->address, UpstreamOutcome::kConnectFailure);
-  }
-  if (upstream_ != nullptr) {
-    ctx_->pool->Discard(upstream_);
-    upstream_ = nullptr;
-  }
-  upstream_timer_.Cancel();
-  RetryElsewhere();
-}
-
-bool ClientSession::RetryElsewhere() {
-  table::RequestFacts facts;
-  facts.client_ip = client_address_;
-  RouteResult route = ctx_->chooser->Rechoose(*table_, *cell_, *group_, facts,
-                                              ctx_->loop->now_ms());
-  if (!route.to_backend) {
-    ProxyStats::Add(ctx_->stats->no_backend);
-    AnswerUpstreamFailure(route.status, route.retry_after_s);
-    return false;
-  }
-  if (retries_used_ >= table_->settings().retry_budget.max_retries_per_request) {
-    AnswerUpstreamFailure(502);
-    return false;
-  }
-  ++retries_used_;
-  ProxyStats::Add(ctx_->stats->retries);
-  cell_ = route.cell;
-  group_ = route.group;
-  if (route.set_cookie) set_cookie_ = std::move(route.set_cookie);
-  StartUpstream(route.slot);
-  return true;
 }
 
 void ClientSession::PumpRequestBody() {
@@ -530,9 +520,9 @@ bool ClientSession::SendResponseHead(const http::ResponseHead& head) {
   }
   response_started_ = true;
   response_head_done_ = true;
-  ctx_->health->Report(cell_->name(), upstream_->slot()->address,
-                       head.status_code >= 500 ? UpstreamOutcome::kResponse5xx
-                                               : UpstreamOutcome::kResponseOk);
+  if (head.status_code >= 500) ProxyStats::Add(ctx_->stats->upstream_5xx);
+  Record(head.status_code >= 500 ? health::PassiveOutcome::k5xx
+                                 : health::PassiveOutcome::kResponse);
   response_bytes_ += response_head_.size();
   if (tunnel) {
     if (!WriteClient(response_head_)) return false;
@@ -543,48 +533,6 @@ bool ClientSession::SendResponseHead(const http::ResponseHead& head) {
   response_head_unsent_ = true;
   response_body_.Reset(head.framing);
   return true;
-}
-
-void ClientSession::UpstreamEof() {
-  upstream_eof_ = true;
-  if (response_head_done_) {
-    if (response_body_.FinishAtEof() == http::ParseState::kComplete) {
-      FinishExchange(false);
-    } else {
-      Close();
-    }
-    return;
-  }
-  // Nothing of a response yet. A pooled connection the backend had already closed is
-  // retried on a fresh one when replaying is safe.
-  UpstreamConn* conn = upstream_;
-  if (conn != nullptr && conn->reuse_count() > 0 && conn->in().empty() && !stale_retry_used_ &&
-      !request_has_body_ && request_idempotent_) {
-    stale_retry_used_ = true;
-    BackendSlot* slot = conn->slot();
-    ctx_->pool->Discard(conn);
-    upstream_ = nullptr;
-    ProxyStats::Add(ctx_->stats->retries);
-    StartUpstream(slot);
-    return;
-  }
-  AnswerUpstreamFailure(502);
-}
-
-void ClientSession::UpstreamTimedOut() {
-  if (phase_ != Phase::kExchange || upstream_ == nullptr) return;
-  if (!upstream_connected_) {
-    ConnectFailed(upstream_->slot(), ETIMEDOUT);
-    return;
-  }
-  ProxyStats::Add(ctx_->stats->upstream_timeouts);
-  ctx_->health->Report(cell_->name(), upstream_->slot()->address,
-                       UpstreamOutcome::kResponseTimeout);
-  if (response_started_) {
-    Close();
-  } else {
-    AnswerUpstreamFailure(504);
-  }
 }
 
 void ClientSession::ReleaseUpstream(bool reusable) {
@@ -602,7 +550,8 @@ void ClientSession::ReleaseUpstream(bool reusable) {
 void ClientSession::FinishExchange(bool upstream_reusable) {
   ReleaseUpstream(upstream_reusable && request_done_ && !upstream_eof_);
   Log(response_status_, upstream_address_);
-  table_.reset();
+  EndRequestSlots();
+  state_.reset();
   if (!client_keep_alive_) {
     CloseGracefully();
     return;
@@ -622,6 +571,7 @@ void ClientSession::EnterTunnel() {
   upstream_timer_.Cancel();
   client_timer_.Arm(ctx_->loop->timers(), timeouts().idle_ms);
   Log(response_status_, upstream_address_);
+  EndRequestSlots();  // the upstream connection keeps its connection slot
 }
 
 void ClientSession::PumpTunnel() {
@@ -694,18 +644,19 @@ bool ClientSession::WriteClient(std::string_view a, std::string_view b) {
 }
 
 void ClientSession::AnswerLocally(int status, std::string_view body, uint32_t retry_after_s,
-                                  bool keep_alive) {
+                                  bool keep_alive, std::string_view extra_field) {
   ProxyStats::Add(ctx_->stats->local_answers);
   const bool keep = keep_alive && request_keep_alive_ && !ctx_->draining && !client_eof_;
   if (request_id_.empty()) ctx_->NextRequestId(&request_id_);
   response_head_.clear();
-  AppendLocalAnswer(status, body, retry_after_s, keep, request_id_, &response_head_);
+  AppendLocalAnswer(status, body, retry_after_s, keep, request_id_, &response_head_, extra_field);
   response_status_ = status;
   response_bytes_ = response_head_.size();
   if (!WriteClient(response_head_)) return;
   Log(status, "");
   request_id_.clear();
-  table_.reset();
+  EndRequestSlots();
+  state_.reset();
   if (!keep) {
     CloseGracefully();
     return;
@@ -720,19 +671,6 @@ void ClientSession::AnswerLocally(int status, std::string_view body, uint32_t re
   // Answered in place of an upstream's response: the next request is read now.
   phase_ = Phase::kReadingHead;
   ProcessClientInput();
-}
-
-void ClientSession::AnswerUpstreamFailure(int status, uint32_t retry_after_s) {
-  ReleaseUpstream(false);
-  if (response_started_) {
-    Close();
-    return;
-  }
-  std::string_view body = status == 504   ? "upstream timeout\n"
-                          : status == 502 ? "bad gateway\n"
-                                          : "no backend available\n";
-  // A request body that was not read through ends the connection after the answer.
-  AnswerLocally(status, body, retry_after_s, request_done_);
 }
 
 void ClientSession::Log(int status, std::string_view upstream) {
@@ -768,7 +706,8 @@ void ClientSession::Close() {
   ReleaseUpstream(false);
   client_timer_.Cancel();
   client_.Close();
-  table_.reset();
+  EndRequestSlots();
+  state_.reset();
   ctx_->host->OnSessionClosed(this);
 }
 

@@ -8,11 +8,18 @@
 // Bodies are never buffered whole: at most one input buffer per side plus the pending
 // output limit, with reading of one side stopped while the other's output is over the limit.
 //
-// Connect failures (refused or timed out) eject the backend for this loop and retry another
-// backend up to the table's max_retries_per_request; a pooled connection that turns out
-// closed before any response byte is retried once on a fresh connection when the request
-// has no body and an idempotent method. No backend available: the cell's fallback status
-// with Retry-After. Upstream silence past the response timeout: 504.
+// Admission, in order: the tenant's rate limit (429 + Retry-After), the chosen backend's
+// pending-request slot (cell and backend caps), and for a new upstream connection its
+// connection slot (503 naming the cap in X-Grid-Refused). Outcomes go to the group's health
+// (connect success or failure, 5xx, response). Failed attempts are retried on another backend
+// by RetryPolicy (connect failure: any method; no response byte yet: idempotent and body-less;
+// never after a response byte) within max_retries_per_request and the retry budget. A pooled
+// connection that turns out closed before any response byte is retried once on a fresh
+// connection outside the budget when the request has no body and an idempotent method. No
+// backend available: the cell's fallback status with Retry-After. Upstream silence past the
+// response timeout: 504 (not retried).
+//
+// Upstream failures, retries and refusals live in client_session_failures.cc.
 //
 // The loop's thread only. Deleted by its host (deferred) after it closes.
 #pragma once
@@ -29,6 +36,7 @@
 #include "router/net/socket.h"
 #include "router/net/stream.h"
 #include "router/net/timer_wheel.h"
+#include "router/protect/retry_policy.h"
 #include "router/proxy/loop_context.h"
 
 namespace grid::router::proxy {
@@ -71,9 +79,16 @@ class ClientSession : public net::StreamOwner, public UpstreamUser, public net::
   void ArmClientTimer();
 
   // Upstream.
+  // Takes the pending slot of `route`'s backend and starts the attempt; false when refused
+  // (answered).
+  bool BeginAttempt(const RouteResult& route);
   void StartUpstream(BackendSlot* slot);
   void ConnectFailed(BackendSlot* slot, int error);
-  bool RetryElsewhere();
+  bool RetryElsewhere(protect::FailureStage stage, BackendSlot* failed);
+  void Record(health::PassiveOutcome outcome);
+  void AnswerRefused(protect::Refusal refusal);
+  // Gives back the request's slots (in flight, pending, retry): the exchange ended.
+  void EndRequestSlots();
   // The head is on its way: stream the body, or start the response wait for a replay.
   void RequestSent();
   void PumpRequestBody();
@@ -89,7 +104,8 @@ class ClientSession : public net::StreamOwner, public UpstreamUser, public net::
   void PumpTunnel();
 
   // Answers and endings.
-  void AnswerLocally(int status, std::string_view body, uint32_t retry_after_s, bool keep_alive);
+  void AnswerLocally(int status, std::string_view body, uint32_t retry_after_s, bool keep_alive,
+                     std::string_view extra_field = {});
   void AnswerUpstreamFailure(int status, uint32_t retry_after_s = 0);
   bool WriteClient(std::string_view a, std::string_view b = {});
   void Log(int status, std::string_view upstream);
@@ -104,6 +120,7 @@ class ClientSession : public net::StreamOwner, public UpstreamUser, public net::
   net::IoBuffer client_in_;
   Phase phase_ = Phase::kReadingHead;
   bool client_eof_ = false;
+  bool received_any_ = false;  // a byte came from the client on this connection
   bool head_timer_armed_ = false;
   bool processing_input_ = false;
   net::Timer client_timer_;    // idle / header read / linger
@@ -114,9 +131,13 @@ class ClientSession : public net::StreamOwner, public UpstreamUser, public net::
   http::BodyFramer response_body_;
 
   // The current exchange.
-  std::shared_ptr<const table::RouteTable> table_;
+  std::shared_ptr<const ServingState> state_;
   const table::CellRoute* cell_ = nullptr;
   const table::BackendGroup* group_ = nullptr;
+  size_t group_index_ = 0;
+  size_t backend_index_ = 0;
+  health::GroupHealth* group_health_ = nullptr;    // into state_
+  const protect::ConcurrencyLimit* limit_ = nullptr;  // into state_
   std::optional<std::string> set_cookie_;
   UpstreamConn* upstream_ = nullptr;
   std::string_view upstream_address_;  // the backend slot's address (lives with the pool)
@@ -145,6 +166,11 @@ class ClientSession : public net::StreamOwner, public UpstreamUser, public net::
   uint64_t request_bytes_ = 0;
   uint64_t response_bytes_ = 0;
   uint64_t exchange_start_us_ = 0;
+  std::string_view method_name_;  // canonical ("GET") for the retry rules; empty: other
+  // Declared after state_: released before the counters they point into can go.
+  protect::Slot request_slot_;  // the retry budget's request in flight
+  protect::Slot pending_slot_;  // the cell's pending-request cap
+  protect::Slot retry_slot_;    // the retry budget's retry in flight
 
   // Tunnel state.
   bool tunnel_client_eof_ = false;

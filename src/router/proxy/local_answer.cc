@@ -31,12 +31,14 @@ std::string_view ReasonPhrase(int status) {
 }
 
 void AppendLocalAnswer(int status, std::string_view body, uint32_t retry_after_s,
-                       bool keep_alive, std::string_view request_id, std::string* out) {
+                       bool keep_alive, std::string_view request_id, std::string* out,
+                       std::string_view extra_field) {
   fmt::format_to(std::back_inserter(*out),
                  "HTTP/1.1 {} {}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n", status,
                  ReasonPhrase(status), body.size());
   if (retry_after_s > 0) fmt::format_to(std::back_inserter(*out), "Retry-After: {}\r\n", retry_after_s);
   if (!request_id.empty()) fmt::format_to(std::back_inserter(*out), "X-Request-Id: {}\r\n", request_id);
+  if (!extra_field.empty()) out->append(extra_field).append("\r\n");
   out->append(keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n");
   out->append(body);
 }

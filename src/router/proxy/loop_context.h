@@ -1,5 +1,5 @@
 // What the client sessions of one loop share: the loop, limits, the table view, the upstream
-// pool, the backend chooser, counters, the access log, and the drain flag. Owned by the
+// pool, the backend chooser, the process protection, counters, the access log, and the drain flag. Owned by the
 // Worker; the loop's thread only.
 #pragma once
 
@@ -8,7 +8,7 @@
 
 #include "router/net/event_loop.h"
 #include "router/proxy/access_log.h"
-#include "router/proxy/health.h"
+#include "router/proxy/protection.h"
 #include "router/proxy/options.h"
 #include "router/proxy/route.h"
 #include "router/proxy/stats.h"
@@ -32,7 +32,7 @@ struct LoopContext {
   TableCache* tables = nullptr;
   UpstreamPool* pool = nullptr;
   BackendChooser* chooser = nullptr;
-  BackendHealth* health = nullptr;
+  ProcessProtection* protection = nullptr;  // never nullptr
   ProxyStats* stats = nullptr;
   AccessLog* access_log = nullptr;  // never nullptr; may be disabled
   SessionHost* host = nullptr;

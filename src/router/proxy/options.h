@@ -24,13 +24,18 @@ struct ProxyLimits {
   // Client connections one loop serves at once; beyond it new connections are closed at
   // accept.
   size_t max_client_connections_per_loop = 20000;
-  // A backend that refused or timed out a connect is skipped by this loop for this long
-  // (passive ejection, until the health checker's verdict is wired in).
+  // A backend that refused or timed out a connect is skipped by this loop for this long, in
+  // cells whose outlier detection does not count connect failures (UsesLoopConnectSkip);
+  // elsewhere the group's outlier detector decides.
   uint64_t connect_failure_eject_ms = 1000;
   // After the response to a request that ends the connection, unread client input is
   // drained for at most this long before the socket closes (so the response is not lost to
   // a reset).
   uint64_t linger_ms = 1000;
+  // While draining, a connection that has not sent a byte yet (accepted just before the
+  // drain) waits this long for its first request before it is closed; a keep-alive
+  // connection that already served requests is closed when idle.
+  uint64_t drain_first_request_grace_ms = 1000;
   http::CodecLimits codec;
 };
 

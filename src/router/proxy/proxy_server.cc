@@ -4,9 +4,14 @@
 
 namespace grid::router::proxy {
 
-ProxyServer::ProxyServer(ServerOptions options, const TableHolder* tables, BackendHealth* health,
+ProxyServer::ProxyServer(ServerOptions options, const TableHolder* tables, ProcessProtection* protection,
                          AccessLog* access_log)
-    : options_(std::move(options)), tables_(tables), health_(health), access_log_(access_log) {}
+    : options_(std::move(options)), tables_(tables), protection_(protection), access_log_(access_log) {
+  if (protection_ == nullptr) {
+    own_protection_ = std::make_unique<ProcessProtection>();
+    protection_ = own_protection_.get();
+  }
+}
 
 ProxyServer::~ProxyServer() { Stop(); }
 
@@ -19,7 +24,7 @@ Status ProxyServer::Start() {
   std::random_device rd;
   for (int i = 0; i < options_.loops; ++i) {
     const uint64_t seed = (uint64_t{rd()} << 32) ^ rd() ^ static_cast<uint64_t>(i);
-    auto worker = std::make_unique<Worker>(options_.limits, tables_, health_, access_log_, seed);
+    auto worker = std::make_unique<Worker>(options_.limits, tables_, protection_, access_log_, seed);
     // Every loop binds the port the first one got.
     GRID_RETURN_IF_ERROR(worker->Listen(address, true));
     if (i == 0) {
@@ -56,6 +61,12 @@ std::string ProxyServer::StatsJson() const {
   std::vector<const ProxyStats*> all;
   for (const auto& w : workers_) all.push_back(&w->stats());
   return proxy::StatsJson(all);
+}
+
+std::vector<std::pair<std::string_view, uint64_t>> ProxyServer::StatsSums() const {
+  std::vector<const ProxyStats*> all;
+  for (const auto& w : workers_) all.push_back(&w->stats());
+  return SumStats(all);
 }
 
 }  // namespace grid::router::proxy

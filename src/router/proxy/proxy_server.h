@@ -1,5 +1,6 @@
 // The proxy: N loops (Worker), each with its own SO_REUSEPORT listener on the same address,
-// sharing the route table holder, the health view and the access log.
+// sharing the serving state holder, the process protection (rate limits, retry budget)
+// and the access log.
 //
 // Threads: every method from one controlling thread (the process's main thread); the loops
 // run on their own threads.
@@ -25,7 +26,8 @@ struct ServerOptions {
 
 class ProxyServer {
  public:
-  ProxyServer(ServerOptions options, const TableHolder* tables, BackendHealth* health,
+  // `protection` null: the server has its own (tests).
+  ProxyServer(ServerOptions options, const TableHolder* tables, ProcessProtection* protection,
               AccessLog* access_log);
   ~ProxyServer();
 
@@ -39,11 +41,14 @@ class ProxyServer {
   void Stop();
 
   std::string StatsJson() const;
+  // The loops' counters summed (see SumStats).
+  std::vector<std::pair<std::string_view, uint64_t>> StatsSums() const;
 
  private:
   ServerOptions options_;
   const TableHolder* tables_;
-  BackendHealth* health_;
+  ProcessProtection* protection_;  // never nullptr after construction
+  std::unique_ptr<ProcessProtection> own_protection_;
   AccessLog* access_log_;
   net::SocketAddress address_;
   std::vector<std::unique_ptr<Worker>> workers_;

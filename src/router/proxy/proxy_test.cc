@@ -184,7 +184,7 @@ class ProxyServerTest : public ::testing::Test {
     ServerOptions options;
     options.listen = "127.0.0.1:0";
     options.limits = limits;
-    server_ = std::make_unique<ProxyServer>(options, &tables_, &health_, &log_);
+    server_ = std::make_unique<ProxyServer>(options, &tables_, nullptr, &log_);
     ASSERT_TRUE(server_->Start().ok());
   }
 
@@ -205,7 +205,7 @@ class ProxyServerTest : public ::testing::Test {
 
   TestBackend backend_;
   TableHolder tables_;
-  AlwaysHealthy health_;
+   
   AccessLog log_;
   std::unique_ptr<ProxyServer> server_;
 };
@@ -282,6 +282,42 @@ TEST_F(ProxyServerTest, ABackendClosingPooledConnectionsCostsNoFailedRequest) {
   }
   // Counted after the last byte is written: the client may see it first.
   EXPECT_TRUE(PollUntil([&] { return Stat("responses_2xx") == "20"; })) << server_->StatsJson();
+}
+
+// Drain: a connection accepted before the drain that has not sent its request yet gets
+// drain_first_request_grace_ms to send it (answered, then closed); one that stays silent
+// is closed once the grace is over; a keep-alive connection that already served a request
+// is closed at once when idle.
+TEST_F(ProxyServerTest, DrainGivesFreshConnectionsTheirFirstRequest) {
+  ProxyLimits limits;
+  limits.drain_first_request_grace_ms = 300;
+  StartProxy(limits);
+  const std::string req = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  char buf[512];
+  const int served = Connect();
+  ASSERT_EQ(send(served, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
+  ASSERT_GT(recv(served, buf, sizeof buf, 0), 0);
+  const int fresh = Connect();
+  const int silent = Connect();
+  ASSERT_TRUE(PollUntil([&] { return Stat("connections_active") == "3"; }));
+
+  server_->BeginDrain();
+  EXPECT_EQ(recv(served, buf, sizeof buf, 0), 0);  // idle keep-alive: closed
+  ASSERT_EQ(send(fresh, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
+  std::string got;
+  while (true) {
+    const ssize_t n = recv(fresh, buf, sizeof buf, 0);
+    ASSERT_GE(n, 0);
+    if (n == 0) break;
+    got.append(buf, static_cast<size_t>(n));
+  }
+  EXPECT_TRUE(got.starts_with("HTTP/1.1 200 OK")) << got;
+  EXPECT_NE(got.find("Connection: close"), std::string::npos) << got;
+  EXPECT_EQ(recv(silent, buf, sizeof buf, 0), 0);  // after the grace
+  EXPECT_TRUE(PollUntil([&] { return server_->Drained(); }));
+  close(served);
+  close(fresh);
+  close(silent);
 }
 
 }  // namespace

@@ -38,8 +38,13 @@ std::optional<std::string_view> CookieLookup::Get(std::string_view name) const {
   return std::nullopt;
 }
 
-BackendChooser::BackendChooser(UpstreamPool* pool, const BackendHealth* health, uint64_t seed)
-    : pool_(pool), health_(health), rng_(seed) {}
+bool UsesLoopConnectSkip(const table::CellRoute& cell) {
+  const table::OutlierConfig& outlier = cell.config().outlier;
+  return !outlier.enabled || outlier.consecutive_connect_failures == 0;
+}
+
+BackendChooser::BackendChooser(UpstreamPool* pool, ProcessProtection* protection, uint64_t seed)
+    : pool_(pool), protection_(protection), rng_(seed) {}
 
 uint64_t BackendChooser::NextRandom() {
   rng_ += 0x9e3779b97f4a7c15ULL;
@@ -47,40 +52,58 @@ uint64_t BackendChooser::NextRandom() {
 }
 
 std::optional<table::BackendGroup::Choice> BackendChooser::Choose(
-    const table::CellRoute& cell, const table::BackendGroup& group,
-    const table::RequestFacts& facts, uint64_t now_ms) {
+    const ServingState& state, const table::CellRoute& cell, const table::BackendGroup& group,
+    const table::RequestFacts& facts, const BackendSlot* failed, uint64_t now_ms,
+    RouteResult* out) {
   std::span<const balance::BackendSpec> backends = group.backends();
   states_.resize(backends.size());
   slots_.resize(backends.size());
+  size_t group_index = 0;
+  while (group_index + 1 < cell.group_count() && &cell.group(group_index) != &group) ++group_index;
+  health::GroupHealth* health = state.health->Find(group);
+  const protect::ConcurrencyLimit* limit = state.limits->Find(cell);
+  if (health != nullptr) health->Fill(states_, LoopTimePoint(now_ms));
+  if (limit != nullptr) limit->FillConnections(group_index, states_);
+  const bool loop_skip = UsesLoopConnectSkip(cell);
   for (size_t i = 0; i < backends.size(); ++i) {
     BackendSlot* slot = pool_->Slot(backends[i].address);
     slots_[i] = slot;
-    states_[i].healthy = slot->resolve_status.ok() && slot->ejected_until_ms <= now_ms &&
-                         health_->Available(cell.name(), backends[i].address);
-    states_[i].active_connections = slot->active;
+    if (health == nullptr) states_[i].healthy = true;
+    if (limit == nullptr) states_[i].active_connections = slot->active;
+    states_[i].healthy = states_[i].healthy && slot != failed && slot->resolve_status.ok() &&
+                         (!loop_skip || slot->ejected_until_ms <= now_ms);
   }
-  return group.Choose(facts, states_, NextRandom());
+  std::optional<table::BackendGroup::Choice> choice = group.Choose(facts, states_, NextRandom());
+  if (choice) {
+    out->cell = &cell;
+    out->group = &group;
+    out->group_index = group_index;
+    out->backend_index = choice->backend;
+    out->slot = slots_[choice->backend];
+    out->health = health;
+    out->limit = limit;
+  }
+  return choice;
 }
 
-RouteResult BackendChooser::FromCell(const table::RouteTable& table, const table::CellRoute& cell,
+RouteResult BackendChooser::FromCell(const ServingState& state, const table::CellRoute& cell,
                                      const table::BackendGroup& group,
-                                     const table::RequestFacts& facts, uint64_t now_ms) {
+                                     const table::RequestFacts& facts, const BackendSlot* failed,
+                                     uint64_t now_ms) {
   RouteResult r;
   r.cell = &cell;
   r.group = &group;
-  std::optional<table::BackendGroup::Choice> choice = Choose(cell, group, facts, now_ms);
+  std::optional<table::BackendGroup::Choice> choice =
+      Choose(state, cell, group, facts, failed, now_ms, &r);
   if (!choice) {
-    if (const table::CellRoute* fallback = table.FallbackCell(cell)) {
+    if (const table::CellRoute* fallback = state.table->FallbackCell(cell)) {
       const table::BackendGroup& fallback_group = fallback->GroupFor(NextRandom());
-      choice = Choose(*fallback, fallback_group, facts, now_ms);
-      if (choice) {
-        r.cell = fallback;
-        r.group = &fallback_group;
-      }
+      choice = Choose(state, *fallback, fallback_group, facts, failed, now_ms, &r);
     }
   }
   if (!choice) {
     const table::FallbackConfig& fb = cell.config().fallback;
+    r.cell = &cell;
     r.no_backend = true;
     r.status = fb.status;
     r.retry_after_s = fb.retry_after_s;
@@ -88,14 +111,13 @@ RouteResult BackendChooser::FromCell(const table::RouteTable& table, const table
     return r;
   }
   r.to_backend = true;
-  r.slot = slots_[choice->backend];
   r.set_cookie = std::move(choice->set_cookie);
   return r;
 }
 
-RouteResult BackendChooser::Route(const table::RouteTable& table,
-                                  const table::RequestFacts& facts, uint64_t now_ms) {
-  table::RouteDecision d = table.Resolve(facts, NextRandom());
+RouteResult BackendChooser::Route(const ServingState& state, const table::RequestFacts& facts,
+                                  uint64_t now_ms) {
+  table::RouteDecision d = state.table->Resolve(facts, NextRandom());
   if (!d.routed) {
     RouteResult r;
     r.unknown_tenant = true;
@@ -104,16 +126,30 @@ RouteResult BackendChooser::Route(const table::RouteTable& table,
     r.tenant = d.tenant_key;
     return r;
   }
-  RouteResult r = FromCell(table, *d.cell, *d.group, facts, now_ms);
+  if (protection_ != nullptr && d.tenant != nullptr && d.tenant->config.rate_limit) {
+    protect::TenantRateLimiter::Verdict v = protection_->rate_limiter.Allow(
+        d.tenant->name, *d.tenant->config.rate_limit, LoopTimePoint(now_ms));
+    if (!v.allowed) {
+      RouteResult r;
+      r.rate_limited = true;
+      r.status = 429;
+      r.retry_after_s = v.retry_after_s;
+      r.body = "rate limit exceeded\n";
+      r.tenant = d.tenant_key;
+      r.cell = d.cell;
+      return r;
+    }
+  }
+  RouteResult r = FromCell(state, *d.cell, *d.group, facts, nullptr, now_ms);
   r.tenant = d.tenant_key;
   return r;
 }
 
-RouteResult BackendChooser::Rechoose(const table::RouteTable& table,
-                                     const table::CellRoute& cell,
+RouteResult BackendChooser::Rechoose(const ServingState& state, const table::CellRoute& cell,
                                      const table::BackendGroup& group,
-                                     const table::RequestFacts& facts, uint64_t now_ms) {
-  return FromCell(table, cell, group, facts, now_ms);
+                                     const table::RequestFacts& facts, const BackendSlot* failed,
+                                     uint64_t now_ms) {
+  return FromCell(state, cell, group, facts, failed, now_ms);
 }
 
 }  // namespace grid::router::proxy

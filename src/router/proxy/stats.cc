@@ -31,4 +31,18 @@ std::string StatsJson(std::span<const ProxyStats* const> stats) {
   return out.dump();
 }
 
+std::vector<std::pair<std::string_view, uint64_t>> SumStats(
+    std::span<const ProxyStats* const> stats) {
+  std::vector<std::pair<std::string_view, uint64_t>> out;
+#define GRID_SUM_PAIR(name)                                                           \
+  {                                                                                   \
+    uint64_t sum = 0;                                                                 \
+    for (const ProxyStats* s : stats) sum += s->name.load(std::memory_order_relaxed); \
+    out.emplace_back(#name, sum);                                                     \
+  }
+  GRID_PROXY_COUNTERS(GRID_SUM_PAIR)
+#undef GRID_SUM_PAIR
+  return out;
+}
+
 }  // namespace grid::router::proxy

@@ -6,6 +6,9 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 namespace grid::router::proxy {
 
@@ -28,6 +31,14 @@ struct alignas(64) ProxyStats {
   X(upstream_connect_failures) \
   X(upstream_timeouts)         \
   X(retries)                   \
+  X(retries_refused)           \
+  X(refused_rate_limit)        \
+  X(refused_cell_connections)  \
+  X(refused_backend_connections) \
+  X(refused_cell_pending)      \
+  X(refused_backend_pending)   \
+  X(upstream_5xx)              \
+  X(outlier_ejections)         \
   X(upgrades)                  \
   X(bytes_from_clients)        \
   X(bytes_to_clients)
@@ -46,5 +57,9 @@ struct alignas(64) ProxyStats {
 
 // {"connections_accepted": N, ...}: the sum over `stats`.
 std::string StatsJson(std::span<const ProxyStats* const> stats);
+
+// Every counter's name and its sum over `stats`, in declaration order.
+std::vector<std::pair<std::string_view, uint64_t>> SumStats(
+    std::span<const ProxyStats* const> stats);
 
 }  // namespace grid::router::proxy

@@ -21,6 +21,7 @@
 #include "router/net/socket.h"
 #include "router/net/stream.h"
 #include "router/net/timer_wheel.h"
+#include "router/protect/concurrency_limit.h"
 #include "router/table/route_table.h"
 
 namespace grid::router::proxy {
@@ -34,7 +35,15 @@ struct BackendSlot {
   net::SocketAddress resolved;
   std::vector<UpstreamConn*> idle;  // most recently used last
   uint32_t active = 0;              // connections lent to sessions
-  uint64_t ejected_until_ms = 0;    // passive ejection after a connect failure
+  uint64_t ejected_until_ms = 0;    // this loop skips it after a connect failure (UsesLoopConnectSkip)
+};
+
+// A connection slot of the cell's concurrency caps, with the counters it points into kept
+// alive (an idle connection may outlive the table its slot was taken under).
+struct ConnectionSlot {
+  std::shared_ptr<protect::LimitCounters> cell;
+  std::shared_ptr<protect::LimitCounters> backend;
+  protect::Slot slot;  // declared last: released before the counters go
 };
 
 // What a session implements to drive a connection it holds.
@@ -57,6 +66,8 @@ class UpstreamConn : public net::StreamOwner, public net::Deferred {
   // Requests this connection carried before the current one.
   uint32_t reuse_count() const { return reuse_count_; }
   void set_user(UpstreamUser* user) { user_ = user; }
+  // Held for the connection's whole life (connecting, lent, idle).
+  void set_limit_slot(ConnectionSlot slot) { limit_slot_ = std::move(slot); }
 
   void OnStreamReadable(net::Stream* stream) override;
   void OnStreamDrained(net::Stream* stream) override;
@@ -71,6 +82,7 @@ class UpstreamConn : public net::StreamOwner, public net::Deferred {
   UpstreamUser* user_ = nullptr;  // nullptr: idle in the pool
   uint32_t reuse_count_ = 0;
   net::Timer idle_timer_;
+  ConnectionSlot limit_slot_;
 };
 
 class UpstreamPool {

@@ -11,19 +11,19 @@
 
 namespace grid::router::proxy {
 
-Worker::Worker(const ProxyLimits& limits, const TableHolder* tables, BackendHealth* health,
+Worker::Worker(const ProxyLimits& limits, const TableHolder* tables, ProcessProtection* protection,
                AccessLog* access_log, uint64_t seed)
     : limits_(limits),
       tables_(tables),
       pool_(&loop_, limits_.max_idle_upstream_per_backend),
-      chooser_(&pool_, health, seed),
+      chooser_(&pool_, protection, seed),
       acceptor_(this) {
   ctx_.loop = &loop_;
   ctx_.limits = &limits_;
   ctx_.tables = &tables_;
   ctx_.pool = &pool_;
   ctx_.chooser = &chooser_;
-  ctx_.health = health;
+  ctx_.protection = protection;
   ctx_.stats = &stats_;
   ctx_.access_log = access_log;
   ctx_.host = this;

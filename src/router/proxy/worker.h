@@ -1,6 +1,6 @@
 // One proxy loop: a thread running an EventLoop with its own SO_REUSEPORT listener, its
 // client sessions, its upstream pool and counters. Loops share nothing on the data path but
-// the route table (TableHolder), the health view and the access log.
+// the serving state (TableHolder), the process protection and the access log.
 //
 // Threads: Start() runs the loop on a new thread; BeginDrain(), CloseAll() and Stop() may be
 // called from any thread (they post to the loop); drained() and stats() are readable from any
@@ -22,7 +22,7 @@ namespace grid::router::proxy {
 
 class Worker : public SessionHost {
  public:
-  Worker(const ProxyLimits& limits, const TableHolder* tables, BackendHealth* health,
+  Worker(const ProxyLimits& limits, const TableHolder* tables, ProcessProtection* protection,
          AccessLog* access_log, uint64_t seed);
   ~Worker() override;
 

@@ -542,25 +542,29 @@ class DrainTest(StoreTestCase):
               f"{loop.failures[:5]}", file=sys.stderr)
         self.assertEqual(loop.failures, [])
 
-    @unittest.expectedFailure
     def test_router_without_a_table_takes_no_requests_on_a_shared_port(self):
-        """Known bug (cmd/gridrouter/main.cc): in store mode without a cached table the router
-        binds its port and answers 503 "no route table" until the store's table arrives, so a
-        new router sharing the port of a serving one (SO_REUSEPORT) fails requests while it
-        loads. Here the new router cannot reach the store (relay cut): every request the kernel
-        hands it fails."""
+        """A router in store mode without a table (no cache, store cut off) does not listen,
+        so a new router sharing the port of a serving one (SO_REUSEPORT) takes none of its
+        requests until the store's table arrives; then it listens and serves."""
         rev = self.write_table({"c1": cell(self.addr("b1"))}, {"acme": "c1"})
         listen = f"127.0.0.1:{free_port()}"
         old = self.start_router(rev, listen=listen, name="old")
         relay = Relay(self.store.client_port)
         self.addCleanup(relay.close)
         relay.cut()
-        Router(self.procs, ARGS.gridrouter, self.tmp, f"127.0.0.1:{relay.port}", self.prefix,
-               listen=listen, name="new")
+        new = Router(self.procs, ARGS.gridrouter, self.tmp, f"127.0.0.1:{relay.port}",
+                     self.prefix, listen=listen, name="new", wait_listening=False)
+        wait_for(lambda: "waiting for the route table" in new.err_tail(),
+                 "the new router waiting for its table")
         statuses = [request(old.port, headers={"X-Tenant": "acme", "Connection": "close"})[0]
                     for _ in range(40)]
         print(f"answers with a table-less router on the port: {statuses}", file=sys.stderr)
         self.assertEqual(set(statuses), {200})
+        self.assertIsNone(new.proc.poll())
+        relay.heal()
+        new.wait_listening()
+        new.wait_revision(rev)
+        self.assertEqual(request(new.port, headers={"X-Tenant": "acme"})[0], 200)
 
 
 # ---------------------------------------------------------------------------------------
@@ -663,12 +667,14 @@ class StoreTroubleTest(StoreTestCase):
     def test_router_started_before_the_store_serves_once_the_store_answers(self):
         store = Store(self.procs, ARGS.store, store_binary(), self.tmp, name="late")
         self.addCleanup(store.close_client)
-        router = Router(self.procs, ARGS.gridrouter, self.tmp, store.endpoint, self.prefix)
+        router = Router(self.procs, ARGS.gridrouter, self.tmp, store.endpoint, self.prefix,
+                        wait_listening=False)
         self.assertEqual(router.admin("/readyz")[0], 503)
         self.assertFalse(router.routes()["connected"])
         store.start()
         self.table = Table(store, self.prefix)
         rev = self.write_table({"c1": cell(self.addr("b1"))}, {"acme": "c1"})
+        router.wait_listening()
         router.wait_revision(rev)
         self.assertEqual(router.admin("/readyz")[0], 200)
         self.assertTrue(router.routes()["connected"])

@@ -9,7 +9,6 @@ the store. Every wait polls with a deadline; every process gets SIGKILL if the t
 dies (PR_SET_PDEATHSIG) and is killed at the end of its test.
 """
 
-import ctypes
 import http.client
 import json
 import os
@@ -31,81 +30,9 @@ DEADLINE_S = 20.0
 STORE_READY_DEADLINE_S = 30.0
 MAX_TXN_OPS = 20000  # both stores take --max-txn-ops; a 10,000-tenant move is one txn
 
-_libc = ctypes.CDLL(None, use_errno=True)
-PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent():
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-def wait_for(predicate, what, timeout=DEADLINE_S, interval=0.02):
-    end = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < end:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def free_port():
-    """A loopback port nothing listens on (bound, then closed)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def read_lines(proc, count, timeout=DEADLINE_S):
-    """The first `count` stdout lines of a process, within the deadline."""
-    lines = []
-    done = threading.Event()
-
-    def reader():
-        for _ in range(count):
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line.decode().strip())
-        done.set()
-
-    threading.Thread(target=reader, daemon=True).start()
-    if not done.wait(timeout) or len(lines) < count:
-        raise AssertionError(f"process printed {lines} within {timeout}s")
-    return lines
-
-
-def port_of(line):
-    return int(line.rsplit(":", 1)[1])
-
-
-class Processes:
-    """Every process a test starts; kill_all() at the end."""
-
-    def __init__(self):
-        self.procs = []
-        self.files = []
-
-    def start(self, args, **kwargs):
-        kwargs.setdefault("stdout", subprocess.PIPE)
-        p = subprocess.Popen(args, preexec_fn=_die_with_parent, **kwargs)
-        self.procs.append(p)
-        return p
-
-    def kill_all(self):
-        for p in self.procs:
-            if p.poll() is None:
-                try:
-                    os.kill(p.pid, signal.SIGCONT)  # a stopped process dies on SIGKILL too
-                except ProcessLookupError:
-                    pass
-                p.kill()
-            p.wait()
-            if p.stdout:
-                p.stdout.close()
-        for f in self.files:
-            f.close()
+sys.path.insert(0, os.path.dirname(HERE))
+from procs import (Processes, _die_with_parent, free_port, port_of, read_lines,  # noqa: E402,F401
+                   wait_for)
 
 
 class Backend:
@@ -222,16 +149,22 @@ class Router:
     """The real gridrouter in store mode."""
 
     def __init__(self, procs, gridrouter, tmp, endpoints, prefix, listen="127.0.0.1:0",
-                 threads=1, name="router", extra=()):
+                 threads=1, name="router", extra=(), wait_listening=True):
         self.stderr_path = os.path.join(tmp, f"{name}.err")
         self.stderr = open(self.stderr_path, "ab")
         procs.files.append(self.stderr)
         args = [gridrouter, "--endpoints", endpoints, "--prefix", prefix, "--listen", listen,
                 "--admin", "127.0.0.1:0", "--threads", str(threads), *extra]
         self.proc = procs.start(args, stderr=self.stderr)
-        listen_line, admin_line = read_lines(self.proc, 2)
-        self.port = port_of(listen_line)
-        self.admin_port = port_of(admin_line)
+        self.port = None
+        self.admin_port = port_of(read_lines(self.proc, 1)[0])  # "admin on": printed at once
+        if wait_listening:
+            self.wait_listening()
+
+    def wait_listening(self, timeout=DEADLINE_S):
+        """Reads the "listening on" line: the router binds its port only once it has a
+        table (from the store or its cache)."""
+        self.port = port_of(read_lines(self.proc, 1, timeout=timeout)[0])
 
     def admin(self, path):
         try:
@@ -250,10 +183,9 @@ class Router:
     def wait_revision(self, revision, timeout=DEADLINE_S):
         """Polls /routes until the serving table is at `revision` or later; returns /routes.
 
-        Waits for `store_revision` too: /routes takes `revision` from the watcher's slot,
-        which is swapped *before* the table is handed to the proxy, while `store_revision`
-        (and `swaps`) move only after the proxy has it. `revision` alone can be ahead of
-        what requests see for as long as the hand-over takes (a known bug, see README)."""
+        `revision` is the table the proxy serves; `store_revision` is the last store
+        revision the watcher applied (or refused), so both at `revision` means the change
+        was seen and is the one serving."""
         def at():
             r = self.routes()
             served = r.get("revision", 0) >= revision and r.get("store_revision", 0) >= revision
