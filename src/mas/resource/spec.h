@@ -1,0 +1,94 @@
+// The specs of the resource kinds: KVCluster (a store cluster: gridkv or etcd) and
+// RouterFleet (gridrouter replicas). Each spec has a strict decoder (types, unknown fields),
+// a Defaults() step that fills unset optional fields, and a Validate() step that checks
+// ranges. Errors name the field path, e.g. "spec.members: must be 1..7 (odd recommended),
+// got 0". Plain values; no I/O.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "mas/resource/fields.h"
+
+namespace grid::mas {
+
+// KVCluster limits and defaults.
+inline constexpr int64_t kMaxMembers = 7;
+inline constexpr int64_t kDefaultMembers = 3;
+inline constexpr size_t kMaxZones = 16;
+inline constexpr size_t kMaxVersionBytes = 64;
+inline constexpr int64_t kMinQuotaBackendBytes = int64_t{16} << 20;    // 16 MiB
+inline constexpr int64_t kMaxQuotaBackendBytes = int64_t{8} << 30;     // 8 GiB (etcd's advice)
+inline constexpr int64_t kDefaultQuotaBackendBytes = int64_t{2} << 30; // 2 GiB (etcd's default)
+inline constexpr int64_t kMinInspectionIntervalSeconds = 10;
+inline constexpr int64_t kMaxInspectionIntervalSeconds = 7 * 24 * 3600;
+inline constexpr int64_t kDefaultInspectionIntervalSeconds = 3600;
+inline constexpr char kEngineGridkv[] = "gridkv";
+inline constexpr char kEngineEtcd[] = "etcd";
+
+// RouterFleet limits and defaults.
+inline constexpr int64_t kMaxRouterReplicas = 64;
+inline constexpr int64_t kDefaultRouterReplicas = 1;
+inline constexpr size_t kMaxKeyPrefixBytes = 256;
+inline constexpr size_t kMaxListenBytes = 128;
+
+// A DNS label (RFC 1123): 1..63 of [a-z0-9-], starting and ending with [a-z0-9]. Returns
+// the problem ("" when valid).
+std::string DnsLabelError(std::string_view name);
+
+struct Placement {
+  std::vector<std::string> zones;
+  bool operator==(const Placement&) const = default;
+};
+
+struct Inspection {
+  std::optional<int64_t> interval_seconds;
+  bool operator==(const Inspection&) const = default;
+};
+
+struct KVClusterSpec {
+  std::string engine;   // "gridkv" | "etcd"; "" = unset (default gridkv)
+  std::string version;  // the binary version to run, e.g. "3.4.23"; required
+  std::optional<int64_t> members;
+  std::optional<Placement> placement;
+  std::optional<int64_t> quota_backend_bytes;
+  std::optional<Inspection> inspection;
+  bool operator==(const KVClusterSpec&) const = default;
+};
+
+struct L4Front {
+  std::string name;    // a DNS label
+  std::string listen;  // "host:port"
+  bool operator==(const L4Front&) const = default;
+};
+
+struct RouterFleetSpec {
+  std::optional<int64_t> replicas;
+  std::string version;         // required
+  std::string routes_prefix;   // the store key prefix the routers read routes from; required
+  std::optional<L4Front> l4_front;
+  bool operator==(const RouterFleetSpec&) const = default;
+};
+
+// Decoders add type and unknown-field errors under `path` (normally "spec").
+KVClusterSpec DecodeKVClusterSpec(const nlohmann::json& j, const std::string& path,
+                                  FieldErrors* errors);
+RouterFleetSpec DecodeRouterFleetSpec(const nlohmann::json& j, const std::string& path,
+                                      FieldErrors* errors);
+
+nlohmann::json ToJson(const KVClusterSpec& spec);
+nlohmann::json ToJson(const RouterFleetSpec& spec);
+
+void Defaults(KVClusterSpec* spec);
+void Defaults(RouterFleetSpec* spec);
+
+// Range checks; unset optional fields are not checked (run Defaults first).
+void Validate(const KVClusterSpec& spec, const std::string& path, FieldErrors* errors);
+void Validate(const RouterFleetSpec& spec, const std::string& path, FieldErrors* errors);
+
+}  // namespace grid::mas
