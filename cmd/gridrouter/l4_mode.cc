@@ -7,6 +7,7 @@
 // logs why. SIGTERM or SIGINT stops accepting, lets established connections finish up to the
 // drain deadline (then closes them) and exits 0. An invalid configuration at start exits 2.
 #include "l4_mode.h"
+#include "signals.h"
 
 #include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -60,13 +61,7 @@ int RunL4Mode(int argc, char** argv) {
     return 2;
   }
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGHUP);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  const sigset_t signals = BlockControlSignals();
 
   l4::ServerOptions options;
   options.threads = threads;

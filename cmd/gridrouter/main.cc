@@ -35,6 +35,7 @@
 #include "router/proxy/state_publisher.h"
 #include "admin_routes.h"
 #include "l4_mode.h"
+#include "signals.h"
 #include "table_feed.h"
 
 namespace {
@@ -97,13 +98,7 @@ int main(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("gridrouter"));
 
   // Signals are taken synchronously by the main thread; every thread inherits the mask.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGHUP);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  const sigset_t signals = grid::router::cmd::BlockControlSignals();
 
   // Each table the feed publishes goes out with its health and concurrency state, built on
   // the health thread (which also runs the active checks).
