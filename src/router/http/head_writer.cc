@@ -77,9 +77,15 @@ bool NamedByConnection(std::span<const HeaderField> headers, std::string_view na
 }
 
 void AppendField(std::string* out, std::string_view name, std::string_view value) {
-  out->append(name);
-  out->append(": ", 2);
-  out->append(value);
+  // A parsed field written "name: value" is one run of the head it came from: one append.
+  if (!name.empty() && value.data() == name.data() + name.size() + 2 &&
+      name.data()[name.size()] == ':' && name.data()[name.size() + 1] == ' ') {
+    out->append(name.data(), name.size() + 2 + value.size());
+  } else {
+    out->append(name);
+    out->append(": ", 2);
+    out->append(value);
+  }
   out->append("\r\n", 2);
 }
 

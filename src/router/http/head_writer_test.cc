@@ -191,6 +191,28 @@ TEST(HttpHeadWriterTest, ResponseDropsHopByHopFields) {
             "\r\n");
 }
 
+TEST(HttpHeadWriterTest, FieldsAreWrittenNameColonSpaceValue) {
+  // "name: value" as received is copied as one run; any other spacing is normalised.
+  const std::string in =
+      "HTTP/1.1 200 OK\r\n"
+      "Server: test\r\n"
+      "X-A:no-space\r\n"
+      "X-B: \t two  \t\r\n"
+      "X-C:\r\n"
+      "X-D: \r\n"
+      "Content-Length: 0\r\n"
+      "\r\n";
+  EXPECT_EQ(Client(in, {}, {}),
+            "HTTP/1.1 200 OK\r\n"
+            "Server: test\r\n"
+            "X-A: no-space\r\n"
+            "X-B: two\r\n"
+            "X-C: \r\n"
+            "X-D: \r\n"
+            "Content-Length: 0\r\n"
+            "\r\n");
+}
+
 TEST(HttpHeadWriterTest, ResponseConnectionField) {
   const std::string cl = "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n";
   ClientResponseOptions o;

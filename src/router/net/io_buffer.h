@@ -2,23 +2,36 @@
 // consumed from its front. Moves the unread bytes to the front (compaction) before growing,
 // and never grows beyond the capacity its owner allows: each owner states its limit.
 //
-// Not thread-safe.
+// Storage of exactly kIoBufferBlockBytes (the size a first read asks for) comes from and goes
+// back to a small per-thread cache of blocks, so a keep-alive connection that releases its
+// buffer between requests does not cost an allocation and a free per request. The cache
+// holds at most kIoBufferCachedBlocksPerThread blocks; a released buffer still owns nothing.
+//
+// Not thread-safe (the cache is per thread, so a buffer may still be freed on any thread).
 #pragma once
 
 #include <cstddef>
-#include <memory>
 #include <span>
 #include <string_view>
 
 namespace grid::router::net {
 
+// The block size the per-thread cache keeps (the first read's request, kReadChunkBytes).
+inline constexpr size_t kIoBufferBlockBytes = 16 * 1024;
+// Blocks kept per thread for reuse (at most 1 MiB a thread).
+inline constexpr size_t kIoBufferCachedBlocksPerThread = 64;
+
+// Blocks in the calling thread's cache.
+size_t IoBufferCachedBlocks();
+
 class IoBuffer {
  public:
   IoBuffer() = default;
+  ~IoBuffer();
   IoBuffer(const IoBuffer&) = delete;
   IoBuffer& operator=(const IoBuffer&) = delete;
 
-  std::string_view readable() const { return {data_.get() + begin_, end_ - begin_}; }
+  std::string_view readable() const { return {data_ + begin_, end_ - begin_}; }
   size_t size() const { return end_ - begin_; }
   bool empty() const { return begin_ == end_; }
   size_t capacity() const { return capacity_; }
@@ -43,7 +56,7 @@ class IoBuffer {
  private:
   void Reserve(size_t capacity);
 
-  std::unique_ptr<char[]> data_;
+  char* data_ = nullptr;  // owned: capacity_ bytes
   size_t capacity_ = 0;
   size_t begin_ = 0;
   size_t end_ = 0;

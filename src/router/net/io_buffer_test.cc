@@ -4,6 +4,8 @@
 
 #include <cstring>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace grid::router::net {
 namespace {
@@ -33,6 +35,38 @@ TEST(IoBufferTest, PrepareWriteStopsAtTheLimit) {
   room = b.PrepareWrite(100, limit);  // compaction makes room without growing
   EXPECT_EQ(room.size(), 100u);
   EXPECT_EQ(b.capacity(), limit);
+}
+
+TEST(IoBufferTest, ReleasedBlocksAreCachedPerThreadUpToTheLimit) {
+  // A fresh thread starts with an empty cache.
+  std::thread([] {
+    EXPECT_EQ(IoBufferCachedBlocks(), 0u);
+    std::vector<IoBuffer> buffers(kIoBufferCachedBlocksPerThread + 1);
+    for (IoBuffer& b : buffers) {
+      EXPECT_EQ(b.PrepareWrite(kIoBufferBlockBytes, 64 * 1024).size(), kIoBufferBlockBytes);
+    }
+    for (IoBuffer& b : buffers) b.Release();
+    EXPECT_EQ(IoBufferCachedBlocks(), kIoBufferCachedBlocksPerThread);  // one over: freed
+    for (IoBuffer& b : buffers) EXPECT_EQ(b.capacity(), 0u);
+
+    IoBuffer reused;
+    reused.Append("abc");  // another size: not from the cache, and not kept by it
+    EXPECT_EQ(IoBufferCachedBlocks(), kIoBufferCachedBlocksPerThread);
+    reused.Consume(3);
+    reused.Release();
+    EXPECT_EQ(IoBufferCachedBlocks(), kIoBufferCachedBlocksPerThread);
+
+    std::span<char> room = reused.PrepareWrite(kIoBufferBlockBytes, 64 * 1024);
+    EXPECT_EQ(room.size(), kIoBufferBlockBytes);
+    EXPECT_EQ(IoBufferCachedBlocks(), kIoBufferCachedBlocksPerThread - 1);
+    std::memset(room.data(), 'y', room.size());
+    reused.Commit(room.size());
+    // Growing past the block gives the block back.
+    reused.PrepareWrite(1, 64 * 1024);
+    EXPECT_EQ(reused.capacity(), 2 * kIoBufferBlockBytes);
+    EXPECT_EQ(reused.readable(), std::string(kIoBufferBlockBytes, 'y'));
+    EXPECT_EQ(IoBufferCachedBlocks(), kIoBufferCachedBlocksPerThread);
+  }).join();
 }
 
 }  // namespace

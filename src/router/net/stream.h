@@ -22,8 +22,9 @@
 
 namespace grid::router::net {
 
-// Bytes asked of one read() call at least (the buffer grows to it if its limit allows).
+// Bytes asked of one recv() call at least (the buffer grows to it if its limit allows).
 inline constexpr size_t kReadChunkBytes = 16 * 1024;
+static_assert(kReadChunkBytes == kIoBufferBlockBytes, "first reads use the cached block size");
 
 class Stream;
 
@@ -54,7 +55,7 @@ class Stream : public IoHandler {
     size_t bytes = 0;
     int error = 0;  // kError
   };
-  // One read() into `buffer`, whose storage may grow up to `max_capacity` bytes. kFull when
+  // One recv() into `buffer`, whose storage may grow up to `max_capacity` bytes. kFull when
   // the buffer has no room left (nothing read).
   ReadResult ReadInto(IoBuffer* buffer, size_t max_capacity);
 
