@@ -1,0 +1,368 @@
+#include "mas/kvcluster/reconciler.h"
+
+#include <filesystem>
+#include <system_error>
+#include <variant>
+
+#include <fmt/format.h>
+
+namespace grid::mas::kvcluster {
+namespace {
+
+constexpr char kKeyPrefix[] = "KVCluster/";
+
+class ResourceStoreAccess final : public KVClusterStore {
+ public:
+  explicit ResourceStoreAccess(ResourceStore* store) : store_(store) {}
+  Result<Resource> Get(const std::string& name) override {
+    return store_->Get(Kind::kKVCluster, name);
+  }
+  Result<Resource> UpdateStatus(const std::string& name, const ResourceStatus& status,
+                                const std::string& resource_version) override {
+    return store_->UpdateStatus(Kind::kKVCluster, name, status, resource_version);
+  }
+
+ private:
+  ResourceStore* const store_;
+};
+
+bool DataDirEmpty(const std::string& dir) {
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec) || ec) return true;
+  return std::filesystem::is_empty(dir, ec) || ec;
+}
+
+InstanceState FromRuntime(runtime::InstanceState s) {
+  switch (s) {
+    case runtime::InstanceState::kRunning: return InstanceState::kRunning;
+    case runtime::InstanceState::kBackoff: return InstanceState::kBackoff;
+    case runtime::InstanceState::kStopped: return InstanceState::kStopped;
+    case runtime::InstanceState::kFailed: return InstanceState::kFailed;
+  }
+  return InstanceState::kMissing;
+}
+
+std::string Url(const std::string& host, int port) { return fmt::format("http://{}:{}", host, port); }
+
+}  // namespace
+
+std::unique_ptr<KVClusterStore> StoreAccess(ResourceStore* store) {
+  return std::make_unique<ResourceStoreAccess>(store);
+}
+
+std::string InstanceName(const std::string& cluster, const std::string& member) {
+  return "kv/" + cluster + "/" + member;
+}
+
+KVClusterReconciler::KVClusterReconciler(ResourceStore* store, runtime::Runtime* runtime,
+                                         ClusterApiFactory apis, KVClusterOptions options)
+    : KVClusterReconciler(StoreAccess(store), runtime, std::move(apis), std::move(options)) {}
+
+KVClusterReconciler::KVClusterReconciler(std::unique_ptr<KVClusterStore> store,
+                                         runtime::Runtime* runtime, ClusterApiFactory apis,
+                                         KVClusterOptions options)
+    : store_(std::move(store)),
+      runtime_(runtime),
+      apis_(std::move(apis)),
+      options_([&] {
+        if (!options.now) options.now = [] { return std::chrono::system_clock::now(); };
+        if (!options.data_dir_empty) options.data_dir_empty = DataDirEmpty;
+        return std::move(options);
+      }()) {}
+
+runtime::InstanceSpec KVClusterReconciler::MemberInstance(const Resource& resource,
+                                                          const MemberStatus& member,
+                                                          const std::string& version,
+                                                          const std::string& initial_cluster,
+                                                          const std::string& cluster_state) const {
+  const auto& spec = std::get<KVClusterSpec>(resource.spec);
+  runtime::InstanceSpec is;
+  is.name = InstanceName(resource.metadata.name, member.name);
+  is.engine = spec.engine.empty() ? kEngineGridkv : spec.engine;
+  is.version = version;
+  is.restart = runtime::RestartPolicy::kInPlace;
+  const std::string token = resource.metadata.uid.empty()
+                                ? resource.metadata.name
+                                : resource.metadata.name + "-" + resource.metadata.uid.substr(0, 8);
+  is.args = {"--name", member.name,
+             "--data-dir", "{data_dir}",
+             "--listen-client-urls", member.client_url,
+             "--advertise-client-urls", member.client_url,
+             "--listen-peer-urls", member.peer_url,
+             "--initial-advertise-peer-urls", member.peer_url,
+             "--initial-cluster", initial_cluster,
+             "--initial-cluster-state", cluster_state,
+             "--initial-cluster-token", token,
+             "--quota-backend-bytes",
+             std::to_string(spec.quota_backend_bytes.value_or(kDefaultQuotaBackendBytes))};
+  return is;
+}
+
+std::string KVClusterReconciler::InitialCluster(const ResourceStatus& status,
+                                                const Observed& observed,
+                                                const std::string& joining) {
+  std::string out;
+  auto add = [&](const std::string& name, const std::string& url) {
+    if (!out.empty()) out += ",";
+    out += name + "=" + url;
+  };
+  if (!observed.member_list_ok || joining.empty()) {
+    for (const MemberStatus& m : status.members) add(m.name, m.peer_url);
+    return out;
+  }
+  for (const StoreMember& sm : observed.store_members) {
+    if (sm.peer_urls.empty()) continue;
+    std::string name = sm.name;
+    for (const MemberStatus& m : status.members) {
+      if (m.peer_url == sm.peer_urls.front()) name = m.name;
+    }
+    if (name.empty()) name = MemberIdHex(sm.id);
+    add(name, sm.peer_urls.front());
+  }
+  return out;
+}
+
+Observed KVClusterReconciler::Observe(const Resource& resource, ClusterApi* api, TimePoint now) {
+  Observed o;
+  o.cluster = resource.metadata.name;
+  const ResourceStatus& status = resource.status;
+  std::vector<uint64_t> reported_leaders;
+  std::map<uint64_t, uint64_t> applied_by_id;
+  for (const MemberStatus& m : status.members) {
+    MemberObservation mo;
+    mo.name = m.name;
+    const std::string iname = InstanceName(o.cluster, m.name);
+    if (auto inst = runtime_->Get(iname); inst.ok()) {
+      mo.instance = FromRuntime(inst->state);
+      mo.instance_version = inst->spec.version;
+      mo.restarts = inst->restarts;
+    }
+    mo.data_empty = options_.data_dir_empty(runtime_->DataDir(iname));
+    if (api != nullptr && !m.client_url.empty()) {
+      if (auto st = api->GetStatus(m.client_url); st.ok()) {
+        mo.reachable = true;
+        mo.applied_index = st->applied_index;
+        applied_by_id[st->member_id] = st->applied_index;
+        if (st->leader_id != 0) reported_leaders.push_back(st->leader_id);
+      }
+    }
+    o.members.push_back(std::move(mo));
+  }
+  if (api != nullptr) {
+    if (auto list = api->MemberList(); list.ok()) {
+      o.member_list_ok = true;
+      for (const MemberInfo& mi : *list) {
+        o.store_members.push_back({mi.id, mi.name, mi.learner, mi.peer_urls});
+      }
+    }
+  }
+  // The leader most members report, and its applied index as it reported it.
+  std::map<uint64_t, int> votes;
+  for (uint64_t id : reported_leaders) ++votes[id];
+  int best = 0;
+  for (const auto& [id, n] : votes) {
+    if (n > best) o.leader_id = id, best = n;
+  }
+  if (auto it = applied_by_id.find(o.leader_id); it != applied_by_id.end()) {
+    o.leader_applied_index = it->second;
+  } else {
+    o.leader_id = 0;  // a leader we cannot read cannot gate anything
+  }
+
+  // Down and quorum-lost clocks.
+  std::lock_guard<std::mutex> lock(mu_);
+  Memory& mem = memory_[o.cluster];
+  for (MemberObservation& mo : o.members) {
+    if (mo.instance == InstanceState::kRunning && mo.reachable) {
+      mem.down_since.erase(mo.name);
+    } else {
+      mo.down_since = mem.down_since.emplace(mo.name, now).first->second;
+    }
+  }
+  if (CountQuorum(status, o).ok()) {
+    mem.quorum_lost_since.reset();
+  } else {
+    if (!mem.quorum_lost_since) mem.quorum_lost_since = now;
+    o.quorum_lost_since = mem.quorum_lost_since;
+  }
+  return o;
+}
+
+Status KVClusterReconciler::Execute(const Resource& resource, const Step& step,
+                                    const Observed& observed, ClusterApi* api,
+                                    ResourceStatus* next) {
+  const std::string& cluster = resource.metadata.name;
+  auto member = [&](const std::string& name) -> MemberStatus* {
+    for (MemberStatus& m : next->members) {
+      if (m.name == name) return &m;
+    }
+    return nullptr;
+  };
+  auto need_api = [&]() -> Status {
+    return api == nullptr ? Unavailable("no client URL of " + resource.Describe() + " answers")
+                          : Status::Ok();
+  };
+  const auto& spec = std::get<KVClusterSpec>(resource.spec);
+  switch (step.kind) {
+    case StepKind::kNothing:
+    case StepKind::kWaitCatchUp:
+      return Status::Ok();
+    case StepKind::kPlanMembers: {
+      std::vector<MemberStatus> planned;
+      for (const std::string& name : step.members) {
+        GRID_ASSIGN_OR_RETURN(int client_port, runtime_->AllocatePort());
+        GRID_ASSIGN_OR_RETURN(int peer_port, runtime_->AllocatePort());
+        MemberStatus m;
+        m.name = name;
+        m.client_url = Url(runtime_->Host(), client_port);
+        m.peer_url = Url(runtime_->Host(), peer_port);
+        m.version = spec.version;
+        planned.push_back(std::move(m));
+      }
+      for (MemberStatus& m : planned) next->members.push_back(std::move(m));
+      return Status::Ok();
+    }
+    case StepKind::kProvisionMembers: {
+      const std::string initial = InitialCluster(*next, observed, "");
+      Status first;
+      for (const MemberStatus& m : next->members) {
+        Status s = runtime_->Start(MemberInstance(resource, m, step.version, initial, "new"));
+        if (!s.ok() && first.ok()) first = s.WithContext(m.name);
+      }
+      return first;
+    }
+    case StepKind::kAddLearner: {
+      GRID_RETURN_IF_ERROR(need_api());
+      MemberStatus* m = member(step.member);
+      if (m == nullptr) return Internal("no planned member " + step.member);
+      GRID_ASSIGN_OR_RETURN(uint64_t id, api->MemberAdd(m->peer_url, /*is_learner=*/true));
+      m->id = MemberIdHex(id);
+      return Status::Ok();
+    }
+    case StepKind::kStartMember: {
+      MemberStatus* m = member(step.member);
+      if (m == nullptr) return Internal("no planned member " + step.member);
+      m->version = step.version;
+      return runtime_->Start(MemberInstance(resource, *m, step.version,
+                                            InitialCluster(*next, observed, m->name),
+                                            step.cluster_state));
+    }
+    case StepKind::kPromoteLearner:
+      GRID_RETURN_IF_ERROR(need_api());
+      return api->MemberPromote(step.member_id);
+    case StepKind::kMoveLeader:
+      GRID_RETURN_IF_ERROR(need_api());
+      return api->MoveLeader(step.member_id);
+    case StepKind::kRemoveMember: {
+      GRID_RETURN_IF_ERROR(need_api());
+      GRID_RETURN_IF_ERROR(api->MemberRemove(step.member_id));
+      if (MemberStatus* m = member(step.member); m != nullptr && m->id == MemberIdHex(step.member_id)) {
+        m->id.clear();
+      }
+      return Status::Ok();
+    }
+    case StepKind::kStopMember:
+      return runtime_->Stop(InstanceName(cluster, step.member), options_.stop_grace);
+    case StepKind::kDeleteInstance: {
+      GRID_RETURN_IF_ERROR(runtime_->Remove(InstanceName(cluster, step.member), step.wipe));
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        memory_[cluster].down_since.erase(step.member);
+      }
+      if (step.forget) {
+        std::erase_if(next->members, [&](const MemberStatus& m) { return m.name == step.member; });
+      }
+      return Status::Ok();
+    }
+  }
+  return Internal("unknown step");
+}
+
+Result<controller::ReconcileResult> KVClusterReconciler::Destroy(const std::string& name) {
+  bool wipe = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = memory_.find(name); it != memory_.end()) wipe = it->second.wipe_on_delete;
+  }
+  Status first;
+  for (const runtime::InstanceStatus& inst : runtime_->List("kv/" + name + "/")) {
+    Status s = runtime_->Remove(inst.spec.name, wipe);
+    if (!s.ok() && first.ok()) first = s.WithContext(inst.spec.name);
+  }
+  GRID_RETURN_IF_ERROR(first);
+  std::lock_guard<std::mutex> lock(mu_);
+  memory_.erase(name);
+  return controller::ReconcileResult{};
+}
+
+Result<controller::ReconcileResult> KVClusterReconciler::Reconcile(const std::string& key) {
+  const std::string name =
+      key.rfind(kKeyPrefix, 0) == 0 ? key.substr(sizeof(kKeyPrefix) - 1) : key;
+  auto got = store_->Get(name);
+  if (!got.ok() && got.status().code() == Code::kNotFound) return Destroy(name);
+  GRID_RETURN_IF_ERROR(got.status());
+  const Resource& resource = *got;
+  if (resource.kind() != Kind::kKVCluster) {
+    return InvalidArgument(resource.Describe() + " is not a KVCluster");
+  }
+  KVClusterSpec spec = std::get<KVClusterSpec>(resource.spec);
+  Defaults(&spec);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = resource.metadata.labels.find(kWipeOnDeleteLabel);
+    memory_[name].wipe_on_delete = it != resource.metadata.labels.end() && it->second == "true";
+  }
+
+  const TimePoint now = options_.now();
+  const std::string now_text = FormatTimestamp(now);
+  std::unique_ptr<ClusterApi> api;
+  std::vector<std::string> endpoints;
+  for (const MemberStatus& m : resource.status.members) endpoints.push_back(m.client_url);
+  if (!endpoints.empty()) {
+    if (auto made = apis_(endpoints); made.ok()) api = std::move(*made);
+  }
+
+  const Observed observed = Observe(resource, api.get(), now);
+  const Step step = Decide(spec, resource.status, observed, now, options_.plan);
+
+  ResourceStatus next = resource.status;
+  const Status result = Execute(resource, step, observed, api.get(), &next);
+
+  // Members as observed (before the step).
+  for (size_t i = 0; i < resource.status.members.size(); ++i) {
+    MemberStatus* m = nullptr;
+    for (MemberStatus& n : next.members) {
+      if (n.name == resource.status.members[i].name) m = &n;
+    }
+    if (m == nullptr) continue;
+    const MemberObservation& mo = observed.members[i];
+    if (const StoreMember* sm = FindStoreMember(observed, *m)) m->id = MemberIdHex(sm->id);
+    if (!mo.instance_version.empty()) m->version = mo.instance_version;
+    m->healthy = MemberHealthy(*m, mo, observed, options_.plan.catch_up_lag_entries);
+  }
+  next.phase = step.phase;
+  next.observed_generation = resource.metadata.generation;
+  for (const ConditionUpdate& c : step.conditions) {
+    SetCondition(&next, {c.type, c.status, c.reason, c.message.substr(0, kMaxConditionMessageBytes), ""},
+                 now_text);
+  }
+  if (step.operation) {
+    Operation op = *step.operation;
+    if (step.kind != StepKind::kNothing && step.kind != StepKind::kWaitCatchUp) {
+      RecordStep(&op, step.Describe(), now_text, result.ok() ? "ok" : result.ToString());
+    }
+    next.operation = OperationToJson(op);
+  } else {
+    next.operation = nullptr;
+  }
+
+  auto written = store_->UpdateStatus(name, next, resource.metadata.resource_version);
+  if (!written.ok()) {
+    if (IsConflict(written.status())) return controller::ReconcileResult{.requeue = true};
+    return written.status();
+  }
+  if (!result.ok()) return result.WithContext(resource.Describe() + ": " + step.Describe());
+  return controller::ReconcileResult{.requeue_after = step.requeue_after};
+}
+
+}  // namespace grid::mas::kvcluster

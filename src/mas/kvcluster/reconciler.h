@@ -1,0 +1,99 @@
+// KVClusterReconciler: the controller of KVCluster resources. Each Reconcile(key) reads the
+// resource, observes its members (Runtime instances "kv/<cluster>/<member>", the store's
+// Status and MemberList through a ClusterApi), asks Decide (plan.h) for one step, executes
+// it, records it in status.operation and writes the status with a compare-and-swap (a
+// conflict requeues). A deleted resource has its instances stopped and removed; their data
+// is wiped only when the last seen resource carried the label
+// `grid.dev/wipe-on-delete: "true"` (data is kept when in doubt, e.g. after a restart).
+//
+// Key: "<name>" or "KVCluster/<name>".
+//
+// In memory only (lost on restart, which only restarts the grace periods): since when each
+// member has been down and since when quorum has been lost; the wipe-on-delete label.
+//
+// Thread-safety: Reconcile may run concurrently for different keys (ControllerRunner never
+// runs one key twice at once).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "mas/controller/reconciler.h"
+#include "mas/kvcluster/cluster_api.h"
+#include "mas/kvcluster/plan.h"
+#include "mas/resource/store.h"
+#include "mas/runtime/runtime.h"
+
+namespace grid::mas::kvcluster {
+
+inline constexpr char kWipeOnDeleteLabel[] = "grid.dev/wipe-on-delete";
+
+struct KVClusterOptions {
+  PlanOptions plan;  // grace, lag bound, upgrade step timeout
+  // Wall clock (persisted times must survive a restart); default system_clock::now.
+  std::function<TimePoint()> now;
+  // True when a member's data dir is missing or empty; default: a filesystem check.
+  std::function<bool(const std::string& data_dir)> data_dir_empty;
+  std::chrono::milliseconds stop_grace = runtime::kDefaultStopGrace;
+};
+
+// The reconciler's access to KVCluster resources: a ResourceStore in production, an
+// in-memory fake in unit tests.
+class KVClusterStore {
+ public:
+  virtual ~KVClusterStore() = default;
+  virtual Result<Resource> Get(const std::string& name) = 0;
+  virtual Result<Resource> UpdateStatus(const std::string& name, const ResourceStatus& status,
+                                        const std::string& resource_version) = 0;
+};
+
+// KVClusterStore over a ResourceStore. REQUIRES: `store` outlives it.
+std::unique_ptr<KVClusterStore> StoreAccess(ResourceStore* store);
+
+// "kv/<cluster>/<member>".
+std::string InstanceName(const std::string& cluster, const std::string& member);
+
+class KVClusterReconciler final : public controller::Reconciler {
+ public:
+  // REQUIRES: `store` and `runtime` outlive the reconciler.
+  KVClusterReconciler(ResourceStore* store, runtime::Runtime* runtime, ClusterApiFactory apis,
+                      KVClusterOptions options = {});
+  KVClusterReconciler(std::unique_ptr<KVClusterStore> store, runtime::Runtime* runtime,
+                      ClusterApiFactory apis, KVClusterOptions options = {});
+
+  Result<controller::ReconcileResult> Reconcile(const std::string& key) override;
+
+  // The instance a member runs as (exposed for tests).
+  runtime::InstanceSpec MemberInstance(const Resource& resource, const MemberStatus& member,
+                                       const std::string& version,
+                                       const std::string& initial_cluster,
+                                       const std::string& cluster_state) const;
+
+ private:
+  struct Memory {
+    std::map<std::string, TimePoint> down_since;  // member name →
+    std::optional<TimePoint> quorum_lost_since;
+    bool wipe_on_delete = false;
+  };
+
+  Result<controller::ReconcileResult> Destroy(const std::string& name);
+  Observed Observe(const Resource& resource, ClusterApi* api, TimePoint now);
+  Status Execute(const Resource& resource, const Step& step, const Observed& observed,
+                 ClusterApi* api, ResourceStatus* next);
+  // "name=peer,..." of the store's membership (planned names), else of the planned members.
+  static std::string InitialCluster(const ResourceStatus& status, const Observed& observed,
+                                    const std::string& joining);
+
+  const std::unique_ptr<KVClusterStore> store_;
+  runtime::Runtime* const runtime_;
+  const ClusterApiFactory apis_;
+  const KVClusterOptions options_;
+  std::mutex mu_;
+  std::map<std::string, Memory> memory_;  // cluster name →; guarded by mu_
+};
+
+}  // namespace grid::mas::kvcluster

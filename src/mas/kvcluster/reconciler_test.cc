@@ -1,0 +1,418 @@
+// Full KVCluster scenarios driven through Reconcile with a fake runtime, a fake store
+// cluster and an in-memory resource store; time is a test-controlled wall clock.
+#include "mas/kvcluster/reconciler.h"
+
+#include <algorithm>
+#include <functional>
+
+#include <gtest/gtest.h>
+
+#include "mas/kvcluster/testing/fake_cluster.h"
+#include "mas/kvcluster/testing/fake_runtime.h"
+
+namespace grid::mas::kvcluster {
+namespace {
+
+using std::chrono::seconds;
+using testing::FakeCluster;
+using testing::FakeRuntime;
+
+// At most this many passes for one scenario phase (each pass takes one step).
+constexpr int kMaxPasses = 200;
+
+// KVCluster resources in memory, with the store's CAS on resourceVersion.
+class MemStore {
+ public:
+  void Put(Resource r) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = objects_.find(r.metadata.name);
+    r.metadata.generation = it == objects_.end() ? 1 : it->second.metadata.generation + 1;
+    if (it != objects_.end()) r.status = it->second.status;
+    r.metadata.resource_version = std::to_string(++revision_);
+    objects_[r.metadata.name] = std::move(r);
+  }
+  void Erase(const std::string& name) {
+    std::lock_guard<std::mutex> lock(mu_);
+    objects_.erase(name);
+  }
+  void InjectConflicts(int n) {
+    std::lock_guard<std::mutex> lock(mu_);
+    conflicts_ = n;
+  }
+  Result<Resource> Get(const std::string& name) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = objects_.find(name);
+    if (it == objects_.end()) return NotFound("KVCluster \"" + name + "\" not found");
+    return it->second;
+  }
+  Result<Resource> UpdateStatus(const std::string& name, const ResourceStatus& status,
+                                const std::string& rv) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = objects_.find(name);
+    if (it == objects_.end()) return NotFound("KVCluster \"" + name + "\" not found");
+    if (conflicts_ > 0 || it->second.metadata.resource_version != rv) {
+      if (conflicts_ > 0) --conflicts_;
+      return ConflictError(it->second.Describe(), rv, it->second.metadata.resource_version);
+    }
+    GRID_RETURN_IF_ERROR(ValidateStatus(status));
+    if (it->second.status == status) return it->second;  // as the store: no change, no write
+    it->second.status = status;
+    it->second.metadata.resource_version = std::to_string(++revision_);
+    return it->second;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, Resource> objects_;
+  int64_t revision_ = 0;
+  int conflicts_ = 0;
+};
+
+class MemStoreAccess final : public KVClusterStore {
+ public:
+  explicit MemStoreAccess(MemStore* s) : s_(s) {}
+  Result<Resource> Get(const std::string& name) override { return s_->Get(name); }
+  Result<Resource> UpdateStatus(const std::string& name, const ResourceStatus& status,
+                                const std::string& rv) override {
+    return s_->UpdateStatus(name, status, rv);
+  }
+
+ private:
+  MemStore* const s_;
+};
+
+class KVClusterReconcilerTest : public ::testing::Test {
+ protected:
+  KVClusterReconcilerTest() {
+    options_.now = [this] { return now_; };
+    options_.data_dir_empty = [this](const std::string& d) { return runtime_.DataDirEmpty(d); };
+    options_.plan.member_grace = seconds(30);
+    options_.plan.upgrade_step_timeout = seconds(20);
+    NewReconciler();
+  }
+
+  // A fresh reconciler: what a restarted control plane sees (nothing in memory).
+  void NewReconciler() {
+    reconciler_ = std::make_unique<KVClusterReconciler>(
+        std::make_unique<MemStoreAccess>(&store_), &runtime_, cluster_.Factory(), options_);
+  }
+
+  void Apply(int members, const std::string& version,
+             std::map<std::string, std::string> labels = {}) {
+    Resource r;
+    r.metadata.name = "c";
+    r.metadata.uid = "0123456789abcdef";
+    r.metadata.labels = std::move(labels);
+    KVClusterSpec spec;
+    spec.engine = "gridkv";
+    spec.version = version;
+    spec.members = members;
+    Defaults(&spec);
+    r.spec = spec;
+    store_.Put(std::move(r));
+  }
+
+  Resource Current() {
+    auto r = store_.Get("c");
+    EXPECT_TRUE(r.ok());
+    return r.ok() ? *r : Resource{};
+  }
+
+  // One pass; the clock moves by `tick` afterwards.
+  void Pass(Duration tick = seconds(1)) {
+    auto r = reconciler_->Reconcile("c");
+    if (!r.ok()) errors_.push_back(r.status().ToString());
+    now_ += tick;
+  }
+
+  // Passes until `done` holds for the stored resource; false after kMaxPasses.
+  bool RunUntil(const std::function<bool(const Resource&)>& done, Duration tick = seconds(1)) {
+    for (int i = 0; i < kMaxPasses; ++i) {
+      if (done(Current())) return true;
+      Pass(tick);
+      learners_max_ = std::max(learners_max_, Learners());
+    }
+    return done(Current());
+  }
+
+  static bool Running(const Resource& r, size_t members, const std::string& version) {
+    if (r.status.phase != Phase::kRun || !r.status.operation.is_null()) return false;
+    if (r.status.members.size() != members) return false;
+    return std::all_of(r.status.members.begin(), r.status.members.end(), [&](const MemberStatus& m) {
+      return m.healthy && m.version == version && !m.id.empty();
+    });
+  }
+
+  size_t Learners() {
+    size_t n = 0;
+    for (const MemberInfo& m : cluster_.Members()) n += m.learner ? 1 : 0;
+    return n;
+  }
+  size_t Voters() { return cluster_.Members().size() - Learners(); }
+
+  void Provision3() {
+    Apply(3, "3.4.0");
+    ASSERT_TRUE(RunUntil([](const Resource& r) { return Running(r, 3, "3.4.0"); }));
+  }
+
+  std::string IdOf(const std::string& member) {
+    for (const MemberStatus& m : Current().status.members) {
+      if (m.name == member) return m.id;
+    }
+    return "";
+  }
+
+  std::string MemberOf(uint64_t id) {
+    for (const MemberStatus& s : Current().status.members) {
+      if (s.id == MemberIdHex(id)) return s.name;
+    }
+    return "";
+  }
+
+  TimePoint now_ = std::chrono::system_clock::from_time_t(1'800'000'000);
+  KVClusterOptions options_;
+  MemStore store_;
+  FakeRuntime runtime_;
+  FakeCluster cluster_{&runtime_};
+  std::unique_ptr<KVClusterReconciler> reconciler_;
+  std::vector<std::string> errors_;
+  size_t learners_max_ = 0;
+};
+
+TEST_F(KVClusterReconcilerTest, ProvisionThreeToRun) {
+  Provision3();
+  const Resource r = Current();
+  EXPECT_EQ(r.status.observed_generation, 1);
+  EXPECT_EQ(FindCondition(r.status, kCondAvailable)->status, ConditionStatus::kTrue);
+  EXPECT_EQ(FindCondition(r.status, kCondDegraded)->status, ConditionStatus::kFalse);
+  EXPECT_EQ(Voters(), 3u);
+  for (const MemberStatus& m : r.status.members) {
+    auto inst = runtime_.Get(InstanceName("c", m.name));
+    ASSERT_TRUE(inst.ok());
+    EXPECT_EQ(inst->spec.engine, "gridkv");
+    EXPECT_EQ(inst->spec.restart, runtime::RestartPolicy::kInPlace);
+    EXPECT_EQ(FakeRuntime::Arg(inst->spec, "--initial-cluster-state"), "new");
+    EXPECT_EQ(FakeRuntime::Arg(inst->spec, "--advertise-client-urls"), m.client_url);
+    EXPECT_EQ(FakeRuntime::Arg(inst->spec, "--quota-backend-bytes"),
+              std::to_string(kDefaultQuotaBackendBytes));
+    EXPECT_EQ(FakeRuntime::Arg(inst->spec, "--initial-cluster"),
+              r.status.members[0].name + "=" + r.status.members[0].peer_url + "," +
+                  r.status.members[1].name + "=" + r.status.members[1].peer_url + "," +
+                  r.status.members[2].name + "=" + r.status.members[2].peer_url);
+  }
+  EXPECT_TRUE(errors_.empty()) << errors_.front();
+}
+
+TEST_F(KVClusterReconcilerTest, PortsAllocatedOnceAndReusedAfterRestart) {
+  Apply(3, "3.4.0");
+  Pass();  // plans the members
+  const auto planned = Current().status.members;
+  ASSERT_EQ(planned.size(), 3u);
+  NewReconciler();
+  ASSERT_TRUE(RunUntil([](const Resource& r) { return Running(r, 3, "3.4.0"); }));
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(Current().status.members[i].client_url, planned[i].client_url);
+    EXPECT_EQ(Current().status.members[i].peer_url, planned[i].peer_url);
+  }
+}
+
+TEST_F(KVClusterReconcilerTest, ScaleOutAndInOneMemberAtATime) {
+  Provision3();
+  Apply(5, "3.4.0");
+  bool saw_scale = false;
+  ASSERT_TRUE(RunUntil([&](const Resource& r) {
+    saw_scale = saw_scale || r.status.phase == Phase::kScale;
+    return Running(r, 5, "3.4.0");
+  }));
+  EXPECT_TRUE(saw_scale);
+  EXPECT_EQ(Voters(), 5u);
+  EXPECT_EQ(learners_max_, 1u);
+  EXPECT_EQ(Current().status.observed_generation, 2);
+  auto joined = runtime_.Get(InstanceName("c", "c-4"));
+  ASSERT_TRUE(joined.ok());
+  EXPECT_EQ(FakeRuntime::Arg(joined->spec, "--initial-cluster-state"), "existing");
+
+  // The leader is the highest member: leadership moves away before it is removed.
+  const uint64_t c4 = *ParseMemberIdHex(IdOf("c-4"));
+  ASSERT_TRUE(cluster_.MoveLeader(c4).ok());
+  Apply(3, "3.4.0");
+  // A control-plane restart in the middle resumes from the status.
+  Pass();
+  Pass();
+  NewReconciler();
+  ASSERT_TRUE(RunUntil([](const Resource& r) { return Running(r, 3, "3.4.0"); }));
+  EXPECT_EQ(Voters(), 3u);
+  EXPECT_NE(cluster_.LeaderId(), c4);
+  const auto calls = cluster_.Calls();
+  EXPECT_NE(std::find(calls.begin(), calls.end(), "MemberRemove " + std::to_string(c4)), calls.end());
+  for (const char* gone : {"c-3", "c-4"}) {
+    EXPECT_FALSE(runtime_.Get(InstanceName("c", gone)).ok()) << gone;
+    EXPECT_FALSE(runtime_.HasData(InstanceName("c", gone))) << gone;
+  }
+  // Highest first: c-4's instance went before c-3's.
+  const auto log = runtime_.Log();
+  auto pos = [&](const std::string& s) { return std::find(log.begin(), log.end(), s) - log.begin(); };
+  EXPECT_LT(pos("Remove kv/c/c-4 wipe"), pos("Remove kv/c/c-3 wipe"));
+  EXPECT_TRUE(errors_.empty()) << errors_.front();
+}
+
+TEST_F(KVClusterReconcilerTest, MemberDownPastGraceIsReplaced) {
+  Provision3();
+  const std::string old_id = IdOf("c-1");
+  runtime_.Crash(InstanceName("c", "c-1"));
+  // Within the grace period nothing is replaced.
+  for (int i = 0; i < 5; ++i) Pass(seconds(1));
+  EXPECT_EQ(IdOf("c-1"), old_id);
+  EXPECT_EQ(FindCondition(Current().status, kCondDegraded)->status, ConditionStatus::kTrue);
+  ASSERT_TRUE(RunUntil([&](const Resource& r) {
+    return Running(r, 3, "3.4.0") && IdOf("c-1") != old_id;
+  }, seconds(5)));
+  EXPECT_EQ(Voters(), 3u);
+  const auto log = runtime_.Log();
+  EXPECT_NE(std::find(log.begin(), log.end(), "Remove kv/c/c-1 wipe"), log.end());
+  EXPECT_TRUE(errors_.empty()) << errors_.front();
+}
+
+TEST_F(KVClusterReconcilerTest, DataLossIsReplacedWithoutWaiting) {
+  Provision3();
+  const std::string old_id = IdOf("c-2");
+  runtime_.LoseData(InstanceName("c", "c-2"));
+  Pass(Duration::zero());
+  const auto calls = cluster_.Calls();
+  ASSERT_FALSE(calls.empty());
+  EXPECT_EQ(calls.back(), "MemberRemove " + std::to_string(*ParseMemberIdHex(old_id)));
+  ASSERT_TRUE(RunUntil([&](const Resource& r) {
+    return Running(r, 3, "3.4.0") && IdOf("c-2") != old_id;
+  }, Duration::zero()));
+  EXPECT_TRUE(runtime_.HasData(InstanceName("c", "c-2")));
+}
+
+TEST_F(KVClusterReconcilerTest, RollingUpgradeLeaderLast) {
+  Provision3();
+  const uint64_t leader = cluster_.LeaderId();
+  const std::string leader_name = MemberOf(leader);
+  ASSERT_FALSE(leader_name.empty());
+  Apply(3, "3.5.0");
+  bool saw_update = false;
+  ASSERT_TRUE(RunUntil([&](const Resource& r) {
+    saw_update = saw_update || r.status.phase == Phase::kUpdate;
+    return Running(r, 3, "3.5.0");
+  }));
+  EXPECT_TRUE(saw_update);
+  // Stops in order: followers, then the old leader, after leadership moved.
+  std::vector<std::string> stops;
+  for (const std::string& l : runtime_.Log()) {
+    if (l.rfind("Stop ", 0) == 0) stops.push_back(l.substr(5));
+  }
+  ASSERT_EQ(stops.size(), 3u);
+  EXPECT_EQ(stops.back(), InstanceName("c", leader_name));
+  const auto calls = cluster_.Calls();
+  EXPECT_TRUE(std::any_of(calls.begin(), calls.end(),
+                          [](const std::string& c) { return c.rfind("MoveLeader", 0) == 0; }));
+  EXPECT_NE(cluster_.LeaderId(), leader);
+  EXPECT_TRUE(errors_.empty()) << errors_.front();
+}
+
+TEST_F(KVClusterReconcilerTest, FailedUpgradeRollsBack) {
+  Provision3();
+  cluster_.SetBadVersion("9.9.9");
+  Apply(3, "9.9.9");
+  bool saw_rollback = false;
+  ASSERT_TRUE(RunUntil([&](const Resource& r) {
+    saw_rollback = saw_rollback || r.status.phase == Phase::kRollback;
+    return saw_rollback && Running(r, 3, "3.4.0");
+  }, seconds(5)));
+  const Resource r = Current();
+  const Condition* failed = FindCondition(r.status, kCondUpgradeFailed);
+  ASSERT_NE(failed, nullptr);
+  EXPECT_EQ(failed->status, ConditionStatus::kTrue);
+  EXPECT_EQ(failed->reason, "RolledBack");
+  EXPECT_NE(failed->message.find("9.9.9"), std::string::npos);
+  // Not retried while spec.version names the failed version.
+  const size_t starts = runtime_.Log().size();
+  for (int i = 0; i < 5; ++i) Pass(seconds(5));
+  EXPECT_EQ(runtime_.Log().size(), starts);
+  // Only one member ever ran the bad version.
+  int bad_starts = 0;
+  for (const std::string& l : runtime_.Log()) bad_starts += l.find(" 9.9.9") != std::string::npos;
+  EXPECT_EQ(bad_starts, 1);
+}
+
+TEST_F(KVClusterReconcilerTest, QuorumLossFailsWithRecoveryCommand) {
+  Provision3();
+  runtime_.Crash(InstanceName("c", "c-1"));
+  runtime_.Crash(InstanceName("c", "c-2"));
+  ASSERT_TRUE(RunUntil([](const Resource& r) { return r.status.phase == Phase::kFailed; },
+                       seconds(5)));
+  const Condition* q = FindCondition(Current().status, kCondQuorumLost);
+  ASSERT_NE(q, nullptr);
+  EXPECT_EQ(q->status, ConditionStatus::kTrue);
+  EXPECT_NE(q->message.find("gridctl kvcluster restore c"), std::string::npos);
+}
+
+TEST_F(KVClusterReconcilerTest, WaitingPassesLeaveStatusUnchanged) {
+  Provision3();
+  Pass();
+  const std::string steady = Current().metadata.resource_version;
+  Pass();
+  EXPECT_EQ(Current().metadata.resource_version, steady);
+  // Waiting for a learner to catch up: no write while nothing changes.
+  cluster_.SetCatchUpPolls(1000);
+  Apply(4, "3.4.0");
+  ASSERT_TRUE(RunUntil([](const Resource& r) {
+    auto op = OperationFromJson(r.status.operation);
+    return op.ok() && op->has_value() && !(*op)->steps.empty() &&
+           (*op)->steps.back().step.rfind("StartMember", 0) == 0;
+  }));
+  Pass();
+  const std::string waiting = Current().metadata.resource_version;
+  Pass();
+  Pass();
+  EXPECT_EQ(Current().metadata.resource_version, waiting);
+  EXPECT_EQ(Current().status.phase, Phase::kScale);
+}
+
+TEST_F(KVClusterReconcilerTest, ConflictRequeues) {
+  Apply(3, "3.4.0");
+  store_.InjectConflicts(1);
+  auto r = reconciler_->Reconcile("KVCluster/c");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_TRUE(r->requeue);
+  EXPECT_TRUE(Current().status.members.empty());
+}
+
+TEST_F(KVClusterReconcilerTest, DeleteKeepsDataUnlessLabelled) {
+  Provision3();
+  store_.Erase("c");
+  Pass();
+  EXPECT_TRUE(runtime_.List("kv/c/").empty());
+  EXPECT_TRUE(runtime_.HasData(InstanceName("c", "c-0")));
+}
+
+TEST_F(KVClusterReconcilerTest, DeleteWipesWhenLabelled) {
+  Apply(3, "3.4.0", {{kWipeOnDeleteLabel, "true"}});
+  ASSERT_TRUE(RunUntil([](const Resource& r) { return Running(r, 3, "3.4.0"); }));
+  store_.Erase("c");
+  Pass();
+  EXPECT_TRUE(runtime_.List("kv/c/").empty());
+  for (const char* m : {"c-0", "c-1", "c-2"}) {
+    EXPECT_FALSE(runtime_.HasData(InstanceName("c", m))) << m;
+  }
+}
+
+TEST_F(KVClusterReconcilerTest, OperationStepsRecorded) {
+  Provision3();
+  Apply(4, "3.4.0");
+  Pass();
+  auto op = OperationFromJson(Current().status.operation);
+  ASSERT_TRUE(op.ok());
+  ASSERT_TRUE(op->has_value());
+  EXPECT_EQ((*op)->name, kOpScaleOut);
+  EXPECT_EQ((*op)->target, "c-3");
+  ASSERT_EQ((*op)->steps.size(), 1u);
+  EXPECT_EQ((*op)->steps[0].step, "PlanMembers c-3");
+  EXPECT_EQ((*op)->steps[0].result, "ok");
+}
+
+}  // namespace
+}  // namespace grid::mas::kvcluster
