@@ -208,6 +208,25 @@ TEST(ResourceValidate, RouterFleetRanges) {
             "\"Edge\"; spec.l4Front.listen: port must be 1..65535");
 }
 
+TEST(ResourceValidate, RouterFleetStore) {
+  Resource r = MustParse(Fleet("  version: v1\n  routesPrefix: /r/\n"
+                               "  store: [\"127.0.0.1:2379\", \"10.0.0.2:2379\"]\n"));
+  EXPECT_EQ(std::get<RouterFleetSpec>(r.spec).store,
+            (std::vector<std::string>{"127.0.0.1:2379", "10.0.0.2:2379"}));
+  EXPECT_EQ(ToJson(std::get<RouterFleetSpec>(r.spec))["store"][1], "10.0.0.2:2379");
+  EXPECT_EQ(Problems(Fleet("  version: v1\n  routesPrefix: /r/\n  store: [h, 7, \"h:0\"]\n")),
+            "spec.store[1]: must be a string, got number");
+  EXPECT_EQ(Problems(Fleet("  version: v1\n  routesPrefix: /r/\n  store: [h, \"h:0\"]\n")),
+            "spec.store[0]: must be host:port; spec.store[1]: port must be 1..65535");
+  std::string at_limit = "  version: v1\n  routesPrefix: /r/\n  store: [";
+  for (size_t i = 0; i < kMaxStoreEndpoints; ++i) {
+    at_limit += std::string(i ? ", " : "") + "\"h:1\"";
+  }
+  EXPECT_EQ(Problems(Fleet(at_limit + "]\n")), "");
+  EXPECT_EQ(Problems(Fleet(at_limit + ", \"h:2\"]\n")),
+            "spec.store: must have at most 16 entries, got 17");
+}
+
 TEST(ResourceValidate, NameIsADnsLabel) {
   auto named = [](const std::string& name) {
     return Problems("apiVersion: grid.dev/v1\nkind: KVCluster\nmetadata: {name: \"" + name +

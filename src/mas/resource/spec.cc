@@ -118,6 +118,18 @@ RouterFleetSpec DecodeRouterFleetSpec(const nlohmann::json& j, const std::string
     lr.Finish();
     spec.l4_front = std::move(front);
   }
+  if (const nlohmann::json* store = r.Array("store")) {
+    const std::string store_path = r.PathOf("store");
+    for (size_t i = 0; i < store->size(); ++i) {
+      const auto& e = (*store)[i];
+      if (!e.is_string()) {
+        errors->Add(IndexPath(store_path, i), std::string("must be a string, got ") +
+                                                  e.type_name());
+        continue;
+      }
+      spec.store.push_back(e.get<std::string>());
+    }
+  }
   r.Finish();
   return spec;
 }
@@ -147,6 +159,7 @@ nlohmann::json ToJson(const RouterFleetSpec& spec) {
   if (spec.l4_front) {
     j["l4Front"] = {{"name", spec.l4_front->name}, {"listen", spec.l4_front->listen}};
   }
+  if (!spec.store.empty()) j["store"] = spec.store;
   return j;
 }
 
@@ -245,6 +258,20 @@ void Validate(const RouterFleetSpec& spec, const std::string& path, FieldErrors*
         const std::string e = ListenError(spec.l4_front->listen);
         if (!e.empty()) errors->Add(JoinPath(l4_path, "listen"), e);
       }
+    }
+  }
+  const std::string store_path = JoinPath(path, "store");
+  if (spec.store.size() > kMaxStoreEndpoints) {
+    errors->Add(store_path, "must have at most " + std::to_string(kMaxStoreEndpoints) +
+                                " entries, got " + std::to_string(spec.store.size()));
+  } else {
+    for (size_t i = 0; i < spec.store.size(); ++i) {
+      const std::string& endpoint = spec.store[i];
+      std::string e = endpoint.size() > kMaxListenBytes
+                          ? "must be at most " + std::to_string(kMaxListenBytes) + " bytes"
+                          : ListenError(endpoint);
+      if (e.empty() && endpoint.find(',') != std::string::npos) e = "must not contain ','";
+      if (!e.empty()) errors->Add(IndexPath(store_path, i), e);
     }
   }
 }

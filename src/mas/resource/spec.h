@@ -36,6 +36,7 @@ inline constexpr int64_t kMaxRouterReplicas = 64;
 inline constexpr int64_t kDefaultRouterReplicas = 1;
 inline constexpr size_t kMaxKeyPrefixBytes = 256;
 inline constexpr size_t kMaxListenBytes = 128;
+inline constexpr size_t kMaxStoreEndpoints = 16;
 
 // A DNS label (RFC 1123): 1..63 of [a-z0-9-], starting and ending with [a-z0-9]. Returns
 // the problem ("" when valid).
@@ -72,6 +73,9 @@ struct RouterFleetSpec {
   std::string version;         // required
   std::string routes_prefix;   // the store key prefix the routers read routes from; required
   std::optional<L4Front> l4_front;
+  // The store endpoints ("host:port", <= kMaxStoreEndpoints) the routers read their table
+  // from; empty = the store the control plane itself uses (the fleet controller's default).
+  std::vector<std::string> store = {};  // (initialiser: aggregates may omit it)
   bool operator==(const RouterFleetSpec&) const = default;
 };
 

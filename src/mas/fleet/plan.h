@@ -1,0 +1,163 @@
+// The RouterFleet decision: a pure function from (desired spec, persisted fleet state,
+// observed instances, now) to ONE step. No I/O; the reconciler (reconciler.h) observes,
+// calls Decide, executes the step and persists the state the step carries.
+//
+// Instances of fleet F (all under the runtime name prefix "rf/F/"):
+//   rf/F/<color>-<n>   a replica ("cattle", RestartPolicy kReplace):
+//                      gridrouter --endpoints <store> --prefix <routesPrefix>
+//                                 --listen 127.0.0.1:<port> --admin 127.0.0.1:<admin port>
+//   rf/F/front         the L4 front (spec.l4Front set): gridrouter l4 --config
+//                      {data_dir}/l4.yaml --admin 127.0.0.1:<admin port>
+// Colors are "blue" and "green"; the active color serves, the other is the candidate of a
+// blue-green upgrade and becomes the active one when the upgrade completes.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "mas/resource/resource.h"
+#include "mas/resource/spec.h"
+#include "mas/runtime/runtime.h"
+
+namespace grid::mas::fleet {
+
+using WallTime = std::chrono::system_clock::time_point;
+using Millis = std::chrono::milliseconds;
+
+inline constexpr char kBlue[] = "blue";
+inline constexpr char kGreen[] = "green";
+inline constexpr char kRouterEngine[] = "gridrouter";
+inline constexpr char kReplicaHost[] = "127.0.0.1";
+inline constexpr char kFrontConfigFile[] = "l4.yaml";  // in the front's data dir
+// The green share of the front's weight at each hold of a blue-green upgrade, in order.
+inline constexpr int kShiftPercents[] = {10, 50, 100};
+inline constexpr int kMaxWeight = 100;  // the L4 front's weight range is 0..100
+// A port in the state that Action::kAllocatePorts fills with Runtime::AllocatePort.
+inline constexpr int kPortToAllocate = -1;
+// Operation names (status.operation.name).
+inline constexpr char kOpProvision[] = "Provision";
+inline constexpr char kOpScale[] = "Scale";
+inline constexpr char kOpBlueGreen[] = "BlueGreen";
+inline constexpr char kOpRollback[] = "Rollback";
+// Steps of BlueGreen / Rollback (status.operation.step).
+inline constexpr char kStepStartGreen[] = "StartGreen";  // start + gate on readiness
+inline constexpr char kStepShift[] = "Shift";            // hold at greenPercent
+inline constexpr char kStepRetireBlue[] = "RetireBlue";
+inline constexpr char kStepShiftBack[] = "ShiftBack";
+inline constexpr char kStepRemoveGreen[] = "RemoveGreen";
+// Condition types.
+inline constexpr char kConditionUpgrade[] = "Upgrade";
+inline constexpr char kConditionReady[] = "Ready";
+inline constexpr char kConditionProgressing[] = "Progressing";  // False: a step's action failed
+
+// The tunables of the decision (RouterFleetOptions carries them).
+struct PlanOptions {
+  Millis green_ready_timeout{60000};  // every green replica ready within this of StartGreen
+  Millis shift_hold{10000};           // each kShiftPercents step is held this long
+  Millis readiness_poll{500};         // requeue delay while waiting on readiness or a hold
+  Millis run_resync{10000};           // requeue delay in phase Run (readiness re-observed)
+};
+
+// One replica the fleet owns; ports allocated once and kept for its life.
+struct Replica {
+  std::string color;
+  int index = 0;
+  std::string version;
+  int port = kPortToAllocate;
+  int admin_port = kPortToAllocate;
+  bool operator==(const Replica&) const = default;
+};
+
+struct LogEntry {
+  std::string time;  // RFC 3339
+  std::string step;
+  std::string result;
+  bool operator==(const LogEntry&) const = default;
+};
+
+// The fleet's persisted state: status.operation (see FleetStateToJson for the layout).
+struct FleetState {
+  std::string operation;  // "" = none running, else a kOp* name
+  std::string step;       // within the operation
+  std::string active_color = kBlue;
+  std::string active_version;     // "" until the fleet was first initialised
+  std::vector<Replica> replicas;  // both colors, ordered by (color, index)
+  int front_admin_port = 0;       // 0 = no front; kPortToAllocate = to allocate
+  std::string front_version;      // the gridrouter version the front runs (kept for its life)
+  int green_percent = 0;          // the candidate's share of the front's weight
+  std::string target_version;     // BlueGreen: the candidate's version
+  WallTime step_started{};        // when the current step began (timeouts and holds)
+  std::string failed_version;     // the last version whose blue-green gate failed
+  int64_t failed_generation = 0;  // ... at this spec generation (not retried at it)
+  std::vector<LogEntry> log;      // oldest first, bounded by the reconciler
+  bool operator==(const FleetState&) const = default;
+};
+
+std::string OtherColor(const std::string& color);
+
+nlohmann::json FleetStateToJson(const FleetState& state);
+// InvalidArgument naming the field when `operation` is not a fleet state; null → initial.
+Result<FleetState> FleetStateFromJson(const nlohmann::json& operation);
+
+// What the reconciler saw of one instance.
+struct ObservedInstance {
+  runtime::InstanceState state = runtime::InstanceState::kStopped;
+  runtime::InstanceSpec spec;
+  bool ready = false;  // replicas: admin /readyz answered 200 (probed only while running)
+};
+
+struct Observed {
+  std::map<std::string, ObservedInstance> instances;  // every instance under "rf/<fleet>/"
+  std::string front_config;                           // the front's current l4.yaml, "" when absent
+};
+
+struct Desired {
+  std::string name;  // metadata.name
+  int64_t generation = 0;
+  RouterFleetSpec spec;  // defaulted; spec.store resolved (non-empty) by the reconciler
+};
+
+enum class Action {
+  kNone,              // nothing to do now; requeue after `requeue_after` if > 0
+  kUpdateState,       // persist `next` (and phase/condition) only
+  kAllocatePorts,     // fill every kPortToAllocate in `next` (Runtime::AllocatePort), persist
+  kStart,             // Runtime::Start(instance)
+  kRemove,            // Runtime::Remove(instance_name, wipe), then persist `next`
+  kWriteFrontConfig,  // write `front_config` to the front's l4.yaml; Reload when running
+};
+const char* ActionName(Action action);
+
+struct Step {
+  Action action = Action::kNone;
+  runtime::InstanceSpec instance;      // kStart
+  std::string instance_name;           // kRemove (and kStart, kWriteFrontConfig: the target)
+  std::string front_config;            // kWriteFrontConfig
+  FleetState next;                     // the state to persist after the action succeeded
+  Phase phase = Phase::kNone;          // the phase to persist
+  std::optional<Condition> condition;  // set (SetCondition) with the state
+  std::string reason;                  // one line for the log and the operation's step log
+  Millis requeue_after{0};             // > 0: reconcile again after this delay
+};
+
+// The names of the fleet's instances.
+std::string InstancePrefix(const std::string& fleet);  // "rf/<fleet>/"
+std::string ReplicaName(const std::string& fleet, const std::string& color, int index);
+std::string FrontName(const std::string& fleet);
+// The instance spec of a replica / the front.
+runtime::InstanceSpec ReplicaSpec(const Desired& desired, const Replica& replica);
+runtime::InstanceSpec FrontSpec(const Desired& desired, const FleetState& state);
+// The front's l4.yaml for `state` (weights from the operation and step); "" when the spec
+// has no front.
+std::string RenderFrontConfig(const Desired& desired, const FleetState& state);
+
+// The one step towards `desired`. `phase` is the persisted phase.
+Step Decide(const Desired& desired, Phase phase, const FleetState& state, const Observed& observed,
+            WallTime now, const PlanOptions& options);
+
+}  // namespace grid::mas::fleet

@@ -1,0 +1,111 @@
+// RouterFleetReconciler: the level-triggered controller of RouterFleet resources. Each
+// Reconcile(key) reads the resource, observes the fleet's instances (Runtime::List) and the
+// replicas' readiness (ReadinessProbe), asks Decide (plan.h) for ONE step, executes it
+// through the Runtime, and persists the fleet state in status.operation with UpdateStatus
+// (compare-and-swap on resourceVersion; a conflict requeues). A deleted resource has its
+// instances stopped and removed.
+//
+// Keys: "RouterFleet/<name>" or "<name>".
+// Thread-safety: Reconcile may run on several workers for different keys at once (the store,
+// runtime and probe must be thread-safe; the ones here are).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "mas/controller/reconciler.h"
+#include "mas/fleet/plan.h"
+#include "mas/resource/resource.h"
+#include "mas/runtime/runtime.h"
+
+namespace grid::mas {
+class ResourceStore;
+}
+
+namespace grid::mas::fleet {
+
+inline constexpr size_t kDefaultMaxLogEntries = 32;  // status.operation.log, oldest dropped
+inline constexpr Millis kDefaultProbeTimeout{1000};
+// The requeue delay after an executed step (the next step follows at once).
+inline constexpr Millis kNextStepDelay{1};
+inline constexpr size_t kMaxFrontConfigBytes = size_t{1} << 20;  // read back for comparison
+
+// Is the router's admin endpoint ready (GET /readyz → 200)?
+class ReadinessProbe {
+ public:
+  virtual ~ReadinessProbe() = default;
+  virtual bool Ready(const std::string& host, int admin_port) = 0;
+};
+
+// GET http://host:admin_port/readyz over a plain socket; false on any failure or after
+// `timeout` (connect, send and the status line together).
+class HttpReadinessProbe final : public ReadinessProbe {
+ public:
+  explicit HttpReadinessProbe(Millis timeout = kDefaultProbeTimeout) : timeout_(timeout) {}
+  bool Ready(const std::string& host, int admin_port) override;
+
+ private:
+  const Millis timeout_;
+};
+
+// The two store calls the reconciler makes; ResourceStore behind it in production
+// (ResourceStoreFleetStore), a map in tests.
+class FleetStore {
+ public:
+  virtual ~FleetStore() = default;
+  virtual Result<Resource> Get(const std::string& name) = 0;
+  // Compare-and-swap on resource_version; a conflict satisfies IsConflict.
+  virtual Result<Resource> UpdateStatus(const std::string& name, const ResourceStatus& status,
+                                        const std::string& resource_version) = 0;
+};
+
+class ResourceStoreFleetStore final : public FleetStore {
+ public:
+  explicit ResourceStoreFleetStore(ResourceStore* store) : store_(store) {}
+  Result<Resource> Get(const std::string& name) override;
+  Result<Resource> UpdateStatus(const std::string& name, const ResourceStatus& status,
+                                const std::string& resource_version) override;
+
+ private:
+  ResourceStore* const store_;
+};
+
+struct RouterFleetOptions {
+  PlanOptions plan;  // the green readiness timeout, the hold per shift step, poll delays
+  // Used when spec.store is empty: the control plane's own store endpoints ("host:port").
+  std::vector<std::string> default_store;
+  size_t max_log_entries = kDefaultMaxLogEntries;
+  std::function<WallTime()> now;  // the clock; default std::chrono::system_clock::now
+};
+
+class RouterFleetReconciler final : public controller::Reconciler {
+ public:
+  // REQUIRES: every pointer outlives the reconciler.
+  RouterFleetReconciler(ResourceStore* store, runtime::Runtime* runtime, ReadinessProbe* probe,
+                        RouterFleetOptions options);
+  RouterFleetReconciler(FleetStore* store, runtime::Runtime* runtime, ReadinessProbe* probe,
+                        RouterFleetOptions options);
+
+  Result<controller::ReconcileResult> Reconcile(const std::string& key) override;
+
+ private:
+  Observed Observe(const std::string& name, const FleetState& state) const;
+  // Runs the step's runtime action; fills allocated ports into step->next.
+  Status Execute(Step* step);
+  Status WriteFrontConfig(const std::string& front, const std::string& config);
+  // Stops and removes every instance of a deleted fleet.
+  Status RemoveAll(const std::string& name);
+
+  std::unique_ptr<FleetStore> owned_store_;
+  FleetStore* const store_;
+  runtime::Runtime* const runtime_;
+  ReadinessProbe* const probe_;
+  const RouterFleetOptions options_;
+};
+
+}  // namespace grid::mas::fleet
