@@ -1,0 +1,81 @@
+#include "controller_host.h"
+
+#include <spdlog/spdlog.h>
+
+#include <utility>
+
+namespace grid::mas {
+
+DefaultControllerHost::DefaultControllerHost(client::Client* client, ResourceStore* store,
+                                             const GridmasConfig* config,
+                                             runtime::Runtime* runtime)
+    : client_(client), store_(store), config_(config), runtime_(runtime) {}
+
+Status DefaultControllerHost::StartKind(Kind kind,
+                                        std::unique_ptr<controller::Reconciler> reconciler,
+                                        KindController* out) {
+  ResourceStore* store = store_;
+  controller::ControllerRunnerOptions options;
+  options.workers = kControllerWorkersPerKind;
+  options.resync_period = kControllerResyncPeriod;
+  options.list_keys = [store, kind] {
+    std::vector<std::string> keys;
+    auto list = store->List(kind);
+    if (!list.ok()) return keys;
+    for (const Resource& r : list->items) keys.push_back(r.metadata.name);
+    return keys;
+  };
+  out->reconciler = std::move(reconciler);
+  out->runner = std::make_unique<controller::ControllerRunner>(out->reconciler.get(), options);
+  GRID_ASSIGN_OR_RETURN(ResourceList list, store_->List(kind));
+  controller::ControllerRunner* runner = out->runner.get();
+  GRID_ASSIGN_OR_RETURN(
+      out->watch, store_->Watch(kind, list.revision + 1,
+                                [runner, kind](const ResourceWatchUpdate& update) {
+                                  if (!update.status.ok()) {
+                                    spdlog::warn("{} watch: {} (the resync repairs it)",
+                                                 KindName(kind), update.status.ToString());
+                                  }
+                                  for (const ResourceEvent& e : update.events) {
+                                    (void)runner->Enqueue(e.resource.metadata.name);
+                                  }
+                                }));
+  runner->Start();
+  for (const Resource& r : list.items) (void)runner->Enqueue(r.metadata.name);
+  return Status::Ok();
+}
+
+void DefaultControllerHost::Start(int64_t token) {
+  if (running_) Stop();
+  runtime_->SetActive(true);
+  (void)client_;
+  auto kv = std::make_unique<kvcluster::KVClusterReconciler>(
+      store_, runtime_, kvcluster::GrpcClusterApiFactory());
+  fleet::RouterFleetOptions fleet_options;
+  fleet_options.default_store = config_->store_endpoints;
+  auto rf = std::make_unique<fleet::RouterFleetReconciler>(store_, runtime_, &probe_,
+                                                           fleet_options);
+  if (Status s = StartKind(Kind::kKVCluster, std::move(kv), &kv_); !s.ok()) {
+    spdlog::error("KVCluster controller: {} (the next term retries)", s.ToString());
+  }
+  if (Status s = StartKind(Kind::kRouterFleet, std::move(rf), &fleet_); !s.ok()) {
+    spdlog::error("RouterFleet controller: {} (the next term retries)", s.ToString());
+  }
+  running_ = true;
+  spdlog::info("controllers started (term token {}, root {})", token, config_->root);
+}
+
+void DefaultControllerHost::Stop() {
+  if (!running_) return;
+  for (KindController* k : {&kv_, &fleet_}) {
+    k->watch.reset();
+    if (k->runner) k->runner->Stop();
+    k->runner.reset();
+    k->reconciler.reset();
+  }
+  runtime_->SetActive(false);
+  running_ = false;
+  spdlog::info("controllers stopped");
+}
+
+}  // namespace grid::mas

@@ -1,0 +1,81 @@
+// ControllerHost: where the controllers of one gridmas replica live. They run only while
+// this replica leads: Start(token) when leadership is gained (token = the fencing token of
+// the term), Stop() when it is lost or the process stops. Stop returns only once every
+// controller has stopped acting, so that a deposed replica takes no further step.
+//
+// DefaultControllerHost runs the KVCluster and RouterFleet controllers over the runtime:
+// per kind a ControllerRunner fed by a watch of the kind's resources (from the revision of
+// an initial list, so no event is missed) and a periodic resync. While it leads, the runtime
+// is active (restarts crashed instances); otherwise passive (observes only).
+//
+// Threads: Start and Stop are called on the Leadership campaign thread, alternately
+// (Start, Stop, Start, ...), never concurrently.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "client/client.h"
+#include "client/watcher.h"
+#include "mas/controller/controller_runner.h"
+#include "mas/fleet/reconciler.h"
+#include "mas/kvcluster/reconciler.h"
+#include "mas/resource/store.h"
+#include "mas/runtime/runtime.h"
+
+namespace grid::mas {
+
+// How often every known object is reconciled even without an event.
+inline constexpr std::chrono::seconds kControllerResyncPeriod{10};
+inline constexpr size_t kControllerWorkersPerKind = 2;
+
+// What the controllers need from the command line.
+struct GridmasConfig {
+  std::string prefix;                     // the store key prefix (resources, election)
+  std::string replica;                    // this replica's identity
+  std::string root;                       // runtime directory (instances, data, logs)
+  std::vector<std::string> binaries;      // "engine@version=/abs/path", for the runtime's catalog
+  std::vector<std::string> store_endpoints;  // the control plane's store ("host:port")
+};
+
+class ControllerHost {
+ public:
+  virtual ~ControllerHost() = default;
+  virtual void Start(int64_t token) = 0;
+  virtual void Stop() = 0;
+};
+
+// The host gridmas runs. REQUIRES: every pointer outlives it.
+class DefaultControllerHost : public ControllerHost {
+ public:
+  DefaultControllerHost(client::Client* client, ResourceStore* store, const GridmasConfig* config,
+                        runtime::Runtime* runtime);
+  ~DefaultControllerHost() override { Stop(); }
+
+  void Start(int64_t token) override;
+  void Stop() override;
+  bool running() const { return running_; }
+
+ private:
+  // One kind's runner and the watch that feeds it.
+  struct KindController {
+    std::unique_ptr<controller::Reconciler> reconciler;
+    std::unique_ptr<controller::ControllerRunner> runner;
+    std::unique_ptr<client::Watcher> watch;
+  };
+  Status StartKind(Kind kind, std::unique_ptr<controller::Reconciler> reconciler,
+                   KindController* out);
+
+  client::Client* const client_;
+  ResourceStore* const store_;
+  const GridmasConfig* const config_;
+  runtime::Runtime* const runtime_;
+  fleet::HttpReadinessProbe probe_;
+  bool running_ = false;
+  KindController kv_;
+  KindController fleet_;
+};
+
+}  // namespace grid::mas

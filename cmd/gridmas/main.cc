@@ -1,0 +1,264 @@
+// gridmas: the control plane. Serves the resource API on every replica (writes go to the
+// store, so any replica serves them) and runs the controllers on the elected leader only.
+//
+//   gridmas --endpoints 127.0.0.1:2379 [--prefix /gridmas] [--listen 127.0.0.1:7070]
+//           [--replica NAME] [--root DIR] [--binary engine@version=/path ...]
+//           [--stop-instances-on-exit]
+//
+// The runtime's catalog holds every --binary entry plus, unless an entry names them: the
+// gridkv and gridrouter built beside this gridmas as version "local", and the `etcd` on
+// PATH under the version it reports (e.g. etcd@3.4.23).
+//
+// Prints "api on HOST:PORT" on stdout once the API serves (port 0 picks one). Logs go to
+// stderr. SIGTERM or SIGINT: stop the API, resign leadership (controllers stop), exit 0.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "client/client.h"
+#include "client/context.h"
+#include "controller_host.h"
+#include "mas/api/api_server.h"
+#include "mas/controller/leadership.h"
+#include "mas/resource/store.h"
+#include "mas/runtime/local_runtime.h"
+#include "mas/runtime/version_catalog.h"
+
+namespace {
+
+using grid::Status;
+
+std::vector<std::string> SplitList(const std::string& text, char separator) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(separator, start);
+    if (comma == std::string::npos) comma = text.size();
+    if (comma > start) out.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::string DefaultReplica() {
+  char host[256] = {};
+  if (gethostname(host, sizeof(host) - 1) != 0) std::snprintf(host, sizeof(host), "gridmas");
+  return std::string(host) + "-" + std::to_string(getpid());
+}
+
+// "engine@version=/abs/path" (the runtime's catalog checks the details).
+Status CheckBinary(const std::string& entry) {
+  size_t at = entry.find('@');
+  size_t eq = entry.find('=');
+  if (at == std::string::npos || eq == std::string::npos || at == 0 || eq < at + 2 ||
+      eq + 1 >= entry.size() || entry[eq + 1] != '/') {
+    return grid::InvalidArgument("--binary \"" + entry +
+                                 "\": want engine@version=/absolute/path");
+  }
+  return Status::Ok();
+}
+
+// The version `etcd --version` reports ("etcd Version: 3.4.23"), "" when none.
+std::string EtcdVersion(const std::string& binary) {
+  std::string command = binary + " --version 2>/dev/null";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return "";
+  char line[256];
+  std::string version;
+  while (std::fgets(line, sizeof(line), pipe) != nullptr) {
+    std::string text(line);
+    const std::string tag = "etcd Version: ";
+    if (text.rfind(tag, 0) == 0) {
+      version = text.substr(tag.size());
+      while (!version.empty() && (version.back() == '\n' || version.back() == '\r')) {
+        version.pop_back();
+      }
+    }
+  }
+  pclose(pipe);
+  return version;
+}
+
+// Adds the default binaries (see the file comment) that no entry already names.
+void AddDefaultBinaries(grid::mas::runtime::VersionCatalog* catalog) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  auto add = [catalog](const std::string& engine, const std::string& version,
+                       const fs::path& path) {
+    std::error_code exists_ec;
+    if (version.empty() || !fs::exists(path, exists_ec)) return;
+    if (catalog->Lookup(engine, version).ok()) return;
+    (void)catalog->Add(engine, version, path.string());
+  };
+  if (!ec) {
+    for (const char* engine : {"gridkv", "gridrouter"}) {
+      fs::path beside = self.parent_path() / engine;                          // installed
+      fs::path built = self.parent_path().parent_path() / engine / engine;    // build tree
+      add(engine, "local", fs::exists(beside, ec) ? beside : built);
+    }
+  }
+  const char* path_env = std::getenv("PATH");
+  std::string path_list = path_env ? path_env : "/usr/bin:/bin";
+  for (const std::string& dir : SplitList(path_list, ':')) {
+    fs::path etcd = fs::path(dir) / "etcd";
+    if (fs::exists(etcd, ec)) {
+      add("etcd", EtcdVersion(etcd.string()), etcd);
+      break;
+    }
+  }
+}
+
+int Run(int argc, char** argv) {
+  CLI::App app{"gridmas: the grid control plane (resource API and controllers)"};
+  std::string endpoints;
+  grid::mas::GridmasConfig config;
+  config.prefix = "/gridmas";
+  std::string listen = "127.0.0.1:7070";
+  config.replica = DefaultReplica();
+  config.root = "gridmas-root";
+  app.add_option("--endpoints", endpoints, "control-plane store, comma-separated host:port")
+      ->required();
+  app.add_option("--prefix", config.prefix, "store key prefix")->capture_default_str();
+  app.add_option("--listen", listen, "API address host:port (port 0 picks one)")
+      ->capture_default_str();
+  app.add_option("--replica", config.replica, "this replica's identity (default hostname-pid)");
+  app.add_option("--root", config.root, "runtime directory")->capture_default_str();
+  app.add_option("--binary", config.binaries,
+                 "engine@version=/path of a server binary (repeatable)");
+  bool stop_instances_on_exit = false;
+  app.add_flag("--stop-instances-on-exit", stop_instances_on_exit,
+               "stop every instance of the runtime when gridmas exits (a local grid's Ctrl-C)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  spdlog::set_default_logger(spdlog::stderr_color_mt("gridmas"));
+
+  for (const std::string& entry : config.binaries) {
+    if (Status s = CheckBinary(entry); !s.ok()) {
+      spdlog::error("{}", s.message());
+      return 2;
+    }
+  }
+  if (config.prefix.empty() || config.prefix.front() != '/') {
+    spdlog::error("--prefix \"{}\": must start with '/'", config.prefix);
+    return 2;
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(config.root, ec);
+  if (ec) {
+    spdlog::error("--root {}: {}", config.root, ec.message());
+    return 2;
+  }
+  std::vector<std::string> endpoint_list = SplitList(endpoints, ',');
+  if (endpoint_list.empty()) {
+    spdlog::error("--endpoints: empty");
+    return 2;
+  }
+
+  config.store_endpoints = endpoint_list;
+  auto catalog = grid::mas::runtime::VersionCatalog::FromEntries(config.binaries);
+  if (!catalog.ok()) {
+    spdlog::error("{}", catalog.status().message());
+    return 2;
+  }
+  AddDefaultBinaries(&*catalog);
+  for (const auto& entry : catalog->List()) {
+    spdlog::info("binary {}@{} = {}", entry.engine, entry.version, entry.binary);
+  }
+
+  // SIGTERM/SIGINT are taken by sigwait below; block them before any thread starts.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  grid::mas::runtime::LocalRuntimeOptions runtime_options;
+  runtime_options.root = config.root;
+  runtime_options.catalog = std::move(*catalog);
+  auto runtime = grid::mas::runtime::LocalRuntime::Open(std::move(runtime_options));
+  if (!runtime.ok()) {
+    spdlog::error("runtime: {}", runtime.status().ToString());
+    return 1;
+  }
+
+  grid::client::ClientOptions client_options;
+  client_options.dial_timeout = std::chrono::milliseconds(0);  // the store may come up later
+  auto client = grid::client::Client::Connect(endpoint_list, client_options);
+  if (!client.ok()) {
+    spdlog::error("store {}: {}", endpoints, client.status().ToString());
+    return 1;
+  }
+  grid::mas::ResourceStoreOptions store_options;
+  store_options.prefix = config.prefix;
+  grid::mas::ResourceStore store(client->get(), store_options);
+
+  grid::mas::api::ApiServerOptions api_options;
+  grid::client::Client* raw_client = client->get();
+  api_options.ready_check = [raw_client] {
+    grid::client::Context ctx = grid::client::Context().WithTimeout(std::chrono::seconds(2));
+    return raw_client->MemberStatus(ctx).status();
+  };
+  grid::mas::api::ApiServer api(&store, api_options);
+  // ---- Operation routes (e.g. POST .../kvclusters/{name}/scale) are added here with
+  // api.AddRoute, before Start. ----
+  auto bound = api.Start(listen);
+  if (!bound.ok()) {
+    spdlog::error("api: {}", bound.status().ToString());
+    return 1;
+  }
+  std::cout << "api on " << *bound << std::endl;
+  spdlog::info("replica {} serving the API on {}; store {} prefix {}", config.replica, *bound,
+               endpoints, config.prefix);
+
+  grid::mas::DefaultControllerHost host(client->get(), &store, &config, runtime->get());
+  grid::mas::controller::LeadershipOptions leader_options;
+  leader_options.election_prefix = config.prefix + "/leader";
+  leader_options.identity = config.replica;
+  leader_options.on_change = [&host, &config](bool leader, int64_t token) {
+    if (leader) {
+      spdlog::info("leadership gained by {} (token {})", config.replica, token);
+      host.Start(token);
+    } else {
+      spdlog::info("leadership lost by {} (token {})", config.replica, token);
+      host.Stop();
+    }
+  };
+  auto leadership = grid::mas::controller::Leadership::Start(client->get(), leader_options);
+  if (!leadership.ok()) {
+    spdlog::error("leadership: {}", leadership.status().ToString());
+    api.Stop();
+    return 1;
+  }
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("signal {}: stopping", sig);
+  api.Stop();
+  (*leadership)->Stop();  // resigns; on_change(false) stops the controllers
+  host.Stop();
+  if (stop_instances_on_exit) {
+    if (Status s = (*runtime)->StopAll(grid::mas::runtime::kDefaultStopGrace); !s.ok()) {
+      spdlog::warn("stopping instances: {}", s.ToString());
+    }
+  }
+  spdlog::info("stopped");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return Run(argc, argv); }
