@@ -206,7 +206,8 @@ void Delete(Api& api, const std::string& kind_text, const std::string& name) {
   std::cout << KindSingular(kind) << "/" << name << " deleted\n";
 }
 
-// Polls until the condition holds: "phase=X" or "delete".
+// Polls until the condition holds: "phase=X" (with status.observedGeneration caught up with
+// metadata.generation) or "delete".
 void Wait(Api& api, const std::string& kind_text, const std::string& name,
           const std::string& for_text, const std::string& timeout_text) {
   Kind kind = KindArg(kind_text);
@@ -237,6 +238,11 @@ void Wait(Api& api, const std::string& kind_text, const std::string& name,
     } else {
       nlohmann::json body = Api::Check(res);
       last = body.contains("status") ? body["status"].value("phase", "-") : "-";
+      // A phase counts only once the controller has seen the current spec.
+      const int64_t generation = body["metadata"].value("generation", int64_t{0});
+      const int64_t observed =
+          body.contains("status") ? body["status"].value("observedGeneration", int64_t{0}) : 0;
+      if (observed < generation) last += " (spec not yet observed)";
       if (!want_delete && last == want_phase) {
         std::cout << KindSingular(kind) << "/" << name << " phase=" << last << "\n";
         return;
