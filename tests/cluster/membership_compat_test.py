@@ -327,9 +327,11 @@ def step_add_learner(c):
 
 
 def published(c, name):
+    # A poll: an answer without members (a member that has just joined can serve MemberList
+    # before it holds the membership) means "not yet".
     doc = cluster.etcdctl_json(c.etcdctl, c.cl.endpoints(), "member", "list")
     return doc is not None and any(m.get("name") == name and m.get("clientURLs")
-                                   for m in doc["members"])
+                                   for m in doc.get("members", []))
 
 
 def step_learner(c):

@@ -12,6 +12,7 @@
 #include "transport/cluster_info.h"
 
 #include "kv/replication/durable_log.h"
+#include "kv/server/bootstrap_check.h"
 
 namespace grid::kv {
 namespace {
@@ -115,10 +116,13 @@ Result<MemberLog> OpenMemberLog(const ServerConfig& config, const std::string& w
     return FailedPrecondition("data dir has a backend but no write-ahead log: refusing to start");
   }
   GRID_ASSIGN_OR_RETURN(InitialCluster cluster, ParseInitialCluster(config));
+  const std::string auto_tls_dir =
+      (std::filesystem::path(wal_dir).parent_path() / "fixtures" / "peer").string();
   if (config.initial_cluster_state == "existing") {
-    GRID_RETURN_IF_ERROR(JoinExisting(
-        config, (std::filesystem::path(wal_dir).parent_path() / "fixtures" / "peer").string(),
-        &cluster, &out.joined_members));
+    GRID_RETURN_IF_ERROR(JoinExisting(config, auto_tls_dir, &cluster, &out.joined_members));
+  } else {
+    GRID_RETURN_IF_ERROR(RefuseIfAlreadyBootstrapped(
+        config, cluster, PeerTlsOptions(config, auto_tls_dir), kBootstrapCheckTimeout));
   }
   out.created = true;
   out.replay.metadata.member_id = cluster.self_id;

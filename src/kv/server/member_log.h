@@ -30,7 +30,8 @@ struct MemberLog {
 // (which is read only then, as etcd does): with --initial-cluster-state=new the bootstrap
 // entries go in at once; with "existing" the log starts empty and the member waits for the
 // leader. FailedPrecondition when there is no log but the backend exists (`backend_exists`):
-// the data dir is damaged.
+// the data dir is damaged; and, with "new", when a peer lists this member as already started
+// (bootstrap_check.h): its log was lost and it must be removed and added back.
 Result<MemberLog> OpenMemberLog(const ServerConfig& config, const std::string& wal_dir,
                                 bool backend_exists);
 
