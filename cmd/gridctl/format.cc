@@ -284,6 +284,23 @@ std::string RenderDescribe(const nlohmann::json& object) {
       }
     }
   }
+  // Finished operations, newest first, each with its steps (oldest first).
+  const nlohmann::json& history = Field(status, "history");
+  out += "History:\n";
+  if (!history.is_array() || history.empty()) {
+    out += "  <none>\n";
+  } else {
+    for (auto rec = history.rbegin(); rec != history.rend(); ++rec) {
+      out += fmt::format("  {}  {}  {} -> {}\n", Str(*rec, "name", "-"), Str(*rec, "result", "-"),
+                         Str(*rec, "started", "-"), Str(*rec, "finished", "-"));
+      const nlohmann::json& steps = Field(*rec, "steps");
+      if (!steps.is_array()) continue;
+      for (const auto& s : steps) {
+        out += fmt::format("    {}  {}  {}\n", Str(s, "time", "-"), Str(s, "step", "-"),
+                           Str(s, "result", "-"));
+      }
+    }
+  }
   return out;
 }
 

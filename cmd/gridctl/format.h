@@ -39,7 +39,8 @@ std::string RenderTable(mas::Kind kind, const std::vector<nlohmann::json>& objec
                         std::chrono::system_clock::time_point now);
 
 // The text of `describe`: spec summary, phase, conditions, members, the running operation
-// and its recorded steps.
+// and its recorded steps, then the history of finished operations (newest first: name,
+// result, started -> finished, and its steps one per line, indented).
 std::string RenderDescribe(const nlohmann::json& object);
 
 // Block-style YAML of a JSON value (strings quoted when they would not read back as such).

@@ -94,6 +94,41 @@ TEST(GridctlFormat, DescribeShowsConditionsMembersAndOperationSteps) {
   EXPECT_NE(text.find("result=ok  step=1  time=2026-01-02T03:01:00Z"), std::string::npos) << text;
 }
 
+TEST(GridctlFormat, DescribeShowsHistoryNewestFirstAfterTheOperation) {
+  mas::Resource r;
+  r.metadata.name = "orders";
+  mas::KVClusterSpec spec;
+  spec.version = "3.4.23";
+  r.spec = spec;
+  r.status.phase = mas::Phase::kRun;
+  r.status.history.push_back({"Provision", mas::OperationResult::kSucceeded,
+                              "2026-01-02T03:00:00Z", "2026-01-02T03:00:09Z",
+                              {{"PlanMembers orders-0", "2026-01-02T03:00:00Z", "ok"},
+                               {"ProvisionMembers orders-0", "2026-01-02T03:00:01Z", "ok"}}});
+  r.status.history.push_back({"RollingUpgrade", mas::OperationResult::kRolledBack,
+                              "2026-01-02T04:00:00Z", "2026-01-02T04:02:00Z",
+                              {{"StopMember orders-0", "2026-01-02T04:00:00Z", "ok"},
+                               {"StartMember orders-0", "2026-01-02T04:00:01Z",
+                                "Unavailable: no such version"}}});
+  const std::string text = RenderDescribe(mas::ToJson(r));
+  const std::string expected =
+      "Operation:\n"
+      "  <none>\n"
+      "History:\n"
+      "  RollingUpgrade  RolledBack  2026-01-02T04:00:00Z -> 2026-01-02T04:02:00Z\n"
+      "    2026-01-02T04:00:00Z  StopMember orders-0  ok\n"
+      "    2026-01-02T04:00:01Z  StartMember orders-0  Unavailable: no such version\n"
+      "  Provision  Succeeded  2026-01-02T03:00:00Z -> 2026-01-02T03:00:09Z\n"
+      "    2026-01-02T03:00:00Z  PlanMembers orders-0  ok\n"
+      "    2026-01-02T03:00:01Z  ProvisionMembers orders-0  ok\n";
+  ASSERT_GE(text.size(), expected.size()) << text;
+  EXPECT_EQ(text.substr(text.size() - expected.size()), expected) << text;
+
+  r.status.history.clear();
+  const std::string none = RenderDescribe(mas::ToJson(r));
+  EXPECT_NE(none.find("History:\n  <none>\n"), std::string::npos) << none;
+}
+
 TEST(GridctlFormat, YamlQuotesStringsThatWouldReadBackOtherwise) {
   nlohmann::json j = {{"version", "3.4.23"}, {"rv", "17"},
                       {"flag", "true"},      {"members", 3},

@@ -14,6 +14,8 @@
 #include <sstream>
 #include <utility>
 
+#include <spdlog/spdlog.h>
+
 #include "mas/resource/store.h"
 
 namespace grid::mas::fleet {
@@ -96,7 +98,35 @@ int AdminPortOf(const std::string& fleet, const FleetState& state, const std::st
   return 0;
 }
 
+const char* PhaseLabel(Phase phase) { return phase == Phase::kNone ? "None" : PhaseName(phase); }
+
 }  // namespace
+
+std::optional<OperationResult> EndedAs(const std::string& prev, const std::string& next,
+                                       Phase next_phase) {
+  if (prev.empty() || next == prev) return std::nullopt;
+  if (prev == kOpBlueGreen && next == kOpRollback) return OperationResult::kRolledBack;
+  if (!next.empty()) return OperationResult::kSuperseded;
+  return next_phase == Phase::kFailed ? OperationResult::kFailed : OperationResult::kSucceeded;
+}
+
+OperationRecord ToHistory(const std::string& operation, const std::vector<LogEntry>& log,
+                          OperationResult result, const std::string& finished) {
+  OperationRecord rec;
+  rec.name = operation;
+  rec.result = result;
+  rec.finished = finished;
+  // The operation's entries: the run of `log` up to its last one that names it, plus that
+  // last entry (the step that ended it).
+  size_t begin = log.empty() ? 0 : log.size() - 1;
+  const std::string prefix = operation + "/";
+  while (begin > 0 && log[begin - 1].step.rfind(prefix, 0) == 0) --begin;
+  for (size_t i = begin; i < log.size(); ++i) {
+    rec.steps.push_back({log[i].step, log[i].time, log[i].result});
+  }
+  rec.started = rec.steps.empty() ? finished : rec.steps.front().time;
+  return rec;
+}
 
 bool HttpReadinessProbe::Ready(const std::string& host, int admin_port) {
   return admin_port > 0 && ProbeOnce(host, admin_port, timeout_);
@@ -155,7 +185,10 @@ Result<controller::ReconcileResult> RouterFleetReconciler::Reconcile(const std::
     return result;
   }
   const std::string time = FormatTimestamp(now);
-  if (Status executed = Execute(&step); !executed.ok()) {
+  Status executed = Execute(&step);
+  spdlog::info("RouterFleet {}: {} -> {}", name, step.reason,
+               executed.ok() ? std::string("ok") : "error " + executed.ToString());
+  if (!executed.ok()) {
     // Say why in the status (written only when the message changes), then back off.
     ResourceStatus status = resource.status;
     std::string message = step.reason + ": " + executed.ToString();
@@ -192,10 +225,21 @@ Result<controller::ReconcileResult> RouterFleetReconciler::Reconcile(const std::
         time);
   }
   status.operation = FleetStateToJson(next);
+  // The operation that ran before this step moves to the history when it ended.
+  const std::optional<OperationResult> ended = EndedAs(state.operation, next.operation, step.phase);
+  if (ended) AppendHistory(&status, ToHistory(state.operation, next.log, *ended, time));
   Result<Resource> written = store_->UpdateStatus(name, status, resource.metadata.resource_version);
   if (!written.ok()) {
     if (IsConflict(written.status())) return controller::ReconcileResult{.requeue = true};
     return written.status();
+  }
+  if (ended) {
+    spdlog::info("RouterFleet {}: operation {} {}", name, state.operation,
+                 OperationResultName(*ended));
+  }
+  if (status.phase != resource.status.phase) {
+    spdlog::info("RouterFleet {}: phase {} -> {} ({})", name, PhaseLabel(resource.status.phase),
+                 PhaseLabel(status.phase), step.reason);
   }
   controller::ReconcileResult result;
   result.requeue_after = step.requeue_after > Millis(0) ? step.requeue_after : kNextStepDelay;

@@ -2,8 +2,9 @@
 // Reconcile(key) reads the resource, observes the fleet's instances (Runtime::List) and the
 // replicas' readiness (ReadinessProbe), asks Decide (plan.h) for ONE step, executes it
 // through the Runtime, and persists the fleet state in status.operation with UpdateStatus
-// (compare-and-swap on resourceVersion; a conflict requeues). A deleted resource has its
-// instances stopped and removed.
+// (compare-and-swap on resourceVersion; a conflict requeues); an operation that ended moves
+// to status.history with its result and its steps. Every executed step and phase change is
+// logged (spdlog, info). A deleted resource has its instances stopped and removed.
 //
 // Keys: "RouterFleet/<name>" or "<name>".
 // Thread-safety: Reconcile may run on several workers for different keys at once (the store,
@@ -14,6 +15,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -82,6 +84,20 @@ struct RouterFleetOptions {
   size_t max_log_entries = kDefaultMaxLogEntries;
   std::function<WallTime()> now;  // the clock; default std::chrono::system_clock::now
 };
+
+// How the fleet operation `prev` (status.operation.name before a step) ended, given the one
+// the step persists and the phase it sets; nullopt while it goes on or when none ran.
+// BlueGreen followed by Rollback: kRolledBack. Another operation: kSuperseded. None after
+// it: kFailed in phase Failed, else kSucceeded.
+std::optional<OperationResult> EndedAs(const std::string& prev, const std::string& next,
+                                       Phase next_phase);
+
+// The status.history record of `operation`, which ended at `finished`: its steps are the
+// entries of `log` (the fleet's step log, its last entry the ending step) from the run of
+// entries naming it ("<operation>/<step>") through the last entry; started is the first
+// one's time (the oldest kept).
+OperationRecord ToHistory(const std::string& operation, const std::vector<LogEntry>& log,
+                          OperationResult result, const std::string& finished);
 
 class RouterFleetReconciler final : public controller::Reconciler {
  public:

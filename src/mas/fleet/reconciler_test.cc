@@ -112,6 +112,15 @@ struct Harness {
   }
 };
 
+// "name result" of each status.history entry, oldest first.
+std::vector<std::string> History(const Resource& r) {
+  std::vector<std::string> out;
+  for (const OperationRecord& rec : r.status.history) {
+    out.push_back(rec.name + " " + OperationResultName(rec.result));
+  }
+  return out;
+}
+
 std::vector<std::string> Keys(const std::map<std::string, int>& m) {
   std::vector<std::string> out;
   for (const auto& [k, v] : m) out.push_back(k);
@@ -141,6 +150,16 @@ TEST(RouterFleetReconciler, ProvisionReachesRun) {
   EXPECT_EQ(blue0->spec.args[3], "/grid/routes/");
   EXPECT_EQ(h.runtime.Get("rf/f/front")->spec.args[0], "l4");
   EXPECT_FALSE(r.status.operation["log"].empty());
+  // The finished provision is in the history with its steps, the last one ending it.
+  EXPECT_EQ(History(r), std::vector<std::string>{"Provision Succeeded"});
+  const OperationRecord& rec = r.status.history.front();
+  ASSERT_GE(rec.steps.size(), 2u);
+  EXPECT_EQ(rec.steps.front().step, "Provision/");
+  EXPECT_EQ(rec.steps.front().result, "provision 1.0");
+  EXPECT_EQ(rec.steps.back().step, "Run");
+  EXPECT_EQ(rec.steps.back().result, "run: 2 replicas ready");
+  EXPECT_EQ(rec.started, rec.steps.front().time);
+  EXPECT_EQ(rec.finished, rec.steps.back().time);
 }
 
 TEST(RouterFleetReconciler, ReplicasWaitForReadinessBeforeTheFront) {
@@ -172,6 +191,13 @@ TEST(RouterFleetReconciler, ScaleTwoThreeOne) {
   EXPECT_EQ(h.phases, (std::vector<Phase>{Phase::kProvision, Phase::kRun, Phase::kScale,
                                           Phase::kRun, Phase::kScale, Phase::kRun}));
   EXPECT_EQ(h.Current().status.observed_generation, 3);
+  EXPECT_EQ(History(h.Current()),
+            (std::vector<std::string>{"Provision Succeeded", "Scale Succeeded",
+                                      "Scale Succeeded"}));
+  const OperationRecord scale_in = h.Current().status.history.back();
+  ASSERT_GE(scale_in.steps.size(), 2u);
+  EXPECT_EQ(scale_in.steps.front().step, "Scale/");
+  EXPECT_EQ(scale_in.steps.back().step, "Run");
 }
 
 TEST(RouterFleetReconciler, BlueGreenShiftsTenFiftyHundredAndRetiresBlue) {
@@ -204,6 +230,12 @@ TEST(RouterFleetReconciler, BlueGreenShiftsTenFiftyHundredAndRetiresBlue) {
   EXPECT_EQ(h.State().active_color, kGreen);
   EXPECT_EQ(h.phases.back(), Phase::kRun);
   EXPECT_NE(std::find(h.phases.begin(), h.phases.end(), Phase::kUpdate), h.phases.end());
+  EXPECT_EQ(History(r), (std::vector<std::string>{"Provision Succeeded", "BlueGreen Succeeded"}));
+  const OperationRecord& bg = r.status.history.back();
+  ASSERT_GE(bg.steps.size(), 2u);
+  EXPECT_EQ(bg.steps.front().step, "BlueGreen/StartGreen");
+  EXPECT_EQ(bg.steps.front().result, "begin blue-green upgrade to 2.0");
+  EXPECT_EQ(bg.steps.back().step, "Run");
 }
 
 TEST(RouterFleetReconciler, GreenNeverReadyRollsBackToBlue) {
@@ -233,6 +265,14 @@ TEST(RouterFleetReconciler, GreenNeverReadyRollsBackToBlue) {
   const auto weights = Weights(ReadFile(h.ConfigPath()));
   EXPECT_EQ(Keys(weights), blue);
   for (const auto& [address, w] : weights) EXPECT_EQ(w, 100) << address;
+  // The upgrade ended rolled back; the rollback that undid it succeeded.
+  EXPECT_EQ(History(r), (std::vector<std::string>{"Provision Succeeded", "BlueGreen RolledBack",
+                                                  "Rollback Succeeded"}));
+  const OperationRecord& bg = r.status.history[1];
+  ASSERT_FALSE(bg.steps.empty());
+  EXPECT_EQ(bg.steps.back().step, "Rollback/ShiftBack");
+  EXPECT_EQ(bg.steps.back().result,
+            "GreenNotReady: rf/f/green-0 not ready within 5000 ms");
   // Not retried until the spec changes again.
   const size_t starts = h.runtime.calls().size();
   h.Drive();
@@ -241,6 +281,34 @@ TEST(RouterFleetReconciler, GreenNeverReadyRollsBackToBlue) {
   h.store.Put(Fleet(2, "2.1"));
   h.Drive();
   EXPECT_EQ(h.State().active_version, "2.1");
+  EXPECT_EQ(History(h.Current()).back(), "BlueGreen Succeeded");
+}
+
+TEST(RouterFleetHistory, EndedAs) {
+  EXPECT_EQ(EndedAs("", kOpProvision, Phase::kProvision), std::nullopt);
+  EXPECT_EQ(EndedAs(kOpBlueGreen, kOpBlueGreen, Phase::kUpdate), std::nullopt);
+  EXPECT_EQ(EndedAs(kOpBlueGreen, kOpRollback, Phase::kRollback), OperationResult::kRolledBack);
+  EXPECT_EQ(EndedAs(kOpRollback, "", Phase::kRun), OperationResult::kSucceeded);
+  EXPECT_EQ(EndedAs(kOpScale, "", Phase::kFailed), OperationResult::kFailed);
+  EXPECT_EQ(EndedAs(kOpProvision, kOpScale, Phase::kScale), OperationResult::kSuperseded);
+}
+
+TEST(RouterFleetHistory, ToHistoryTakesTheOperationsRunOfTheLog) {
+  const std::vector<LogEntry> log = {
+      {"t1", "Run", "run: 1 replicas ready"},
+      {"t2", "Scale/", "add a blue replica"},
+      {"t3", "Scale/", "start rf/f/blue-1"},
+      {"t4", "Run", "run: 2 replicas ready"},
+  };
+  const OperationRecord rec = ToHistory(kOpScale, log, OperationResult::kSucceeded, "t4");
+  EXPECT_EQ(rec, (OperationRecord{kOpScale, OperationResult::kSucceeded, "t2", "t4",
+                                  {{"Scale/", "t2", "add a blue replica"},
+                                   {"Scale/", "t3", "start rf/f/blue-1"},
+                                   {"Run", "t4", "run: 2 replicas ready"}}}));
+  // Its entries dropped from the bounded log: only the ending step remains.
+  const OperationRecord lone = ToHistory(kOpScale, {log.back()}, OperationResult::kSucceeded, "t4");
+  EXPECT_EQ(lone.started, "t4");
+  ASSERT_EQ(lone.steps.size(), 1u);
 }
 
 TEST(RouterFleetReconciler, ANewReconcilerResumesAnUpgradeFromTheStatus) {

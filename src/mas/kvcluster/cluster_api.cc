@@ -189,6 +189,7 @@ Status GrpcClusterApi::Defragment(const std::string& endpoint) {
 Status GrpcClusterApi::Compact(int64_t revision) {
   etcdserverpb::CompactionRequest req;
   req.set_revision(revision);
+  req.set_physical(true);  // returns once the compaction is applied: a defrag after it frees space
   etcdserverpb::CompactionResponse resp;
   return OnAnyEndpoint([&](const auto& ch, const std::string&) {
     return GRID_KV_CALL(KV, Compact, req, resp, ch);

@@ -80,6 +80,7 @@ class ClusterApi {
   virtual Result<std::vector<AlarmInfo>> AlarmList() = 0;
   [[nodiscard]] virtual Status AlarmDisarm(const AlarmInfo& alarm) = 0;
   [[nodiscard]] virtual Status Defragment(const std::string& endpoint) = 0;
+  // A physical compaction: returns once every member has applied it.
   [[nodiscard]] virtual Status Compact(int64_t revision) = 0;
 };
 

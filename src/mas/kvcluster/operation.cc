@@ -80,6 +80,32 @@ void RecordStep(Operation* op, std::string step, std::string time, std::string r
   ++op->step;
 }
 
+std::optional<OperationResult> EndedAs(const std::optional<Operation>& prev,
+                                       const std::optional<Operation>& next, Phase next_phase) {
+  if (!prev) return std::nullopt;
+  if (next) {
+    if (next->name == prev->name && next->started == prev->started &&
+        next->target == prev->target) {
+      return std::nullopt;
+    }
+    if (prev->name == kOpRollingUpgrade && next->name == kOpRollback) {
+      return OperationResult::kRolledBack;
+    }
+    return OperationResult::kSuperseded;
+  }
+  return next_phase == Phase::kFailed ? OperationResult::kFailed : OperationResult::kSucceeded;
+}
+
+OperationRecord ToHistory(const Operation& op, OperationResult result, std::string finished) {
+  OperationRecord rec;
+  rec.name = op.name;
+  rec.result = result;
+  rec.started = op.started;
+  rec.finished = std::move(finished);
+  for (const StepRecord& s : op.steps) rec.steps.push_back({s.step, s.time, s.result});
+  return rec;
+}
+
 std::optional<TimePoint> ParseTimestamp(std::string_view text) {
   if (text.size() != 20 || text[19] != 'Z') return std::nullopt;
   std::tm tm{};

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
+#include "mas/resource/resource.h"
 
 namespace grid::mas::kvcluster {
 
@@ -65,6 +66,16 @@ Result<std::optional<Operation>> OperationFromJson(const nlohmann::json& j);
 
 // Appends a record, keeping the last kMaxOperationSteps, and counts the step.
 void RecordStep(Operation* op, std::string step, std::string time, std::string result);
+
+// How `prev` (the operation in the status before a pass) ended, given `next` (the one the
+// pass writes) and the phase it writes; nullopt while `prev` goes on (same name, start and
+// target) or when none ran. RollingUpgrade followed by Rollback: kRolledBack. Another operation in
+// its place: kSuperseded. None after it: kFailed in phase Failed, else kSucceeded.
+std::optional<OperationResult> EndedAs(const std::optional<Operation>& prev,
+                                       const std::optional<Operation>& next, Phase next_phase);
+
+// The status.history record of `op`, finished at `finished` (RFC 3339).
+OperationRecord ToHistory(const Operation& op, OperationResult result, std::string finished);
 
 // Parses FormatTimestamp's form ("2026-01-02T03:04:05Z"); nullopt otherwise.
 std::optional<TimePoint> ParseTimestamp(std::string_view text);

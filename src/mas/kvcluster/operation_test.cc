@@ -23,6 +23,43 @@ TEST(KVClusterOperation, JsonRoundTrip) {
   EXPECT_EQ(op.step, 1);
 }
 
+TEST(KVClusterOperation, EndedAs) {
+  Operation up;
+  up.name = kOpRollingUpgrade;
+  up.started = "2026-01-02T03:04:00Z";
+  Operation same = up;
+  RecordStep(&same, "StopMember c-1", "2026-01-02T03:04:05Z", "ok");
+  Operation rollback;
+  rollback.name = kOpRollback;
+  rollback.started = "2026-01-02T03:05:00Z";
+  Operation again = up;
+  again.started = "2026-01-02T03:06:00Z";
+  EXPECT_EQ(EndedAs(std::nullopt, up, Phase::kUpdate), std::nullopt);
+  EXPECT_EQ(EndedAs(up, same, Phase::kUpdate), std::nullopt);
+  EXPECT_EQ(EndedAs(up, same, Phase::kFailed), std::nullopt);
+  EXPECT_EQ(EndedAs(up, rollback, Phase::kRollback), OperationResult::kRolledBack);
+  EXPECT_EQ(EndedAs(rollback, std::nullopt, Phase::kRun), OperationResult::kSucceeded);
+  EXPECT_EQ(EndedAs(up, std::nullopt, Phase::kRun), OperationResult::kSucceeded);
+  EXPECT_EQ(EndedAs(up, std::nullopt, Phase::kFailed), OperationResult::kFailed);
+  EXPECT_EQ(EndedAs(up, again, Phase::kUpdate), OperationResult::kSuperseded);
+  EXPECT_EQ(EndedAs(rollback, up, Phase::kUpdate), OperationResult::kSuperseded);
+}
+
+TEST(KVClusterOperation, ToHistoryKeepsTheSteps) {
+  Operation op;
+  op.name = kOpScaleOut;
+  op.started = "2026-01-02T03:04:00Z";
+  RecordStep(&op, "PlanMembers c-3", "2026-01-02T03:04:00Z", "ok");
+  RecordStep(&op, "AddLearner c-3", "2026-01-02T03:04:01Z", "Unavailable: no leader");
+  const OperationRecord rec = ToHistory(op, OperationResult::kSucceeded, "2026-01-02T03:04:09Z");
+  EXPECT_EQ(rec, (OperationRecord{kOpScaleOut, OperationResult::kSucceeded, "2026-01-02T03:04:00Z",
+                                  "2026-01-02T03:04:09Z",
+                                  {{"PlanMembers c-3", "2026-01-02T03:04:00Z", "ok"},
+                                   {"AddLearner c-3", "2026-01-02T03:04:01Z",
+                                    "Unavailable: no leader"}}}));
+  static_assert(kMaxOperationSteps <= kMaxHistorySteps, "a record keeps every recorded step");
+}
+
 TEST(KVClusterOperation, NullIsNone) {
   auto none = OperationFromJson(nullptr);
   ASSERT_TRUE(none.ok());

@@ -1,10 +1,12 @@
 #include "mas/kvcluster/reconciler.h"
 
 #include <filesystem>
+#include <fstream>
 #include <system_error>
 #include <variant>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 namespace grid::mas::kvcluster {
 namespace {
@@ -26,10 +28,25 @@ class ResourceStoreAccess final : public KVClusterStore {
   ResourceStore* const store_;
 };
 
-bool DataDirEmpty(const std::string& dir) {
+bool MemberDataLost(const std::string& dir) {
   std::error_code ec;
-  if (!std::filesystem::exists(dir, ec) || ec) return true;
-  return std::filesystem::is_empty(dir, ec) || ec;
+  return !std::filesystem::exists(std::filesystem::path(dir) / kMemberMarkerFile, ec) || ec;
+}
+
+// Before a start: an empty (or missing) data dir gets the marker; a dir with data keeps what
+// it has (a dir with data but no marker is a lost member's, which the plan replaces).
+Status MarkFreshDataDir(const std::string& dir, const std::string& member) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return IOError(dir + ": " + ec.message());
+  if (!fs::is_empty(dir, ec) || ec) return Status::Ok();
+  const fs::path marker = fs::path(dir) / kMemberMarkerFile;
+  std::ofstream out(marker, std::ios::trunc);
+  out << member << "\n";
+  out.close();
+  if (!out) return IOError(marker.string() + ": cannot write");
+  return Status::Ok();
 }
 
 InstanceState FromRuntime(runtime::InstanceState s) {
@@ -43,6 +60,12 @@ InstanceState FromRuntime(runtime::InstanceState s) {
 }
 
 std::string Url(const std::string& host, int port) { return fmt::format("http://{}:{}", host, port); }
+
+const char* PhaseLabel(Phase phase) { return phase == Phase::kNone ? "None" : PhaseName(phase); }
+
+bool Executes(const Step& step) {
+  return step.kind != StepKind::kNothing && step.kind != StepKind::kWaitCatchUp;
+}
 
 }  // namespace
 
@@ -66,7 +89,7 @@ KVClusterReconciler::KVClusterReconciler(std::unique_ptr<KVClusterStore> store,
       apis_(std::move(apis)),
       options_([&] {
         if (!options.now) options.now = [] { return std::chrono::system_clock::now(); };
-        if (!options.data_dir_empty) options.data_dir_empty = DataDirEmpty;
+        if (!options.data_dir_empty) options.data_dir_empty = MemberDataLost;
         return std::move(options);
       }()) {}
 
@@ -226,7 +249,8 @@ Status KVClusterReconciler::Execute(const Resource& resource, const Step& step,
       const std::string initial = InitialCluster(*next, observed, "");
       Status first;
       for (const MemberStatus& m : next->members) {
-        Status s = runtime_->Start(MemberInstance(resource, m, step.version, initial, "new"));
+        Status s = MarkFreshDataDir(runtime_->DataDir(InstanceName(cluster, m.name)), m.name);
+        if (s.ok()) s = runtime_->Start(MemberInstance(resource, m, step.version, initial, "new"));
         if (!s.ok() && first.ok()) first = s.WithContext(m.name);
       }
       return first;
@@ -243,6 +267,8 @@ Status KVClusterReconciler::Execute(const Resource& resource, const Step& step,
       MemberStatus* m = member(step.member);
       if (m == nullptr) return Internal("no planned member " + step.member);
       m->version = step.version;
+      GRID_RETURN_IF_ERROR(
+          MarkFreshDataDir(runtime_->DataDir(InstanceName(cluster, m->name)), m->name));
       return runtime_->Start(MemberInstance(resource, *m, step.version,
                                             InitialCluster(*next, observed, m->name),
                                             step.cluster_state));
@@ -327,6 +353,10 @@ Result<controller::ReconcileResult> KVClusterReconciler::Reconcile(const std::st
 
   ResourceStatus next = resource.status;
   const Status result = Execute(resource, step, observed, api.get(), &next);
+  if (Executes(step)) {
+    spdlog::info("KVCluster {}: {} -> {}", name, step.Describe(),
+                 result.ok() ? std::string("ok") : "error " + result.ToString());
+  }
 
   // Members as observed (before the step).
   for (size_t i = 0; i < resource.status.members.size(); ++i) {
@@ -346,20 +376,37 @@ Result<controller::ReconcileResult> KVClusterReconciler::Reconcile(const std::st
     SetCondition(&next, {c.type, c.status, c.reason, c.message.substr(0, kMaxConditionMessageBytes), ""},
                  now_text);
   }
-  if (step.operation) {
-    Operation op = *step.operation;
-    if (step.kind != StepKind::kNothing && step.kind != StepKind::kWaitCatchUp) {
-      RecordStep(&op, step.Describe(), now_text, result.ok() ? "ok" : result.ToString());
+  std::optional<Operation> op = step.operation;
+  if (op && Executes(step)) {
+    RecordStep(&*op, step.Describe(), now_text, result.ok() ? "ok" : result.ToString());
+  }
+  next.operation = op ? OperationToJson(*op) : nlohmann::json(nullptr);
+  // The operation that ran before this pass moves to the history when it ended.
+  auto prev = OperationFromJson(resource.status.operation);
+  std::optional<OperationResult> ended;
+  if (prev.ok() && *prev) {
+    ended = EndedAs(*prev, op, next.phase);
+    if (ended) {
+      Operation done = **prev;
+      // A step taken as the operation ended belongs to it (none follows to record it).
+      if (!op && Executes(step)) {
+        RecordStep(&done, step.Describe(), now_text, result.ok() ? "ok" : result.ToString());
+      }
+      AppendHistory(&next, ToHistory(done, *ended, now_text));
     }
-    next.operation = OperationToJson(op);
-  } else {
-    next.operation = nullptr;
   }
 
   auto written = store_->UpdateStatus(name, next, resource.metadata.resource_version);
   if (!written.ok()) {
     if (IsConflict(written.status())) return controller::ReconcileResult{.requeue = true};
     return written.status();
+  }
+  if (ended) {
+    spdlog::info("KVCluster {}: operation {} {}", name, (*prev)->name, OperationResultName(*ended));
+  }
+  if (next.phase != resource.status.phase) {
+    spdlog::info("KVCluster {}: phase {} -> {} ({})", name, PhaseLabel(resource.status.phase),
+                 PhaseLabel(next.phase), step.why);
   }
   if (!result.ok()) return result.WithContext(resource.Describe() + ": " + step.Describe());
   return controller::ReconcileResult{.requeue_after = step.requeue_after};

@@ -2,7 +2,10 @@
 // resource, observes its members (Runtime instances "kv/<cluster>/<member>", the store's
 // Status and MemberList through a ClusterApi), asks Decide (plan.h) for one step, executes
 // it, records it in status.operation and writes the status with a compare-and-swap (a
-// conflict requeues). A deleted resource has its instances stopped and removed; their data
+// conflict requeues). An operation that ended moves to status.history with its result
+// (EndedAs in operation.h). Every executed step and phase change is logged (spdlog, info):
+// "KVCluster <name>: <step> -> ok|error <message>", "KVCluster <name>: phase <old> -> <new>
+// (<why>)". A deleted resource has its instances stopped and removed; their data
 // is wiped only when the last seen resource carried the label
 // `grid.dev/wipe-on-delete: "true"` (data is kept when in doubt, e.g. after a restart).
 //
@@ -31,12 +34,16 @@
 namespace grid::mas::kvcluster {
 
 inline constexpr char kWipeOnDeleteLabel[] = "grid.dev/wipe-on-delete";
+// Written into a member's data dir just before the member starts on an empty dir. Its absence
+// means the member's data is lost (the dir was deleted or replaced) even when a server
+// restarted in place has created the dir again.
+inline constexpr char kMemberMarkerFile[] = "grid-member";
 
 struct KVClusterOptions {
   PlanOptions plan;  // grace, lag bound, upgrade step timeout
   // Wall clock (persisted times must survive a restart); default system_clock::now.
   std::function<TimePoint()> now;
-  // True when a member's data dir is missing or empty; default: a filesystem check.
+  // True when a member's data is lost; default: its data dir lacks kMemberMarkerFile.
   std::function<bool(const std::string& data_dir)> data_dir_empty;
   std::chrono::milliseconds stop_grace = runtime::kDefaultStopGrace;
 };

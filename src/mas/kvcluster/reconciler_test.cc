@@ -143,6 +143,27 @@ class KVClusterReconcilerTest : public ::testing::Test {
     });
   }
 
+  // "name result" of each status.history entry, oldest first.
+  std::vector<std::string> History() {
+    std::vector<std::string> out;
+    for (const OperationRecord& rec : Current().status.history) {
+      out.push_back(rec.name + " " + OperationResultName(rec.result));
+    }
+    return out;
+  }
+
+  // The step names recorded by the newest history entry named `name`.
+  std::vector<std::string> HistorySteps(const std::string& name) {
+    const std::vector<OperationRecord> history = Current().status.history;
+    for (auto it = history.rbegin(); it != history.rend(); ++it) {
+      if (it->name != name) continue;
+      std::vector<std::string> steps;
+      for (const HistoryStep& h : it->steps) steps.push_back(h.step);
+      return steps;
+    }
+    return {};
+  }
+
   size_t Learners() {
     size_t n = 0;
     for (const MemberInfo& m : cluster_.Members()) n += m.learner ? 1 : 0;
@@ -200,6 +221,16 @@ TEST_F(KVClusterReconcilerTest, ProvisionThreeToRun) {
                   r.status.members[1].name + "=" + r.status.members[1].peer_url + "," +
                   r.status.members[2].name + "=" + r.status.members[2].peer_url);
   }
+  // The finished provision moved from status.operation to status.history.
+  EXPECT_EQ(History(), std::vector<std::string>{"Provision Succeeded"});
+  const OperationRecord& rec = r.status.history.front();
+  EXPECT_EQ(rec.started, FormatTimestamp(std::chrono::system_clock::from_time_t(1'800'000'000)));
+  EXPECT_FALSE(rec.finished.empty());
+  EXPECT_GT(rec.finished, rec.started);
+  ASSERT_FALSE(rec.steps.empty());
+  EXPECT_EQ(rec.steps.front().step, "PlanMembers c-0 c-1 c-2");
+  EXPECT_EQ(rec.steps.front().result, "ok");
+  EXPECT_EQ(HistorySteps(kOpProvision).back(), "ProvisionMembers c-0 c-1 c-2 version=3.4.0");
   EXPECT_TRUE(errors_.empty()) << errors_.front();
 }
 
@@ -228,6 +259,11 @@ TEST_F(KVClusterReconcilerTest, ScaleOutAndInOneMemberAtATime) {
   EXPECT_EQ(Voters(), 5u);
   EXPECT_EQ(learners_max_, 1u);
   EXPECT_EQ(Current().status.observed_generation, 2);
+  EXPECT_EQ(History(), (std::vector<std::string>{"Provision Succeeded", "ScaleOut Succeeded",
+                                                 "ScaleOut Succeeded"}));
+  EXPECT_EQ(HistorySteps(kOpScaleOut),
+            (std::vector<std::string>{"PlanMembers c-4", "AddLearner c-4",
+                                      "StartMember c-4 version=3.4.0", "PromoteLearner c-4"}));
   auto joined = runtime_.Get(InstanceName("c", "c-4"));
   ASSERT_TRUE(joined.ok());
   EXPECT_EQ(FakeRuntime::Arg(joined->spec, "--initial-cluster-state"), "existing");
@@ -253,6 +289,13 @@ TEST_F(KVClusterReconcilerTest, ScaleOutAndInOneMemberAtATime) {
   const auto log = runtime_.Log();
   auto pos = [&](const std::string& s) { return std::find(log.begin(), log.end(), s) - log.begin(); };
   EXPECT_LT(pos("Remove kv/c/c-4 wipe"), pos("Remove kv/c/c-3 wipe"));
+  // The scale-in survived the restart in the status and ended in the history.
+  EXPECT_EQ(History(), (std::vector<std::string>{"Provision Succeeded", "ScaleOut Succeeded",
+                                                 "ScaleOut Succeeded", "ScaleIn Succeeded",
+                                                 "ScaleIn Succeeded"}));
+  const std::vector<std::string> scale_in = HistorySteps(kOpScaleIn);
+  ASSERT_FALSE(scale_in.empty());
+  EXPECT_EQ(scale_in.back(), "DeleteInstance c-3 wipe");
   EXPECT_TRUE(errors_.empty()) << errors_.front();
 }
 
@@ -310,6 +353,15 @@ TEST_F(KVClusterReconcilerTest, RollingUpgradeLeaderLast) {
   EXPECT_TRUE(std::any_of(calls.begin(), calls.end(),
                           [](const std::string& c) { return c.rfind("MoveLeader", 0) == 0; }));
   EXPECT_NE(cluster_.LeaderId(), leader);
+  EXPECT_EQ(History(),
+            (std::vector<std::string>{"Provision Succeeded", "RollingUpgrade Succeeded"}));
+  const std::vector<std::string> steps = HistorySteps(kOpRollingUpgrade);
+  EXPECT_EQ(std::count_if(steps.begin(), steps.end(),
+                          [](const std::string& s) { return s.rfind("StopMember", 0) == 0; }),
+            3);
+  EXPECT_EQ(std::count_if(steps.begin(), steps.end(),
+                          [](const std::string& s) { return s.rfind("MoveLeader", 0) == 0; }),
+            1);
   EXPECT_TRUE(errors_.empty()) << errors_.front();
 }
 
@@ -328,6 +380,13 @@ TEST_F(KVClusterReconcilerTest, FailedUpgradeRollsBack) {
   EXPECT_EQ(failed->status, ConditionStatus::kTrue);
   EXPECT_EQ(failed->reason, "RolledBack");
   EXPECT_NE(failed->message.find("9.9.9"), std::string::npos);
+  // The upgrade ended rolled back; the rollback that undid it succeeded.
+  EXPECT_EQ(History(), (std::vector<std::string>{"Provision Succeeded", "RollingUpgrade RolledBack",
+                                                 "Rollback Succeeded"}));
+  const OperationRecord& upgrade = r.status.history[1];
+  ASSERT_FALSE(upgrade.steps.empty());
+  EXPECT_EQ(upgrade.steps.back().step.rfind("StartMember", 0), 0u) << upgrade.steps.back().step;
+  EXPECT_LE(upgrade.started, upgrade.finished);
   // Not retried while spec.version names the failed version.
   const size_t starts = runtime_.Log().size();
   for (int i = 0; i < 5; ++i) Pass(seconds(5));

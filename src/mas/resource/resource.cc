@@ -15,6 +15,8 @@ namespace {
 constexpr const char* kKindNames[] = {"KVCluster", "RouterFleet"};
 constexpr const char* kPhaseNames[] = {"",      "Provision", "Ready",   "Run",   "Update",
                                        "Rollback", "Scale",  "Destroy", "Failed"};
+constexpr const char* kOperationResultNames[] = {"Succeeded", "RolledBack", "Failed",
+                                                 "Superseded"};
 
 std::string Quote(std::string_view s) { return nlohmann::json(std::string(s)).dump(); }
 
@@ -132,6 +134,42 @@ MemberStatus DecodeMember(const nlohmann::json& j, const std::string& path, Fiel
   return m;
 }
 
+HistoryStep DecodeHistoryStep(const nlohmann::json& j, const std::string& path,
+                              FieldErrors* errors) {
+  HistoryStep h;
+  ObjectReader r(j, path, errors);
+  h.step = r.String("step", /*required=*/true).value_or("");
+  h.time = r.String("time").value_or("");
+  h.result = r.String("result").value_or("");
+  r.Finish();
+  return h;
+}
+
+OperationRecord DecodeOperationRecord(const nlohmann::json& j, const std::string& path,
+                                      FieldErrors* errors) {
+  OperationRecord rec;
+  ObjectReader r(j, path, errors);
+  rec.name = r.String("name", /*required=*/true).value_or("");
+  if (auto result = r.String("result", /*required=*/true)) {
+    auto parsed = ParseOperationResult(*result);
+    if (parsed.ok()) {
+      rec.result = *parsed;
+    } else {
+      errors->Add(r.PathOf("result"), parsed.status().message());
+    }
+  }
+  rec.started = r.String("started").value_or("");
+  rec.finished = r.String("finished").value_or("");
+  if (const nlohmann::json* steps = r.Array("steps")) {
+    for (size_t i = 0; i < steps->size(); ++i) {
+      rec.steps.push_back(
+          DecodeHistoryStep((*steps)[i], IndexPath(r.PathOf("steps"), i), errors));
+    }
+  }
+  r.Finish();
+  return rec;
+}
+
 ResourceStatus DecodeStatus(const nlohmann::json& j, FieldErrors* errors) {
   ResourceStatus st;
   ObjectReader r(j, "status", errors);
@@ -156,6 +194,12 @@ ResourceStatus DecodeStatus(const nlohmann::json& j, FieldErrors* errors) {
     }
   }
   if (const nlohmann::json* op = r.Object("operation")) st.operation = *op;
+  if (const nlohmann::json* history = r.Array("history")) {
+    for (size_t i = 0; i < history->size(); ++i) {
+      st.history.push_back(
+          DecodeOperationRecord((*history)[i], IndexPath("status.history", i), errors));
+    }
+  }
   r.Finish();
   return st;
 }
@@ -245,6 +289,19 @@ void ValidateStatusInto(const ResourceStatus& st, FieldErrors* errors) {
     errors->Add("status.operation", std::string("must be an object, got ") +
                                         st.operation.type_name());
   }
+  if (st.history.size() > kMaxOperationHistory) {
+    errors->Add("status.history", "must have at most " + std::to_string(kMaxOperationHistory) +
+                                      " entries, got " + std::to_string(st.history.size()));
+  }
+  for (size_t i = 0; i < st.history.size(); ++i) {
+    const OperationRecord& rec = st.history[i];
+    const std::string path = IndexPath("status.history", i);
+    if (rec.name.empty()) errors->Add(JoinPath(path, "name"), "required");
+    if (rec.steps.size() > kMaxHistorySteps) {
+      errors->Add(JoinPath(path, "steps"), "must have at most " + std::to_string(kMaxHistorySteps) +
+                                               " entries, got " + std::to_string(rec.steps.size()));
+    }
+  }
 }
 
 nlohmann::json MetaToJson(const ObjectMeta& meta, bool with_resource_version) {
@@ -294,6 +351,18 @@ Result<Phase> ParsePhase(std::string_view name) {
   return InvalidArgument("unknown phase " + Quote(name) +
                          " (known: Provision, Ready, Run, Update, Rollback, Scale, Destroy, "
                          "Failed)");
+}
+
+const char* OperationResultName(OperationResult result) {
+  return kOperationResultNames[static_cast<int>(result)];
+}
+
+Result<OperationResult> ParseOperationResult(std::string_view name) {
+  for (int i = 0; i < static_cast<int>(std::size(kOperationResultNames)); ++i) {
+    if (name == kOperationResultNames[i]) return static_cast<OperationResult>(i);
+  }
+  return InvalidArgument("unknown result " + Quote(name) +
+                         " (known: Succeeded, RolledBack, Failed, Superseded)");
 }
 
 const char* ConditionStatusName(ConditionStatus status) {
@@ -407,6 +476,24 @@ nlohmann::json ToJson(const ResourceStatus& st) {
     j["members"] = std::move(list);
   }
   if (st.operation.is_object()) j["operation"] = st.operation;
+  if (!st.history.empty()) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const OperationRecord& rec : st.history) {
+      nlohmann::json rj = {{"name", rec.name}, {"result", OperationResultName(rec.result)}};
+      if (!rec.started.empty()) rj["started"] = rec.started;
+      if (!rec.finished.empty()) rj["finished"] = rec.finished;
+      nlohmann::json steps = nlohmann::json::array();
+      for (const HistoryStep& h : rec.steps) {
+        nlohmann::json hj = {{"step", h.step}};
+        if (!h.time.empty()) hj["time"] = h.time;
+        if (!h.result.empty()) hj["result"] = h.result;
+        steps.push_back(std::move(hj));
+      }
+      rj["steps"] = std::move(steps);
+      list.push_back(std::move(rj));
+    }
+    j["history"] = std::move(list);
+  }
   return j;
 }
 
@@ -453,6 +540,18 @@ std::string FormatTimestamp(std::chrono::system_clock::time_point t) {
   char buf[32];
   std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
+}
+
+void AppendHistory(ResourceStatus* status, OperationRecord record) {
+  if (record.steps.size() > kMaxHistorySteps) {
+    record.steps.erase(record.steps.begin(),
+                       record.steps.end() - static_cast<ptrdiff_t>(kMaxHistorySteps));
+  }
+  status->history.push_back(std::move(record));
+  if (status->history.size() > kMaxOperationHistory) {
+    status->history.erase(status->history.begin(),
+                          status->history.end() - static_cast<ptrdiff_t>(kMaxOperationHistory));
+  }
 }
 
 void SetCondition(ResourceStatus* status, Condition condition, std::string_view now) {

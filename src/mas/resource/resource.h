@@ -4,7 +4,7 @@
 //   kind: KVCluster | RouterFleet
 //   metadata: {name, labels, generation, resourceVersion, creationTimestamp, uid}
 //   spec: per kind (spec.h)
-//   status: {phase, conditions, observedGeneration, members, operation}
+//   status: {phase, conditions, observedGeneration, members, operation, history}
 //
 // ParseResource reads YAML or JSON strictly (unknown fields refused, every error naming its
 // field path); Defaults() fills unset optional spec fields; Validate() checks names, labels,
@@ -40,6 +40,9 @@ inline constexpr size_t kMaxConditionTypeBytes = 64;
 inline constexpr size_t kMaxConditionReasonBytes = 128;
 inline constexpr size_t kMaxConditionMessageBytes = 1024;
 inline constexpr size_t kMaxStatusMembers = kMaxMembers;
+// status.history: the finished operations kept (oldest dropped) and the steps kept per entry.
+inline constexpr size_t kMaxOperationHistory = 8;
+inline constexpr size_t kMaxHistorySteps = 32;
 
 enum class Kind { kKVCluster, kRouterFleet };
 inline constexpr Kind kAllKinds[] = {Kind::kKVCluster, Kind::kRouterFleet};
@@ -75,6 +78,34 @@ struct MemberStatus {
   bool operator==(const MemberStatus&) const = default;
 };
 
+// How a finished operation ended.
+enum class OperationResult {
+  kSucceeded,   // it reached its goal
+  kRolledBack,  // it failed and its changes were undone (an upgrade turned into a rollback)
+  kFailed,      // it ended with the resource in phase Failed
+  kSuperseded,  // another operation replaced it before it finished
+};
+const char* OperationResultName(OperationResult result);  // "Succeeded", "RolledBack", ...
+Result<OperationResult> ParseOperationResult(std::string_view name);
+
+// One step an operation recorded: what it did, when, and "ok" or the error.
+struct HistoryStep {
+  std::string step;
+  std::string time;  // RFC 3339
+  std::string result;
+  bool operator==(const HistoryStep&) const = default;
+};
+
+// A finished operation as kept in status.history.
+struct OperationRecord {
+  std::string name;  // the operation's name, e.g. "RollingUpgrade"
+  OperationResult result = OperationResult::kSucceeded;
+  std::string started;   // RFC 3339
+  std::string finished;  // RFC 3339
+  std::vector<HistoryStep> steps;  // oldest first, at most kMaxHistorySteps
+  bool operator==(const OperationRecord&) const = default;
+};
+
 struct ResourceStatus {
   Phase phase = Phase::kNone;
   std::vector<Condition> conditions;
@@ -83,6 +114,8 @@ struct ResourceStatus {
   // The running long operation: a JSON object holding at least its name and step (e.g.
   // {"name": "RollingUpgrade", "step": 2, ...}); null when none runs.
   nlohmann::json operation;
+  // Finished operations, oldest first, at most kMaxOperationHistory.
+  std::vector<OperationRecord> history;
   bool operator==(const ResourceStatus&) const = default;
 };
 
@@ -135,6 +168,10 @@ bool SpecChanged(const Spec& before, const Spec& after);
 
 // RFC 3339 in UTC with second precision: "2026-01-02T03:04:05Z".
 std::string FormatTimestamp(std::chrono::system_clock::time_point t);
+
+// Appends `record` to status.history, keeping its last kMaxHistorySteps steps and the last
+// kMaxOperationHistory records.
+void AppendHistory(ResourceStatus* status, OperationRecord record);
 
 // Sets or replaces the condition of the same type. last_transition_time becomes `now`
 // only when the condition is new or its status changed; otherwise the old time is kept.

@@ -79,6 +79,16 @@ TEST(ResourceParse, JsonRoundTripKeepsEverything) {
   r.status.members.push_back({"orders-0", "8e9e05c52164694d", "http://127.0.0.1:1", "", "3.4.23",
                               true});
   r.status.operation = {{"name", "RollingUpgrade"}, {"step", 2}};
+  r.status.history.push_back({"Provision", OperationResult::kSucceeded, "2026-01-02T03:04:05Z",
+                              "2026-01-02T03:04:09Z",
+                              {{"ProvisionMembers", "2026-01-02T03:04:05Z", "ok"}}});
+  r.status.history.push_back({"RollingUpgrade", OperationResult::kRolledBack,
+                              "2026-01-02T04:00:00Z", "2026-01-02T04:05:00Z",
+                              {{"StopMember orders-1", "2026-01-02T04:00:00Z", "ok"},
+                               {"StartMember orders-1", "2026-01-02T04:00:01Z",
+                                "Unavailable: exec failed"}}});
+  r.status.history.push_back({"Scale", OperationResult::kSuperseded, "", "", {}});
+  r.status.history.push_back({"Rollback", OperationResult::kFailed, "", "", {{"x", "", ""}}});
   const std::string api = ToJson(r).dump();
   EXPECT_EQ(MustParse(api), r);
   // The stored form leaves out resourceVersion; DecodeStored sets it from the mod revision.
@@ -87,6 +97,74 @@ TEST(ResourceParse, JsonRoundTripKeepsEverything) {
   auto back = DecodeStored(stored, 17);
   ASSERT_TRUE(back.ok()) << back.status().ToString();
   EXPECT_EQ(*back, r);
+}
+
+TEST(ResourceParse, HistoryIsDecodedStrictly) {
+  const std::string head =
+      "apiVersion: grid.dev/v1\nkind: KVCluster\nmetadata: {name: a}\nspec: {version: v1}\n";
+  auto ok = ParseResource(head +
+                          "status:\n  history:\n  - name: ScaleOut\n    result: Succeeded\n"
+                          "    started: \"2026-01-02T03:04:05Z\"\n"
+                          "    finished: \"2026-01-02T03:04:07Z\"\n"
+                          "    steps: [{step: AddLearner a-3, time: \"2026-01-02T03:04:05Z\", "
+                          "result: ok}]\n");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  ASSERT_EQ(ok->status.history.size(), 1u);
+  EXPECT_EQ(ok->status.history[0],
+            (OperationRecord{"ScaleOut", OperationResult::kSucceeded, "2026-01-02T03:04:05Z",
+                             "2026-01-02T03:04:07Z",
+                             {{"AddLearner a-3", "2026-01-02T03:04:05Z", "ok"}}}));
+  EXPECT_EQ(Problems(head + "status:\n  history:\n  - {result: Done, steps: [{time: t, x: 1}], "
+                            "extra: 2}\n  - 5\n"),
+            "status.history[0].name: required; status.history[0].result: unknown result "
+            "\"Done\" (known: Succeeded, RolledBack, Failed, Superseded); "
+            "status.history[0].steps[0].step: required; "
+            "status.history[0].steps[0].x: unknown field; status.history[0].extra: unknown field; "
+            "status.history[1]: must be an object, got number");
+  EXPECT_EQ(Problems(head + "status: {history: {name: a}}\n"),
+            "status.history: must be a list, got object");
+  // A stored value with a bad history entry does not decode.
+  Resource r = MustParse(head);
+  nlohmann::json stored = nlohmann::json::parse(StoredValue(r));
+  stored["status"]["history"] = {{{"name", "X"}, {"result", "Maybe"}}};
+  auto back = DecodeStored(stored.dump(), 3);
+  EXPECT_EQ(back.status().code(), Code::kCorruption);
+  EXPECT_NE(back.status().message().find("status.history[0].result"), std::string::npos)
+      << back.status().message();
+}
+
+TEST(ResourceHistory, AppendKeepsTheLastEntriesAndSteps) {
+  ResourceStatus st;
+  for (size_t i = 0; i < kMaxOperationHistory; ++i) {
+    AppendHistory(&st, {"Op" + std::to_string(i), OperationResult::kSucceeded, "", "", {}});
+  }
+  ASSERT_EQ(st.history.size(), kMaxOperationHistory);  // at the limit nothing is dropped
+  EXPECT_EQ(st.history.front().name, "Op0");
+  EXPECT_TRUE(ValidateStatus(st).ok());
+  AppendHistory(&st, {"OpNew", OperationResult::kFailed, "", "", {}});
+  ASSERT_EQ(st.history.size(), kMaxOperationHistory);  // past it the oldest goes
+  EXPECT_EQ(st.history.front().name, "Op1");
+  EXPECT_EQ(st.history.back().name, "OpNew");
+
+  OperationRecord long_op{"Long", OperationResult::kSucceeded, "", "", {}};
+  for (size_t i = 0; i < kMaxHistorySteps + 3; ++i) {
+    long_op.steps.push_back({"s" + std::to_string(i), "", "ok"});
+  }
+  AppendHistory(&st, long_op);
+  ASSERT_EQ(st.history.back().steps.size(), kMaxHistorySteps);
+  EXPECT_EQ(st.history.back().steps.front().step, "s3");
+  EXPECT_EQ(st.history.back().steps.back().step, "s" + std::to_string(kMaxHistorySteps + 2));
+}
+
+TEST(ResourceHistory, ResultNames) {
+  for (OperationResult r : {OperationResult::kSucceeded, OperationResult::kRolledBack,
+                            OperationResult::kFailed, OperationResult::kSuperseded}) {
+    auto parsed = ParseOperationResult(OperationResultName(r));
+    ASSERT_TRUE(parsed.ok());
+    EXPECT_EQ(*parsed, r);
+  }
+  EXPECT_STREQ(OperationResultName(OperationResult::kRolledBack), "RolledBack");
+  EXPECT_FALSE(ParseOperationResult("succeeded").ok());
 }
 
 TEST(ResourceParse, RouterFleet) {
@@ -287,6 +365,20 @@ TEST(ResourceValidate, StatusLimits) {
   st.members.clear();
   st.operation = 5;
   EXPECT_EQ(ValidateStatus(st).message(), "status.operation: must be an object, got number");
+  st.operation = nullptr;
+  st.history.resize(kMaxOperationHistory, OperationRecord{"Op", OperationResult::kSucceeded, "",
+                                                          "", {}});
+  EXPECT_TRUE(ValidateStatus(st).ok());
+  st.history.push_back(st.history.back());
+  EXPECT_EQ(ValidateStatus(st).message(), "status.history: must have at most 8 entries, got 9");
+  st.history.resize(1);
+  st.history[0].steps.resize(kMaxHistorySteps, HistoryStep{"s", "", ""});
+  EXPECT_TRUE(ValidateStatus(st).ok());
+  st.history[0].steps.push_back(HistoryStep{"s", "", ""});
+  st.history[0].name.clear();
+  EXPECT_EQ(ValidateStatus(st).message(),
+            "status.history[0].name: required; "
+            "status.history[0].steps: must have at most 32 entries, got 33");
 }
 
 TEST(ResourceDefaults, FillOnlyUnsetFields) {
