@@ -1,5 +1,7 @@
 // gridmas: the control plane. Serves the resource API on every replica (writes go to the
 // store, so any replica serves them) and runs the controllers on the elected leader only.
+// Every replica also runs the KVCluster inspection scheduler (exactly once per tick across
+// replicas through the store's job lock) and serves POST .../kvclusters/{name}/inspect.
 //
 //   gridmas --endpoints 127.0.0.1:2379 [--prefix /gridmas] [--listen 127.0.0.1:7070]
 //           [--replica NAME] [--root DIR] [--binary engine@version=/path ...]
@@ -30,6 +32,8 @@
 #include "controller_host.h"
 #include "mas/api/api_server.h"
 #include "mas/controller/leadership.h"
+#include "mas/inspect/job.h"
+#include "mas/inspect/scheduler.h"
 #include "mas/resource/store.h"
 #include "mas/runtime/local_runtime.h"
 #include "mas/runtime/version_catalog.h"
@@ -213,14 +217,42 @@ int Run(int argc, char** argv) {
     return raw_client->MemberStatus(ctx).status();
   };
   grid::mas::api::ApiServer api(&store, api_options);
+
+  // Inspection of KVClusters: a scheduler on every replica; the job lock in the store makes
+  // each tick run on one replica only.
+  grid::mas::inspect::InspectionJobOptions job_options;
+  job_options.prefix = config.prefix;
+  grid::mas::inspect::InspectionJob inspection(client->get(), &store, job_options);
+  grid::mas::inspect::InspectionSchedulerOptions scheduler_options;
+  scheduler_options.job_prefix = config.prefix + "/jobs/";
+  scheduler_options.replica = config.replica;
+  grid::mas::inspect::InspectionScheduler inspections(
+      client->get(), &store,
+      [&inspection](const std::string& cluster) { return inspection.Run(cluster).status(); },
+      scheduler_options);
+
   // ---- Operation routes (e.g. POST .../kvclusters/{name}/scale) are added here with
   // api.AddRoute, before Start. ----
+  // POST .../kvclusters/{name}/inspect: inspect now (not a tick); the body is the report.
+  if (Status s = api.AddRoute(
+          "POST", R"(/apis/grid\.dev/v1/kvclusters/([a-z0-9-]+)/inspect)",
+          [&inspection, &inspections](const grid::mas::api::ApiRequest& request) {
+            const std::string& name = request.matches.at(0);
+            auto report = inspections.RunNow(name, [&] { return inspection.Run(name); });
+            if (!report.ok()) return grid::mas::api::ApiResponse::Error(report.status());
+            return grid::mas::api::ApiResponse::Json(200, *report);
+          });
+      !s.ok()) {
+    spdlog::error("api route: {}", s.ToString());
+    return 1;
+  }
   auto bound = api.Start(listen);
   if (!bound.ok()) {
     spdlog::error("api: {}", bound.status().ToString());
     return 1;
   }
   std::cout << "api on " << *bound << std::endl;
+  inspections.Start();
   spdlog::info("replica {} serving the API on {}; store {} prefix {}", config.replica, *bound,
                endpoints, config.prefix);
 
@@ -248,6 +280,7 @@ int Run(int argc, char** argv) {
   sigwait(&signals, &sig);
   spdlog::info("signal {}: stopping", sig);
   api.Stop();
+  inspections.Stop();
   (*leadership)->Stop();  // resigns; on_change(false) stops the controllers
   host.Stop();
   if (stop_instances_on_exit) {
