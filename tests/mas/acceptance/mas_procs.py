@@ -11,13 +11,12 @@ SIGKILLs every pid recorded in <root>/instances/*/instance.json (and its process
 every process whose working directory is under the root. Every wait polls with a deadline.
 """
 
-import ctypes
 import json
 import os
 import select
 import signal
-import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -28,32 +27,18 @@ import urllib.request
 os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 import etcd3  # noqa: E402
 
+# The process helpers shared by the black-box suites (tests/router/procs.py).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "router"))
+import procs  # noqa: E402
+from procs import _die_with_parent, free_port  # noqa: E402,F401
+
 DEADLINE_S = 30.0
 API = "/apis/grid.dev/v1"
 
-_libc = ctypes.CDLL(None, use_errno=True)
-PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent():
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
 
 def wait_for(predicate, what, timeout=DEADLINE_S, interval=0.1):
-    """Polls `predicate` until it returns a true value (returned) or `timeout` passes."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """procs.wait_for with this suite's deadline and poll interval."""
+    return procs.wait_for(predicate, what, timeout=timeout, interval=interval)
 
 
 def measured(what, seconds):
