@@ -45,15 +45,17 @@ Status DefaultControllerHost::StartKind(Kind kind,
   return Status::Ok();
 }
 
-void DefaultControllerHost::Start(int64_t token) {
+void DefaultControllerHost::Start(const controller::Fence& fence) {
   if (running_) Stop();
   runtime_->SetActive(true);
-  (void)client_;
+  ResourceStoreOptions fenced_options = store_->options();
+  fenced_options.write_fence = fence.Compare();
+  fenced_store_ = std::make_unique<ResourceStore>(client_, fenced_options);
   auto kv = std::make_unique<kvcluster::KVClusterReconciler>(
-      store_, runtime_, kvcluster::GrpcClusterApiFactory());
+      fenced_store_.get(), runtime_, kvcluster::GrpcClusterApiFactory());
   fleet::RouterFleetOptions fleet_options;
   fleet_options.default_store = config_->store_endpoints;
-  auto rf = std::make_unique<fleet::RouterFleetReconciler>(store_, runtime_, &probe_,
+  auto rf = std::make_unique<fleet::RouterFleetReconciler>(fenced_store_.get(), runtime_, &probe_,
                                                            fleet_options);
   if (Status s = StartKind(Kind::kKVCluster, std::move(kv), &kv_); !s.ok()) {
     spdlog::error("KVCluster controller: {} (the next term retries)", s.ToString());
@@ -62,7 +64,8 @@ void DefaultControllerHost::Start(int64_t token) {
     spdlog::error("RouterFleet controller: {} (the next term retries)", s.ToString());
   }
   running_ = true;
-  spdlog::info("controllers started (term token {}, root {})", token, config_->root);
+  spdlog::info("controllers started (term token {}, fence {}, root {})", fence.token, fence.key,
+               config_->root);
 }
 
 void DefaultControllerHost::Stop() {
@@ -73,6 +76,7 @@ void DefaultControllerHost::Stop() {
     k->runner.reset();
     k->reconciler.reset();
   }
+  fenced_store_.reset();
   runtime_->SetActive(false);
   running_ = false;
   spdlog::info("controllers stopped");

@@ -8,6 +8,10 @@
 // an initial list, so no event is missed) and a periodic resync. While it leads, the runtime
 // is active (restarts crashed instances); otherwise passive (observes only).
 //
+// Fencing: the controllers write through a ResourceStore fenced with the term's Fence, so a
+// status write that reaches the store after this replica was deposed fails (IsFenceLost) and
+// records nothing, even when the object has not changed since the deposed leader read it.
+//
 // Threads: Start and Stop are called on the Leadership campaign thread, alternately
 // (Start, Stop, Start, ...), never concurrently.
 #pragma once
@@ -20,6 +24,7 @@
 #include "client/client.h"
 #include "client/watcher.h"
 #include "mas/controller/controller_runner.h"
+#include "mas/controller/leadership.h"
 #include "mas/fleet/reconciler.h"
 #include "mas/kvcluster/reconciler.h"
 #include "mas/resource/store.h"
@@ -43,7 +48,7 @@ struct GridmasConfig {
 class ControllerHost {
  public:
   virtual ~ControllerHost() = default;
-  virtual void Start(int64_t token) = 0;
+  virtual void Start(const controller::Fence& fence) = 0;
   virtual void Stop() = 0;
 };
 
@@ -54,7 +59,7 @@ class DefaultControllerHost : public ControllerHost {
                         runtime::Runtime* runtime);
   ~DefaultControllerHost() override { Stop(); }
 
-  void Start(int64_t token) override;
+  void Start(const controller::Fence& fence) override;
   void Stop() override;
   bool running() const { return running_; }
 
@@ -69,11 +74,12 @@ class DefaultControllerHost : public ControllerHost {
                    KindController* out);
 
   client::Client* const client_;
-  ResourceStore* const store_;
+  ResourceStore* const store_;  // unfenced: lists and watches
   const GridmasConfig* const config_;
   runtime::Runtime* const runtime_;
   fleet::HttpReadinessProbe probe_;
   bool running_ = false;
+  std::unique_ptr<ResourceStore> fenced_store_;  // the current term's writes; set while running
   KindController kv_;
   KindController fleet_;
 };

@@ -260,12 +260,13 @@ int Run(int argc, char** argv) {
   grid::mas::controller::LeadershipOptions leader_options;
   leader_options.election_prefix = config.prefix + "/leader";
   leader_options.identity = config.replica;
-  leader_options.on_change = [&host, &config](bool leader, int64_t token) {
+  leader_options.on_change = [&host, &config](bool leader,
+                                              const grid::mas::controller::Fence& fence) {
     if (leader) {
-      spdlog::info("leadership gained by {} (token {})", config.replica, token);
-      host.Start(token);
+      spdlog::info("leadership gained by {} (token {})", config.replica, fence.token);
+      host.Start(fence);
     } else {
-      spdlog::info("leadership lost by {} (token {})", config.replica, token);
+      spdlog::info("leadership lost by {} (token {})", config.replica, fence.token);
       host.Stop();
     }
   };

@@ -146,18 +146,18 @@ Status Leadership::RunTerm(std::stop_token stop) {
     return finish(watcher.status());
   }
 
-  int64_t token = election.revision();
+  const Fence term_fence{election.key(), election.revision()};
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!lost_ && !stopping_ && epoch == epoch_) {
       leader_ = true;
-      fence_ = Fence{election.key(), token};
+      fence_ = term_fence;
     }
   }
   const bool elected = IsLeader();
   if (elected) {
     terms_.fetch_add(1);
-    if (options_.on_change) options_.on_change(true, token);
+    if (options_.on_change) options_.on_change(true, term_fence);
     std::unique_lock<std::mutex> lock(mu_);
     while (!stopping_ && !lost_) {
       cv_.wait_for(lock, kLeaderLostPollInterval);
@@ -177,7 +177,7 @@ Status Leadership::RunTerm(std::stop_token stop) {
   }
   if (stopping) (void)election.Resign(client::Context().WithTimeout(std::chrono::seconds(2)));
   Status s = finish(Status::Ok());
-  if (elected && options_.on_change) options_.on_change(false, token);
+  if (elected && options_.on_change) options_.on_change(false, term_fence);
   return s;
 }
 

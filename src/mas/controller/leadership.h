@@ -48,9 +48,9 @@ struct LeadershipOptions {
   std::string identity;         // the campaign value (replica name)
   int64_t session_ttl_seconds = kDefaultLeaderSessionTtlSeconds;
   std::chrono::milliseconds retry_backoff = kDefaultLeaderRetryBackoff;
-  // Runs on the campaign thread after each change: (true, token) when elected,
-  // (false, token of the lost term) when deposed or stopping. Must not call Stop().
-  std::function<void(bool leader, int64_t token)> on_change;
+  // Runs on the campaign thread after each change: (true, the term's fence) when elected,
+  // (false, the lost term's fence) when deposed or stopping. Must not call Stop().
+  std::function<void(bool leader, const Fence& fence)> on_change;
 };
 
 class Leadership {

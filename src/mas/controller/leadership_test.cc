@@ -38,9 +38,10 @@ class LeadershipTest : public EtcdFixture {
     o.session_ttl_seconds = 5;
     o.retry_backoff = std::chrono::milliseconds(50);
     Replica* raw = r.get();
-    o.on_change = [raw](bool leader, int64_t token) {
+    o.on_change = [raw](bool leader, const Fence& fence) {
+      EXPECT_TRUE(fence.key.starts_with(kPrefix)) << fence.key;
       std::lock_guard<std::mutex> lock(raw->mu);
-      raw->changes.emplace_back(leader, token);
+      raw->changes.emplace_back(leader, fence.token);
     };
     auto l = Leadership::Start(r->client.get(), o);
     EXPECT_TRUE(l.ok()) << l.status().ToString();

@@ -11,6 +11,7 @@ namespace grid::mas {
 namespace {
 
 constexpr char kConflictMarker[] = "the object has been modified";
+constexpr char kFenceLostMarker[] = "write fence lost";
 
 std::string Describe(Kind kind, const std::string& name) {
   return std::string(KindName(kind)) + " " + nlohmann::json(name).dump();
@@ -73,6 +74,18 @@ bool IsConflict(const Status& status) {
          status.message().find(kConflictMarker) != std::string::npos;
 }
 
+Status FenceLostError(const std::string& describe, const etcdserverpb::Compare& fence) {
+  return FailedPrecondition(describe + ": " + kFenceLostMarker + " (key " +
+                            nlohmann::json(fence.key()).dump() + " create revision " +
+                            std::to_string(fence.create_revision()) +
+                            " no longer holds: this writer is no longer the leader); not written");
+}
+
+bool IsFenceLost(const Status& status) {
+  return status.code() == Code::kFailedPrecondition &&
+         status.message().find(kFenceLostMarker) != std::string::npos;
+}
+
 const char* EventTypeName(EventType type) {
   switch (type) {
     case EventType::kAdded:
@@ -132,6 +145,16 @@ std::string ResourceStore::Key(Kind kind, const std::string& name) const {
   return KindPrefix(kind) + name;
 }
 
+etcdserverpb::TxnRequest ResourceStore::Fenced(etcdserverpb::TxnRequest request) const {
+  if (options_.write_fence) *request.add_compare() = *options_.write_fence;
+  return request;
+}
+
+Status ResourceStore::FenceError(const std::string& describe) const {
+  GRID_CHECK(options_.write_fence.has_value());
+  return FenceLostError(describe, *options_.write_fence);
+}
+
 Result<Resource> ResourceStore::Create(const Resource& resource) {
   const auto now = options_.now ? options_.now() : std::chrono::system_clock::now();
   GRID_ASSIGN_OR_RETURN(
@@ -142,9 +165,13 @@ Result<Resource> ResourceStore::Create(const Resource& resource) {
   const std::string key = Key(next.kind(), next.metadata.name);
   auto txn = client::TxnBuilder()
                  .If(client::CompareCreateRevision(key, etcdserverpb::Compare::EQUAL, 0))
-                 .Then(client::OpPut(key, value));
-  GRID_ASSIGN_OR_RETURN(auto resp, client_->Txn(txn.request()));
-  if (!resp.succeeded()) return Status(Code::kAlreadyExists, next.Describe() + " already exists");
+                 .Then(client::OpPut(key, value))
+                 .Else(client::OpGet(key, KeysOnly()));
+  GRID_ASSIGN_OR_RETURN(auto resp, client_->Txn(Fenced(txn.request())));
+  if (!resp.succeeded()) {
+    if (resp.responses(0).response_range().kvs_size() == 0) return FenceError(next.Describe());
+    return Status(Code::kAlreadyExists, next.Describe() + " already exists");
+  }
   next.metadata.resource_version = std::to_string(resp.header().revision());
   return next;
 }
@@ -200,10 +227,11 @@ Result<Resource> ResourceStore::CompareAndPut(const Resource& next, int64_t expe
                  .If(client::CompareModRevision(key, etcdserverpb::Compare::EQUAL, expected_rv))
                  .Then(client::OpPut(key, value))
                  .Else(client::OpGet(key, KeysOnly()));
-  GRID_ASSIGN_OR_RETURN(auto resp, client_->Txn(txn.request()));
+  GRID_ASSIGN_OR_RETURN(auto resp, client_->Txn(Fenced(txn.request())));
   if (!resp.succeeded()) {
     const auto& range = resp.responses(0).response_range();
     if (range.kvs_size() == 0) return NotFound(next.Describe() + " not found");
+    if (range.kvs(0).mod_revision() == expected_rv) return FenceError(next.Describe());
     return ConflictError(next.Describe(), std::to_string(expected_rv),
                          std::to_string(range.kvs(0).mod_revision()));
   }
@@ -244,9 +272,18 @@ Status ResourceStore::Delete(Kind kind, const std::string& name,
                              const std::string& resource_version) {
   GRID_RETURN_IF_ERROR(CheckName(name));
   const std::string key = Key(kind, name);
-  if (resource_version.empty()) {
+  if (resource_version.empty() && !options_.write_fence) {
     GRID_ASSIGN_OR_RETURN(auto resp, client_->Delete(key));
     if (resp.deleted() == 0) return NotFound(Describe(kind, name) + " not found");
+    return Status::Ok();
+  }
+  if (resource_version.empty()) {
+    auto txn = client::TxnBuilder().Then(client::OpDelete(key));
+    GRID_ASSIGN_OR_RETURN(auto resp, client_->Txn(Fenced(txn.request())));
+    if (!resp.succeeded()) return FenceError(Describe(kind, name));
+    if (resp.responses(0).response_delete_range().deleted() == 0) {
+      return NotFound(Describe(kind, name) + " not found");
+    }
     return Status::Ok();
   }
   GRID_ASSIGN_OR_RETURN(const int64_t rv, ParseResourceVersion(resource_version));
@@ -254,10 +291,11 @@ Status ResourceStore::Delete(Kind kind, const std::string& name,
                  .If(client::CompareModRevision(key, etcdserverpb::Compare::EQUAL, rv))
                  .Then(client::OpDelete(key))
                  .Else(client::OpGet(key, KeysOnly()));
-  GRID_ASSIGN_OR_RETURN(auto resp, client_->Txn(txn.request()));
+  GRID_ASSIGN_OR_RETURN(auto resp, client_->Txn(Fenced(txn.request())));
   if (resp.succeeded()) return Status::Ok();
   const auto& range = resp.responses(0).response_range();
   if (range.kvs_size() == 0) return NotFound(Describe(kind, name) + " not found");
+  if (range.kvs(0).mod_revision() == rv) return FenceError(Describe(kind, name));
   return ConflictError(Describe(kind, name), resource_version,
                        std::to_string(range.kvs(0).mod_revision()));
 }

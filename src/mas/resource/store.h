@@ -11,6 +11,11 @@
 //   Delete        optional mod_revision == resourceVersion precondition
 // A write that would change nothing is skipped and returns the current object.
 //
+// Fencing: a store made with `write_fence` adds that compare to every write's transaction
+// (the controllers pass their leadership's Fence::Compare()). A write the fence refuses fails
+// with FenceLostError (IsFenceLost), however late it reaches the store and even when the
+// object has not changed since it was read: a deposed leader's step is never recorded.
+//
 // Thread-safety: thread-safe (the Client is); holds no state besides its options.
 #pragma once
 
@@ -39,6 +44,8 @@ struct ResourceStoreOptions {
   // Injected for tests; defaults: the system clock and a random version-4 UUID.
   std::function<std::chrono::system_clock::time_point()> now;
   std::function<std::string()> new_uid;
+  // When set, every write also requires this compare to hold (see Fencing above).
+  std::optional<etcdserverpb::Compare> write_fence;
 };
 
 // A FailedPrecondition whose message says the object has been modified since
@@ -46,6 +53,11 @@ struct ResourceStoreOptions {
 Status ConflictError(const std::string& describe, const std::string& stale_version,
                      const std::string& current_version);
 bool IsConflict(const Status& status);
+
+// A FailedPrecondition saying the write fence no longer holds (the writer was deposed);
+// IsFenceLost recognises it.
+Status FenceLostError(const std::string& describe, const etcdserverpb::Compare& fence);
+bool IsFenceLost(const Status& status);
 
 struct ResourceList {
   std::vector<Resource> items;  // in key (name) order
@@ -88,6 +100,7 @@ class ResourceStore {
   // The key of one object and the prefix of one kind ("<prefix>/resources/<kind>/").
   std::string Key(Kind kind, const std::string& name) const;
   std::string KindPrefix(Kind kind) const;
+  const ResourceStoreOptions& options() const { return options_; }
 
   Result<Resource> Create(const Resource& resource);
   Result<Resource> Get(Kind kind, const std::string& name);
@@ -108,6 +121,10 @@ class ResourceStore {
   // Stores `next` if the key's mod revision is still `expected_rv`.
   Result<Resource> CompareAndPut(const Resource& next, int64_t expected_rv);
   Result<Resource> GetAt(Kind kind, const std::string& name, int64_t* mod_revision);
+  // `request` with the write fence's compare added when the store has one.
+  etcdserverpb::TxnRequest Fenced(etcdserverpb::TxnRequest request) const;
+  // Why a fenced txn whose own compare on `key` held failed: the fence.
+  Status FenceError(const std::string& describe) const;
 
   client::Client* const client_;
   const ResourceStoreOptions options_;

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "client/ops.h"
 #include "client/testing/etcd_fixture.h"
 
 namespace grid::mas {
@@ -214,6 +215,65 @@ TEST_F(ResourceStoreTest, DeleteWithPrecondition) {
   EXPECT_EQ(store_->Delete(Kind::kKVCluster, "a").code(), Code::kNotFound);
   ASSERT_TRUE(store_->Create(Cluster("b")).ok());
   EXPECT_TRUE(store_->Delete(Kind::kKVCluster, "b").ok());
+}
+
+// A store with a write fence (a leader's election key at its create revision): every kind of
+// write goes through while the key holds, and once the key is gone (the writer was deposed)
+// every write is refused as fence-lost and nothing is written, even when the object has not
+// changed since it was read. A stale write stays a conflict.
+TEST_F(ResourceStoreTest, WriteFenceRefusesADeposedWriter) {
+  const std::string election_key = "/test/leader/694d7a";
+  auto put = client_->Put(election_key, "replica-a");
+  ASSERT_TRUE(put.ok());
+  const int64_t token = put->header().revision();
+  ResourceStoreOptions options = store_->options();
+  options.write_fence =
+      client::CompareCreateRevision(election_key, etcdserverpb::Compare::EQUAL, token);
+  ResourceStore fenced(client_.get(), options);
+
+  auto v1 = fenced.Create(Cluster("a"));
+  ASSERT_TRUE(v1.ok()) << v1.status().ToString();
+  ResourceStatus st;
+  st.phase = Phase::kProvision;
+  auto v2 = fenced.UpdateStatus(Kind::kKVCluster, "a", st, v1->metadata.resource_version);
+  ASSERT_TRUE(v2.ok()) << v2.status().ToString();
+  ASSERT_TRUE(fenced.Create(Cluster("b")).ok());
+  ASSERT_TRUE(fenced.Delete(Kind::kKVCluster, "b").ok());
+  EXPECT_EQ(fenced.Delete(Kind::kKVCluster, "b").code(), Code::kNotFound);
+  ASSERT_TRUE(fenced.Create(Cluster("c")).ok());
+
+  // Deposed: the election key is gone (a new term would recreate it at a later revision).
+  ASSERT_TRUE(client_->Delete(election_key).ok());
+  ASSERT_TRUE(client_->Put(election_key, "replica-b").ok());
+  const int64_t before = client_->Get("/test/x")->header().revision();
+
+  ResourceStatus late = st;
+  late.phase = Phase::kRun;
+  auto refused = fenced.UpdateStatus(Kind::kKVCluster, "a", late, v2->metadata.resource_version);
+  EXPECT_TRUE(IsFenceLost(refused.status())) << refused.status().ToString();
+  EXPECT_FALSE(IsConflict(refused.status()));
+  EXPECT_NE(refused.status().message().find("\"/test/leader/694d7a\" create revision " +
+                                            std::to_string(token)),
+            std::string::npos)
+      << refused.status().ToString();
+  Resource scaled = *v2;
+  std::get<KVClusterSpec>(scaled.spec).members = 5;
+  EXPECT_TRUE(IsFenceLost(fenced.Update(scaled).status()));
+  EXPECT_TRUE(IsFenceLost(fenced.Create(Cluster("d")).status()));
+  EXPECT_TRUE(IsFenceLost(fenced.Delete(Kind::kKVCluster, "c")));
+  EXPECT_TRUE(IsFenceLost(fenced.Delete(Kind::kKVCluster, "a", v2->metadata.resource_version)));
+  // A stale version is still reported as a conflict, and a missing object as not found.
+  EXPECT_TRUE(IsConflict(
+      fenced.UpdateStatus(Kind::kKVCluster, "a", late, v1->metadata.resource_version).status()));
+  EXPECT_EQ(fenced.Delete(Kind::kKVCluster, "zz").code(), Code::kFailedPrecondition);
+
+  // Nothing was written.
+  EXPECT_EQ(client_->Get("/test/x")->header().revision(), before);
+  EXPECT_EQ(store_->Get(Kind::kKVCluster, "a").value(), *v2);
+  EXPECT_TRUE(store_->Get(Kind::kKVCluster, "c").ok());
+  EXPECT_EQ(store_->Get(Kind::kKVCluster, "d").status().code(), Code::kNotFound);
+  // The unfenced store is unaffected.
+  EXPECT_TRUE(store_->UpdateStatus(Kind::kKVCluster, "a", late, v2->metadata.resource_version).ok());
 }
 
 TEST_F(ResourceStoreTest, ListPagesOneKind) {
