@@ -66,6 +66,7 @@ std::string EncodeInstanceRecord(const InstanceRecord& r) {
         {"engine", r.spec.engine},
         {"version", r.spec.version},
         {"args", r.spec.args},
+        {"labels", r.spec.labels},
         {"restart", RestartPolicyName(r.spec.restart)}}},
       {"want_running", r.want_running},
       {"pid", r.process.pid},
@@ -91,6 +92,9 @@ Result<InstanceRecord> DecodeInstanceRecord(const std::string& text) {
     r.spec.engine = spec.at("engine").get<std::string>();
     r.spec.version = spec.at("version").get<std::string>();
     r.spec.args = spec.at("args").get<std::vector<std::string>>();
+    if (spec.contains("labels")) {  // absent in records written before labels existed
+      r.spec.labels = spec.at("labels").get<std::map<std::string, std::string>>();
+    }
     GRID_ASSIGN_OR_RETURN(r.spec.restart,
                           ParseRestartPolicy(spec.at("restart").get<std::string>()));
     r.want_running = j.at("want_running").get<bool>();
@@ -103,6 +107,7 @@ Result<InstanceRecord> DecodeInstanceRecord(const std::string& text) {
         std::chrono::milliseconds(j.at("started_at_unix_ms").get<int64_t>()));
     if (std::string e = InstanceNameError(r.spec.name); !e.empty()) return Corruption(e);
     if (r.spec.args.size() > kMaxInstanceArgs) return Corruption("too many args");
+    if (r.spec.labels.size() > kMaxInstanceLabels) return Corruption("too many labels");
     return r;
   } catch (const Json::exception& e) {
     return Corruption(e.what());

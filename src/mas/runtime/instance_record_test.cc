@@ -4,6 +4,8 @@
 
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "common/testing/temp_dir.h"
 
 namespace grid::mas::runtime {
@@ -12,7 +14,7 @@ namespace {
 InstanceRecord Sample() {
   InstanceRecord r;
   r.spec = {"kv/demo/m1", "gridkv", "1.0", {"--data-dir={data_dir}", "--name=m1"},
-            RestartPolicy::kReplace};
+            RestartPolicy::kReplace, {{"grid.dev/zone", "a"}}};
   r.want_running = true;
   r.process = {4242, 987654321};
   r.incarnation = 3;
@@ -26,6 +28,17 @@ TEST(InstanceRecordTest, RoundTrips) {
   Result<InstanceRecord> decoded = DecodeInstanceRecord(EncodeInstanceRecord(Sample()));
   ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
   EXPECT_EQ(*decoded, Sample());
+}
+
+// A record written before instances had labels reads back with none.
+TEST(InstanceRecordTest, RecordWithoutLabelsReadsBack) {
+  InstanceRecord old = Sample();
+  old.spec.labels.clear();
+  nlohmann::json j = nlohmann::json::parse(EncodeInstanceRecord(old));
+  j["spec"].erase("labels");
+  Result<InstanceRecord> decoded = DecodeInstanceRecord(j.dump());
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(*decoded, old);
 }
 
 TEST(InstanceRecordTest, WritesAndReadsAtomically) {

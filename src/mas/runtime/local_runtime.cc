@@ -412,6 +412,19 @@ Status LocalRuntime::Start(const InstanceSpec& spec) {
     return InvalidArgument("instance " + spec.name + ": " + std::to_string(spec.args.size()) +
                            " args, more than " + std::to_string(kMaxInstanceArgs));
   }
+  if (spec.labels.size() > kMaxInstanceLabels) {
+    return InvalidArgument("instance " + spec.name + ": " + std::to_string(spec.labels.size()) +
+                           " labels, more than " + std::to_string(kMaxInstanceLabels));
+  }
+  for (const auto& [key, value] : spec.labels) {
+    if (key.empty() || key.size() > kMaxInstanceLabelBytes ||
+        value.size() > kMaxInstanceLabelBytes) {
+      return InvalidArgument("instance " + spec.name + ": label \"" + key.substr(0, 64) +
+                             "\": key must be 1.." + std::to_string(kMaxInstanceLabelBytes) +
+                             " bytes and value at most " +
+                             std::to_string(kMaxInstanceLabelBytes));
+    }
+  }
   for (const std::string& arg : SubstitutedArgs(spec)) {
     if (arg.size() > kMaxInstanceArgBytes) {
       return InvalidArgument("instance " + spec.name + ": an argument is longer than " +

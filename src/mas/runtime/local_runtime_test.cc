@@ -145,6 +145,18 @@ TEST_F(LocalRuntimeTest, RefusesBadNamesArgsAndVersions) {
   spec.args.back().push_back('y');
   EXPECT_EQ(rt->Start(spec).code(), Code::kInvalidArgument);
 
+  spec = Script("labels", kLoopScript);
+  for (size_t i = 0; i < kMaxInstanceLabels; ++i) spec.labels["k" + std::to_string(i)] = "v";
+  spec.labels["k0"] = std::string(kMaxInstanceLabelBytes, 'v');
+  ASSERT_TRUE(rt->Start(spec).ok());
+  EXPECT_EQ(rt->Get("labels")->spec.labels, spec.labels);  // recorded with the instance
+  spec.name = "labels2";
+  spec.labels["k0"].push_back('v');
+  EXPECT_EQ(rt->Start(spec).code(), Code::kInvalidArgument);
+  spec.labels["k0"] = "v";
+  spec.labels["one-too-many"] = "v";
+  EXPECT_EQ(rt->Start(spec).code(), Code::kInvalidArgument);
+
   InstanceSpec unknown = Script("v", kLoopScript);
   unknown.version = "9";
   Status s = rt->Start(unknown);

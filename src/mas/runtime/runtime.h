@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,8 @@ namespace grid::mas::runtime {
 
 inline constexpr size_t kMaxInstanceNameBytes = 200;
 inline constexpr size_t kMaxInstanceArgs = 128;
+inline constexpr size_t kMaxInstanceLabels = 16;
+inline constexpr size_t kMaxInstanceLabelBytes = 256;  // a label's key, and its value
 inline constexpr std::chrono::milliseconds kDefaultStopGrace{10000};
 
 // What happens when an instance's process exits without being asked to.
@@ -38,6 +41,9 @@ struct InstanceSpec {
   // DataDir(name). At most kMaxInstanceArgs.
   std::vector<std::string> args;
   RestartPolicy restart = RestartPolicy::kInPlace;
+  // What the instance is for (e.g. "grid.dev/zone" -> "a"); recorded with it, not passed to
+  // the process. At most kMaxInstanceLabels, each key and value <= kMaxInstanceLabelBytes.
+  std::map<std::string, std::string> labels = {};
   bool operator==(const InstanceSpec&) const = default;
 };
 
