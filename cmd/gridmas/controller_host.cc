@@ -13,6 +13,7 @@ DefaultControllerHost::DefaultControllerHost(client::Client* client, ResourceSto
 
 Status DefaultControllerHost::StartKind(Kind kind,
                                         std::unique_ptr<controller::Reconciler> reconciler,
+                                        std::function<void(const Resource&)> on_deleted,
                                         KindController* out) {
   ResourceStore* store = store_;
   controller::ControllerRunnerOptions options;
@@ -31,12 +32,16 @@ Status DefaultControllerHost::StartKind(Kind kind,
   controller::ControllerRunner* runner = out->runner.get();
   GRID_ASSIGN_OR_RETURN(
       out->watch, store_->Watch(kind, list.revision + 1,
-                                [runner, kind](const ResourceWatchUpdate& update) {
+                                [runner, kind, on_deleted = std::move(on_deleted)](
+                                    const ResourceWatchUpdate& update) {
                                   if (!update.status.ok()) {
                                     spdlog::warn("{} watch: {} (the resync repairs it)",
                                                  KindName(kind), update.status.ToString());
                                   }
                                   for (const ResourceEvent& e : update.events) {
+                                    if (e.type == EventType::kDeleted && on_deleted) {
+                                      on_deleted(e.resource);
+                                    }
                                     (void)runner->Enqueue(e.resource.metadata.name);
                                   }
                                 }));
@@ -57,10 +62,12 @@ void DefaultControllerHost::Start(const controller::Fence& fence) {
   fleet_options.default_store = config_->store_endpoints;
   auto rf = std::make_unique<fleet::RouterFleetReconciler>(fenced_store_.get(), runtime_, &probe_,
                                                            fleet_options);
-  if (Status s = StartKind(Kind::kKVCluster, std::move(kv), &kv_); !s.ok()) {
+  kvcluster::KVClusterReconciler* kv_raw = kv.get();
+  auto kv_deleted = [kv_raw](const Resource& last) { kv_raw->ObserveDeleted(last); };
+  if (Status s = StartKind(Kind::kKVCluster, std::move(kv), kv_deleted, &kv_); !s.ok()) {
     spdlog::error("KVCluster controller: {} (the next term retries)", s.ToString());
   }
-  if (Status s = StartKind(Kind::kRouterFleet, std::move(rf), &fleet_); !s.ok()) {
+  if (Status s = StartKind(Kind::kRouterFleet, std::move(rf), nullptr, &fleet_); !s.ok()) {
     spdlog::error("RouterFleet controller: {} (the next term retries)", s.ToString());
   }
   running_ = true;

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -70,8 +71,10 @@ class DefaultControllerHost : public ControllerHost {
     std::unique_ptr<controller::ControllerRunner> runner;
     std::unique_ptr<client::Watcher> watch;
   };
+  // `on_deleted` (may be empty) sees the last version of each deleted object before its key
+  // is queued.
   Status StartKind(Kind kind, std::unique_ptr<controller::Reconciler> reconciler,
-                   KindController* out);
+                   std::function<void(const Resource&)> on_deleted, KindController* out);
 
   client::Client* const client_;
   ResourceStore* const store_;  // unfenced: lists and watches

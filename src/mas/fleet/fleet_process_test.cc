@@ -109,8 +109,6 @@ class FleetProcessTest : public ::testing::Test {
     front_listen_ = "127.0.0.1:" + std::to_string(*front_port);
 
     RouterFleetOptions options;
-    options.plan.green_ready_timeout = milliseconds(4000);
-    options.plan.shift_hold = milliseconds(1000);
     options.plan.readiness_poll = milliseconds(50);
     options.plan.run_resync = milliseconds(10000);
     reconciler_ =
@@ -132,6 +130,8 @@ class FleetProcessTest : public ::testing::Test {
     spec.routes_prefix = kPrefix;
     spec.store = {etcd_->endpoint()};
     spec.l4_front = L4Front{"edge", front_listen_};
+    spec.rollout = Rollout{std::vector<int64_t>{20, 60, 100}, /*hold_seconds=*/1,
+                           /*ready_timeout_seconds=*/4};
     r.spec = spec;
     return r;
   }
@@ -207,7 +207,8 @@ TEST_F(FleetProcessTest, ProvisionBlueGreenRollbackDelete) {
   ASSERT_EQ(weights.size(), 2u);
   for (const std::string& a : blue) EXPECT_EQ(weights[a], 100) << a;
 
-  // Blue-green to 2.0: the front's live weights pass through 10 %, 50 %, 100 % green.
+  // Blue-green to 2.0: the front's live weights pass through spec.rollout's steps, 20 %,
+  // 60 %, 100 % green.
   Apply(Fleet(2, "2.0"));
   std::set<int> green_shares;
   Settle([&] {
@@ -218,7 +219,7 @@ TEST_F(FleetProcessTest, ProvisionBlueGreenRollbackDelete) {
     }
     if (total > 0) green_shares.insert(green * 100 / total);
   });
-  EXPECT_EQ(green_shares, (std::set<int>{0, 10, 50, 100}));
+  EXPECT_EQ(green_shares, (std::set<int>{0, 20, 60, 100}));
   s = State();
   EXPECT_EQ(s.active_version, "2.0");
   EXPECT_EQ(s.active_color, kGreen);

@@ -216,6 +216,7 @@ std::optional<Step> EnsureFront(const Desired& d, const FleetState& s, mas::Phas
 
 Step DecideBlueGreen(const Desired& d, mas::Phase phase, const FleetState& s, const Observed& obs,
                      WallTime now, const PlanOptions& opt) {
+  const RolloutPlan rollout = PlanRollout(d.spec);
   const std::string cand_color = OtherColor(s.active_color);
   const std::vector<Replica> blue = OfColor(s, s.active_color);
   const std::vector<Replica> green = OfColor(s, cand_color);
@@ -255,13 +256,13 @@ Step DecideBlueGreen(const Desired& d, mas::Phase phase, const FleetState& s, co
   if (s.step == kStepStartGreen) {
     // The gate: every green replica ready within the timeout (checked first, so a replica
     // that cannot even start fails it too).
-    const WallTime deadline = s.step_started + opt.green_ready_timeout;
+    const WallTime deadline = s.step_started + rollout.ready_timeout;
     const std::optional<std::string> not_ready =
         green.size() < blue.size() ? ReplicaName(d.name, cand_color, SmallestFreeIndex(green))
                                    : FirstNotReady(d, obs, green);
     if (not_ready && now >= deadline) {
       return BeginRollback(d, s, phase, /*record_failure=*/true, "GreenNotReady",
-                           *not_ready + " not ready within " + Ms(opt.green_ready_timeout));
+                           *not_ready + " not ready within " + Ms(rollout.ready_timeout));
     }
     if (green.size() < blue.size()) {
       Builder b(s, phase);
@@ -278,10 +279,11 @@ Step DecideBlueGreen(const Desired& d, mas::Phase phase, const FleetState& s, co
     }
     Builder b(s, phase);
     b.next().step = kStepShift;
-    b.next().green_percent = kShiftPercents[0];
+    b.next().green_percent = rollout.steps.front();
     b.next().step_started = now;
-    return b.Do(Action::kUpdateState,
-                "green ready; shift " + std::to_string(kShiftPercents[0]) + "% to " + cand_color);
+    return b.Do(Action::kUpdateState, "green ready; shift " +
+                                          std::to_string(rollout.steps.front()) + "% to " +
+                                          cand_color);
   }
   GRID_CHECK(s.step == kStepShift) << "unknown BlueGreen step " << s.step;
   if (auto name = FirstNotReady(d, obs, green)) {
@@ -298,18 +300,20 @@ Step DecideBlueGreen(const Desired& d, mas::Phase phase, const FleetState& s, co
                      "weights: " + std::to_string(s.green_percent) + "% on " + cand_color);
     }
   }
-  const WallTime hold_end = s.step_started + opt.shift_hold;
+  const WallTime hold_end = s.step_started + rollout.hold;
   if (now < hold_end) {
     const auto left = std::chrono::duration_cast<Millis>(hold_end - now);
     return Builder(s, phase).Wait(std::min(left, opt.readiness_poll),
                                   "holding at " + std::to_string(s.green_percent) + "%");
   }
   Builder b(s, phase);
-  const int* next_percent =
-      std::upper_bound(std::begin(kShiftPercents), std::end(kShiftPercents), s.green_percent);
-  if (next_percent == std::end(kShiftPercents)) {
+  // The first step above the weight held now (it need not be a step of the current rollout).
+  const auto next_percent =
+      std::upper_bound(rollout.steps.begin(), rollout.steps.end(), s.green_percent);
+  if (next_percent == rollout.steps.end()) {
     b.next().step = kStepRetireBlue;
-    return b.Do(Action::kUpdateState, "hold at 100% passed; retire " + s.active_color);
+    return b.Do(Action::kUpdateState, "hold at " + std::to_string(s.green_percent) +
+                                          "% passed; retire " + s.active_color);
   }
   b.next().green_percent = *next_percent;
   b.next().step_started = now;
@@ -347,6 +351,21 @@ Step DecideRollback(const Desired& d, mas::Phase phase, const FleetState& s, con
 }  // namespace
 
 std::string OtherColor(const std::string& color) { return color == kBlue ? kGreen : kBlue; }
+
+RolloutPlan PlanRollout(const RouterFleetSpec& spec) {
+  const Rollout rollout = EffectiveRollout(spec.rollout);
+  RolloutPlan plan;
+  for (const int64_t percent : *rollout.steps) {
+    plan.steps.push_back(static_cast<int>(std::clamp<int64_t>(percent, 0, kMaxWeight)));
+  }
+  if (plan.steps.empty()) plan.steps.push_back(kMaxWeight);
+  plan.hold = std::chrono::seconds(
+      std::clamp(*rollout.hold_seconds, kMinRolloutHoldSeconds, kMaxRolloutHoldSeconds));
+  plan.ready_timeout = std::chrono::seconds(std::clamp(
+      *rollout.ready_timeout_seconds, kMinRolloutReadyTimeoutSeconds,
+      kMaxRolloutReadyTimeoutSeconds));
+  return plan;
+}
 
 const char* ActionName(Action action) {
   switch (action) {
@@ -598,7 +617,8 @@ Step Decide(const Desired& d, Phase phase, const FleetState& s, const Observed& 
               "blue-green upgrade " + s.active_version + " -> " + d.spec.version);
     return b.Do(Action::kUpdateState, "begin blue-green upgrade to " + d.spec.version);
   }
-  if (phase != Phase::kRun || !s.operation.empty() || !s.step.empty()) {
+  if (phase != Phase::kRun || !s.operation.empty() || !s.step.empty() ||
+      obs.observed_generation != d.generation) {
     Builder b(s, phase);
     b.next().operation.clear();
     b.next().step.clear();

@@ -35,8 +35,6 @@ inline constexpr char kGreen[] = "green";
 inline constexpr char kRouterEngine[] = "gridrouter";
 inline constexpr char kReplicaHost[] = "127.0.0.1";
 inline constexpr char kFrontConfigFile[] = "l4.yaml";  // in the front's data dir
-// The green share of the front's weight at each hold of a blue-green upgrade, in order.
-inline constexpr int kShiftPercents[] = {10, 50, 100};
 inline constexpr int kMaxWeight = 100;  // the L4 front's weight range is 0..100
 // A port in the state that Action::kAllocatePorts fills with Runtime::AllocatePort.
 inline constexpr int kPortToAllocate = -1;
@@ -56,13 +54,23 @@ inline constexpr char kConditionUpgrade[] = "Upgrade";
 inline constexpr char kConditionReady[] = "Ready";
 inline constexpr char kConditionProgressing[] = "Progressing";  // False: a step's action failed
 
-// The tunables of the decision (RouterFleetOptions carries them).
+// The tunables of the decision (RouterFleetOptions carries them). The rollout's own steps,
+// hold and gate come from the spec (RolloutPlan).
 struct PlanOptions {
-  Millis green_ready_timeout{60000};  // every green replica ready within this of StartGreen
-  Millis shift_hold{10000};           // each kShiftPercents step is held this long
-  Millis readiness_poll{500};         // requeue delay while waiting on readiness or a hold
-  Millis run_resync{10000};           // requeue delay in phase Run (readiness re-observed)
+  Millis readiness_poll{500};  // requeue delay while waiting on readiness or a hold
+  Millis run_resync{10000};    // requeue delay in phase Run (readiness re-observed)
 };
+
+// A blue-green upgrade's rollout: spec.rollout with its defaults (EffectiveRollout).
+struct RolloutPlan {
+  std::vector<int> steps;   // the green share of the front's weight per step, %, the last 100
+  Millis hold{0};           // each step is held (and its gate watched) this long
+  Millis ready_timeout{0};  // StartGreen: every green replica ready within this
+  bool operator==(const RolloutPlan&) const = default;
+};
+// Total: values outside the spec's ranges (a spec that escaped validation) are clamped into
+// them, and no steps count as [100].
+RolloutPlan PlanRollout(const RouterFleetSpec& spec);
 
 // One replica the fleet owns; ports allocated once and kept for its life.
 struct Replica {
@@ -115,6 +123,7 @@ struct ObservedInstance {
 struct Observed {
   std::map<std::string, ObservedInstance> instances;  // every instance under "rf/<fleet>/"
   std::string front_config;                           // the front's current l4.yaml, "" when absent
+  int64_t observed_generation = 0;  // status.observedGeneration as read with the resource
 };
 
 struct Desired {
@@ -157,6 +166,14 @@ runtime::InstanceSpec FrontSpec(const Desired& desired, const FleetState& state)
 std::string RenderFrontConfig(const Desired& desired, const FleetState& state);
 
 // The one step towards `desired`. `phase` is the persisted phase.
+//
+// The rollout (PlanRollout(desired.spec)) is read at every decision, so a change of
+// spec.rollout during an upgrade applies at once, without restarting or rolling back the
+// upgrade: the running hold ends at its start + the new hold (a shorter one may end at once),
+// the StartGreen gate's deadline is its start + the new ready timeout, and the weight held now
+// stays until its hold ends, then moves to the first new step above it (green's share never
+// goes down during an upgrade). A converged fleet whose status.observedGeneration lags
+// (e.g. only spec.rollout changed) gets one status write that catches it up.
 Step Decide(const Desired& desired, Phase phase, const FleetState& state, const Observed& observed,
             WallTime now, const PlanOptions& options);
 

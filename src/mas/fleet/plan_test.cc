@@ -5,99 +5,19 @@
 #include <string>
 #include <vector>
 
+#include "mas/fleet/testing/plan_world.h"
+
 namespace grid::mas::fleet {
 namespace {
 
 using runtime::InstanceState;
 using std::chrono::milliseconds;
-
-constexpr PlanOptions kOptions{milliseconds(60000), milliseconds(10000), milliseconds(500),
-                               milliseconds(10000)};
-const WallTime kT0 = WallTime(std::chrono::hours(500000));
-
-// A fleet "f" of 2 blue replicas at 1.0 behind front "edge", converged (phase Run), and a
-// tiny executor that applies steps the way the reconciler does.
-struct World {
-  Desired d;
-  FleetState s;
-  Phase phase = Phase::kRun;
-  Observed obs;
-  WallTime now = kT0;
-  int next_port = 20000;
-
-  World() {
-    d.name = "f";
-    d.generation = 1;
-    d.spec.replicas = 2;
-    d.spec.version = "1.0";
-    d.spec.routes_prefix = "/r/";
-    d.spec.store = {"127.0.0.1:2379"};
-    d.spec.l4_front = L4Front{"edge", "127.0.0.1:8443"};
-    s.active_version = "1.0";
-    s.replicas = {Replica{kBlue, 0, "1.0", 1000, 1001}, Replica{kBlue, 1, "1.0", 1002, 1003}};
-    s.front_admin_port = 2000;
-    s.front_version = "1.0";
-    Converge();
-  }
-  // Every recorded replica running and ready, the front running with the rendered config.
-  void Converge() {
-    obs = Observed{};
-    for (const Replica& r : s.replicas) {
-      obs.instances[ReplicaName("f", r.color, r.index)] =
-          ObservedInstance{InstanceState::kRunning, ReplicaSpec(d, r), true};
-    }
-    if (d.spec.l4_front) {
-      obs.instances[FrontName("f")] =
-          ObservedInstance{InstanceState::kRunning, FrontSpec(d, s), false};
-      obs.front_config = RenderFrontConfig(d, s);
-    }
-  }
-  Step Decide() const { return fleet::Decide(d, phase, s, obs, now, kOptions); }
-  // Applies `step`: started instances are ready at once unless `ready_on_start` is false.
-  void Apply(const Step& st, bool ready_on_start = true) {
-    switch (st.action) {
-      case Action::kNone:
-      case Action::kUpdateState:
-        break;
-      case Action::kAllocatePorts:
-        break;
-      case Action::kStart:
-        obs.instances[st.instance.name] =
-            ObservedInstance{InstanceState::kRunning, st.instance, ready_on_start};
-        break;
-      case Action::kRemove:
-        obs.instances.erase(st.instance_name);
-        if (st.instance_name == FrontName("f")) obs.front_config.clear();
-        break;
-      case Action::kWriteFrontConfig:
-        obs.front_config = st.front_config;
-        break;
-    }
-    if (st.action == Action::kNone) return;
-    s = st.next;
-    if (st.action == Action::kAllocatePorts) {
-      for (Replica& r : s.replicas) {
-        if (r.port == kPortToAllocate) r.port = next_port++;
-        if (r.admin_port == kPortToAllocate) r.admin_port = next_port++;
-      }
-      if (s.front_admin_port == kPortToAllocate) s.front_admin_port = next_port++;
-    }
-    phase = st.phase;
-  }
-  // Decides and applies until the decision is to wait; returns the actions taken.
-  std::vector<Action> RunUntilWait(bool ready_on_start = true, int max_steps = 100) {
-    std::vector<Action> actions;
-    for (int i = 0; i < max_steps; ++i) {
-      Step st = Decide();
-      if (st.action == Action::kNone) return actions;
-      actions.push_back(st.action);
-      Apply(st, ready_on_start);
-    }
-    ADD_FAILURE() << "no wait after " << max_steps << " steps";
-    return actions;
-  }
-  void SetReady(const std::string& name, bool ready) { obs.instances.at(name).ready = ready; }
-};
+using testing::kHold;
+using testing::kOptions;
+using testing::kReadyTimeout;
+using testing::kT0;
+using testing::UpgradeWorld;
+using testing::World;
 
 TEST(FleetPlan, NoStoreFailsOnceThenWaits) {
   World w;
@@ -254,6 +174,12 @@ const Row kSteadyRows[] = {
      Action::kUpdateState, "", "begin blue-green upgrade to 2.0"},
     {"phase not yet Run", [](World* w) { w->phase = Phase::kScale; }, Action::kUpdateState, "",
      "run: 2 replicas ready"},
+    {"only the rollout changed: observedGeneration caught up",
+     [](World* w) {
+       w->d.generation = 2;
+       w->d.spec.rollout = Rollout{std::vector<int64_t>{50, 100}, 1, 5};
+     },
+     Action::kUpdateState, "", "run: 2 replicas ready"},
 };
 
 TEST(FleetPlan, SteadyStateBranches) {
@@ -266,22 +192,6 @@ TEST(FleetPlan, SteadyStateBranches) {
     EXPECT_EQ(st.instance_name, row.instance);
     EXPECT_EQ(st.reason, row.reason);
   }
-}
-
-// A world in the middle of a blue-green upgrade 1.0 -> 2.0: both colors running and ready,
-// at `step` with `percent` on green since kT0, the front's config as rendered.
-World UpgradeWorld(const char* op, const char* step, int percent) {
-  World w;
-  w.d.spec.version = "2.0";
-  w.s.operation = op;
-  w.s.step = step;
-  w.s.target_version = "2.0";
-  w.s.green_percent = percent;
-  w.s.step_started = kT0;
-  w.s.replicas.push_back(Replica{kGreen, 0, "2.0", 3000, 3001});
-  w.s.replicas.push_back(Replica{kGreen, 1, "2.0", 3002, 3003});
-  w.Converge();
-  return w;
 }
 
 struct UpgradeRow {
@@ -314,20 +224,20 @@ const UpgradeRow kUpgradeRows[] = {
     {"start: green not ready at the deadline", kOpBlueGreen, kStepStartGreen, 0,
      [](World* w) {
        w->SetReady("rf/f/green-0", false);
-       w->now = kT0 + kOptions.green_ready_timeout;
+       w->now = kT0 + kReadyTimeout;
      },
      Action::kUpdateState, "", "GreenNotReady: rf/f/green-0 not ready within 60000 ms"},
     {"start: green cannot start by the deadline", kOpBlueGreen, kStepStartGreen, 0,
      [](World* w) {
        w->obs.instances.at("rf/f/green-1").state = InstanceState::kFailed;
-       w->now = kT0 + kOptions.green_ready_timeout;
+       w->now = kT0 + kReadyTimeout;
      },
      Action::kUpdateState, "", "GreenNotReady: rf/f/green-1 not ready within 60000 ms"},
     {"start: green record missing at the deadline", kOpBlueGreen, kStepStartGreen, 0,
      [](World* w) {
        w->s.replicas.pop_back();
        w->Converge();
-       w->now = kT0 + kOptions.green_ready_timeout;
+       w->now = kT0 + kReadyTimeout;
      },
      Action::kUpdateState, "", "GreenNotReady: rf/f/green-1 not ready within 60000 ms"},
     {"start: all green ready", kOpBlueGreen, kStepStartGreen, 0, [](World*) {},
@@ -344,10 +254,10 @@ const UpgradeRow kUpgradeRows[] = {
     {"shift: holding", kOpBlueGreen, kStepShift, 10, [](World*) {}, Action::kNone, "",
      "holding at 10%"},
     {"shift: hold at 10 over", kOpBlueGreen, kStepShift, 10,
-     [](World* w) { w->now = kT0 + kOptions.shift_hold; }, Action::kUpdateState, "",
+     [](World* w) { w->now = kT0 + kHold; }, Action::kUpdateState, "",
      "shift 50% to green"},
     {"shift: hold at 100 over", kOpBlueGreen, kStepShift, 100,
-     [](World* w) { w->now = kT0 + kOptions.shift_hold; }, Action::kUpdateState, "",
+     [](World* w) { w->now = kT0 + kHold; }, Action::kUpdateState, "",
      "hold at 100% passed; retire blue"},
     {"spec version changed", kOpBlueGreen, kStepShift, 50,
      [](World* w) { w->d.spec.version = "3.0"; }, Action::kUpdateState, "",
@@ -451,7 +361,7 @@ TEST(FleetPlan, BlueGreenSuccessShiftsTenFiftyHundredThenRetiresBlue) {
   EXPECT_FALSE(w.obs.instances.count("rf/f/blue-1"));
   EXPECT_EQ(w.Decide().reason, "in shape");
   // Each hold lasted at least the hold period.
-  EXPECT_GE(w.now - kT0, 3 * kOptions.shift_hold);
+  EXPECT_GE(w.now - kT0, 3 * kHold);
 }
 
 TEST(FleetPlan, HoldIsCountedFromTheWeightWrite) {
@@ -470,7 +380,7 @@ TEST(FleetPlan, HoldIsCountedFromTheWeightWrite) {
   ASSERT_EQ(st.action, Action::kWriteFrontConfig);
   EXPECT_EQ(st.next.step_started, w.now);
   w.Apply(st);
-  w.now += kOptions.shift_hold - milliseconds(1);
+  w.now += kHold - milliseconds(1);
   st = w.Decide();
   EXPECT_EQ(st.action, Action::kNone);
   EXPECT_EQ(st.requeue_after, milliseconds(1));
@@ -485,7 +395,7 @@ TEST(FleetPlan, GreenNeverReadyRollsBackAndRecordsTheVersion) {
   w.d.spec.version = "2.0";
   w.Apply(w.Decide());
   w.RunUntilWait(/*ready_on_start=*/false);
-  w.now += kOptions.green_ready_timeout - milliseconds(1);
+  w.now += kReadyTimeout - milliseconds(1);
   Step st = w.Decide();
   EXPECT_EQ(st.action, Action::kNone);
   EXPECT_EQ(st.requeue_after, milliseconds(1));
@@ -561,7 +471,7 @@ TEST(FleetPlan, NoFrontUpgradeStillHoldsEachStep) {
     w.Apply(st);
   }
   EXPECT_EQ(w.s.active_version, "2.0");
-  EXPECT_GE(w.now - kT0, 3 * kOptions.shift_hold);
+  EXPECT_GE(w.now - kT0, 3 * kHold);
 }
 
 TEST(FleetPlan, StateJsonRoundTrip) {

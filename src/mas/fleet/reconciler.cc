@@ -177,8 +177,9 @@ Result<controller::ReconcileResult> RouterFleetReconciler::Reconcile(const std::
   GRID_ASSIGN_OR_RETURN(FleetState state, FleetStateFromJson(resource.status.operation));
 
   const WallTime now = options_.now ? options_.now() : std::chrono::system_clock::now();
-  Step step =
-      Decide(desired, resource.status.phase, state, Observe(name, state), now, options_.plan);
+  Observed observed = Observe(name, state);
+  observed.observed_generation = resource.status.observed_generation;
+  Step step = Decide(desired, resource.status.phase, state, observed, now, options_.plan);
   if (step.action == Action::kNone) {
     controller::ReconcileResult result;
     result.requeue_after = step.requeue_after;

@@ -78,7 +78,7 @@ class ResourceStoreFleetStore final : public FleetStore {
 };
 
 struct RouterFleetOptions {
-  PlanOptions plan;  // the green readiness timeout, the hold per shift step, poll delays
+  PlanOptions plan;  // poll delays (the rollout's steps, hold and gate come from the spec)
   // Used when spec.store is empty: the control plane's own store endpoints ("host:port").
   std::vector<std::string> default_store;
   size_t max_log_entries = kDefaultMaxLogEntries;

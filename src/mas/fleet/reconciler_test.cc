@@ -32,6 +32,7 @@ Resource Fleet(int64_t replicas, const std::string& version, bool front = true) 
   spec.routes_prefix = "/grid/routes/";
   spec.store = {"127.0.0.1:2379"};
   if (front) spec.l4_front = L4Front{"edge", "127.0.0.1:8443"};
+  spec.rollout = Rollout{std::nullopt, /*hold_seconds=*/2, /*ready_timeout_seconds=*/5};
   r.spec = spec;
   return r;
 }
@@ -70,8 +71,6 @@ struct Harness {
   std::vector<std::string> configs;  // each distinct front config in order
 
   explicit Harness(size_t max_log_entries = kDefaultMaxLogEntries) {
-    options.plan.green_ready_timeout = milliseconds(5000);
-    options.plan.shift_hold = milliseconds(2000);
     options.max_log_entries = max_log_entries;
     options.now = [this] { return now; };
     reconciler = std::make_unique<RouterFleetReconciler>(static_cast<FleetStore*>(&store), &runtime,

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "mas/kvcluster/placement.h"
+
 namespace grid::mas::kvcluster {
 namespace {
 
@@ -20,14 +22,15 @@ struct Ctx {
 
 bool IsUp(InstanceState s) { return s == InstanceState::kRunning || s == InstanceState::kBackoff; }
 
-int64_t Ordinal(const std::string& name) {
-  const size_t dash = name.rfind('-');
-  if (dash == std::string::npos || dash + 1 == name.size()) return -1;
-  return std::strtoll(name.c_str() + dash + 1, nullptr, 10);
-}
-
 std::string MemberName(const std::string& cluster, int64_t ordinal) {
   return fmt::format("{}-{}", cluster, ordinal);
+}
+
+// The name of one more member: the next ordinal after every planned one.
+std::string NextMemberName(const Ctx& c) {
+  int64_t next = 0;
+  for (const MemberStatus& m : c.status.members) next = std::max(next, MemberOrdinal(m.name) + 1);
+  return MemberName(c.obs.cluster, next);
 }
 
 int IndexOf(const Ctx& c, const std::string& name) {
@@ -186,15 +189,82 @@ Step JoinAsLearner(const Ctx& c, Operation op, size_t i, const std::string& verb
   return Done(fmt::format("{}: {} is a voter", verb, m.name));
 }
 
+Duration ProvisionTimeout(const Ctx& c) {
+  return std::chrono::seconds(
+      c.spec.provision_timeout_seconds.value_or(kDefaultProvisionTimeoutSeconds));
+}
+
+// True when `op` started more than the provision timeout ago.
+bool PastProvisionTimeout(const Ctx& c, const Operation& op) {
+  const auto started = ParseTimestamp(op.started);
+  return started && c.now - *started > ProvisionTimeout(c);
+}
+
+// The members at `indexes` did not become healthy in time: phase Failed, the operation ends
+// (Failed in status.history) and ProvisionFailed names the members and their logs.
+Step FailProvision(const Ctx& c, const std::vector<size_t>& indexes, const char* reason,
+                   const char* verb) {
+  std::string names;
+  std::string details;
+  for (size_t i : indexes) {
+    const MemberObservation& o = Obs(c, i);
+    names += (names.empty() ? "" : ", ") + c.status.members[i].name;
+    details += fmt::format("{}{} ({}, {}; log {})", details.empty() ? "" : "; ",
+                           c.status.members[i].name, InstanceStateName(o.instance),
+                           o.reachable ? "answers" : "does not answer",
+                           o.log_path.empty() ? "unknown" : o.log_path);
+  }
+  const int64_t timeout_s = ProvisionTimeout(c).count() / 1000;
+  Step s = Wait(std::nullopt, fmt::format("{}: {} not healthy within {}s", verb, names, timeout_s),
+                kSteadyRequeue);
+  s.phase = Phase::kFailed;
+  s.conditions.push_back(
+      {kCondProvisionFailed, ConditionStatus::kTrue, reason,
+       fmt::format("{}: {} did not become healthy within {}s: {}. Change the spec to retry",
+                   verb, names, timeout_s, details)});
+  return s;
+}
+
+// A retried operation's first steps: the incarnation recorded in op.old_id leaves the
+// membership, then the instance and its data go. nullopt once neither is left.
+std::optional<Step> ClearOldIncarnation(const Ctx& c, const Operation& op, size_t i,
+                                        const char* verb) {
+  if (auto old = ParseMemberIdHex(op.old_id); old && StoreById(c.obs, *old) != nullptr) {
+    Step s = Act(StepKind::kRemoveMember, op.target, op,
+                 fmt::format("{}: remove {} (id {}) from the membership", verb, op.target,
+                             op.old_id));
+    s.member_id = *old;
+    return s;
+  }
+  if (FindStoreMember(c.obs, c.status.members[i]) == nullptr &&
+      (Obs(c, i).instance != InstanceState::kMissing || !Obs(c, i).data_empty)) {
+    Step s = Act(StepKind::kDeleteInstance, op.target, op,
+                 fmt::format("{}: delete {} and wipe its data", verb, op.target));
+    s.wipe = true;
+    return s;
+  }
+  return std::nullopt;
+}
+
+// One member joins: planned in the zone with the fewest members, added as a learner,
+// started, promoted; a voter within the provision timeout or the operation fails. A retry
+// first clears the incarnation that did not make it (op.old_id, its instance and data).
 Step ScaleOut(const Ctx& c, Operation op) {
   const int idx = IndexOf(c, op.target);
   if (idx < 0) {
     Step s = Act(StepKind::kPlanMembers, op.target, op, "scale out: plan " + op.target);
     s.members = {op.target};
+    s.zones = {ZoneForNewMember(c.spec, c.status.members)};
     return s;
   }
+  const size_t i = static_cast<size_t>(idx);
   if (!c.obs.member_list_ok) return Wait(op, "scale out: member list unavailable");
-  return JoinAsLearner(c, op, static_cast<size_t>(idx), "scale out");
+  const StoreMember* sm = FindStoreMember(c.obs, c.status.members[i]);
+  if ((sm == nullptr || sm->learner) && PastProvisionTimeout(c, op)) {
+    return FailProvision(c, {i}, kReasonMemberStartTimeout, "scale out");
+  }
+  if (auto s = ClearOldIncarnation(c, op, i, "scale out")) return *s;
+  return JoinAsLearner(c, op, i, "scale out");
 }
 
 Step ScaleIn(const Ctx& c, Operation op) {
@@ -228,19 +298,7 @@ Step Replace(const Ctx& c, Operation op) {
   if (idx < 0) return Done("replace: " + op.target + " is no longer planned");
   const size_t i = static_cast<size_t>(idx);
   if (!c.obs.member_list_ok) return Wait(op, "replace: member list unavailable");
-  if (auto old = ParseMemberIdHex(op.old_id); old && StoreById(c.obs, *old) != nullptr) {
-    Step s = Act(StepKind::kRemoveMember, op.target, op,
-                 fmt::format("replace: remove {} (id {}) from the membership", op.target, op.old_id));
-    s.member_id = *old;
-    return s;
-  }
-  if (FindStoreMember(c.obs, c.status.members[i]) == nullptr &&
-      (Obs(c, i).instance != InstanceState::kMissing || !Obs(c, i).data_empty)) {
-    Step s = Act(StepKind::kDeleteInstance, op.target, op,
-                 "replace: delete " + op.target + " and wipe its data");
-    s.wipe = true;
-    return s;
-  }
+  if (auto s = ClearOldIncarnation(c, op, i, "replace")) return *s;
   return JoinAsLearner(c, op, i, "replace");
 }
 
@@ -345,12 +403,27 @@ Step UpgradeStep(const Ctx& c, Operation op) {
              fmt::format("{}: stop {} to run {}", verb, name, op.target));
 }
 
+// Start every planned member ("new"), then wait for all to be healthy, at most the provision
+// timeout. A member running another version than the spec's (a retry after the version was
+// fixed) is stopped first.
 Step Provision(const Ctx& c, Operation op) {
   std::vector<std::string> names;
+  std::vector<size_t> unhealthy;
   bool all_up = true;
   for (size_t i = 0; i < c.status.members.size(); ++i) {
     names.push_back(c.status.members[i].name);
     all_up = all_up && IsUp(Obs(c, i).instance);
+    if (!Healthy(c, i)) unhealthy.push_back(i);
+  }
+  if (!unhealthy.empty() && PastProvisionTimeout(c, op)) {
+    return FailProvision(c, unhealthy, kReasonProvisionTimeout, "provision");
+  }
+  for (size_t i = 0; i < c.status.members.size(); ++i) {
+    const MemberObservation& o = Obs(c, i);
+    if (IsUp(o.instance) && !o.instance_version.empty() && o.instance_version != c.spec.version) {
+      return Act(StepKind::kStopMember, names[i], op,
+                 fmt::format("provision: stop {} to run {}", names[i], c.spec.version));
+    }
   }
   if (!all_up) {
     Step s = Act(StepKind::kProvisionMembers, "", op,
@@ -364,6 +437,55 @@ Step Provision(const Ctx& c, Operation op) {
   return Done(fmt::format("provision: {} members healthy", names.size()));
 }
 
+// Rule 1b: phase Failed while the generation is the one that failed; after a spec change the
+// failed operation starts again (ProvisionFailed becomes False): a provision from its
+// start, a scale-out from clearing the member that did not join (or scaled in when the
+// spec no longer wants it).
+Step RetryFailedProvision(const Ctx& c, const Condition& failed) {
+  if (c.obs.generation <= c.status.observed_generation) {
+    Step s = Wait(std::nullopt, "failed (" + failed.reason + "); waiting for a spec change",
+                  kSteadyRequeue);
+    s.phase = Phase::kFailed;
+    return s;
+  }
+  Step s;
+  if (failed.reason == kReasonProvisionTimeout) {
+    s = Provision(c, NewOp(c, kOpProvision, ""));
+  } else if (!c.obs.member_list_ok) {
+    Step wait = Wait(std::nullopt, "retry: member list unavailable", kWaitRequeue);
+    wait.phase = Phase::kFailed;
+    wait.defer_generation = true;
+    return wait;
+  } else {
+    // The member that did not join: planned but not a voter.
+    int unjoined = -1;
+    for (size_t i = 0; i < c.status.members.size() && unjoined < 0; ++i) {
+      const StoreMember* sm = FindStoreMember(c.obs, c.status.members[i]);
+      if (sm == nullptr || sm->learner) unjoined = static_cast<int>(i);
+    }
+    if (unjoined < 0) {
+      s = Done("retry: every planned member is a voter");
+    } else {
+      const size_t i = static_cast<size_t>(unjoined);
+      const std::string& name = c.status.members[i].name;
+      const int64_t desired = c.spec.members.value_or(kDefaultMembers);
+      if (static_cast<int64_t>(c.status.members.size()) > desired) {
+        s = ScaleIn(c, NewOp(c, kOpScaleIn, name));
+      } else {
+        Operation op = NewOp(c, kOpScaleOut, name);
+        if (const StoreMember* sm = FindStoreMember(c.obs, c.status.members[i])) {
+          op.old_id = MemberIdHex(sm->id);
+        }
+        s = ScaleOut(c, op);
+      }
+    }
+  }
+  s.conditions.push_back({kCondProvisionFailed, ConditionStatus::kFalse, "Retrying",
+                          fmt::format("generation {} changed the spec; retrying",
+                                      c.obs.generation)});
+  return s;
+}
+
 Step DecideInner(const Ctx& c) {
   auto parsed = OperationFromJson(c.status.operation);
   std::optional<Operation> op = parsed.ok() ? *parsed : std::nullopt;
@@ -374,7 +496,13 @@ Step DecideInner(const Ctx& c) {
     Step s = Act(StepKind::kPlanMembers, "", NewOp(c, kOpProvision, ""),
                  fmt::format("provision: plan {} members", desired));
     for (int64_t k = 0; k < desired; ++k) s.members.push_back(MemberName(c.obs.cluster, k));
+    s.zones = InitialZones(c.spec, s.members.size());
     return s;
+  }
+  // 1b. A failed provision or scale-out: Failed until the spec changes, then retried.
+  if (const Condition* f = FindCondition(c.status, kCondProvisionFailed);
+      f != nullptr && f->status == ConditionStatus::kTrue) {
+    return RetryFailedProvision(c, *f);
   }
   // 2. Provisioning.
   if (op && op->name == kOpProvision) return Provision(c, *op);
@@ -457,16 +585,23 @@ Step DecideInner(const Ctx& c) {
   const int64_t planned = static_cast<int64_t>(c.status.members.size());
   if (planned != desired) {
     if (!AllHealthy(c)) return Wait(std::nullopt, "scale: waiting for every member to be healthy");
-    if (planned < desired) {
-      int64_t next = 0;
-      for (const MemberStatus& m : c.status.members) next = std::max(next, Ordinal(m.name) + 1);
-      return ScaleOut(c, NewOp(c, kOpScaleOut, MemberName(c.obs.cluster, next)));
-    }
-    std::string highest = c.status.members.front().name;
-    for (const MemberStatus& m : c.status.members) {
-      if (Ordinal(m.name) > Ordinal(highest)) highest = m.name;
-    }
-    return ScaleIn(c, NewOp(c, kOpScaleIn, highest));
+    if (planned < desired) return ScaleOut(c, NewOp(c, kOpScaleOut, NextMemberName(c)));
+    return ScaleIn(c, NewOp(c, kOpScaleIn, MemberToRemove(c.spec, c.status.members)));
+  }
+  // 8b. A member in a zone the spec does not list: make before break (a new member in a
+  // listed zone, then rule 8 scales the misplaced one in), except at the member limit.
+  if (!FirstMisplaced(c.spec, c.status.members).empty()) {
+    if (!AllHealthy(c)) return Wait(std::nullopt, "move: waiting for every member to be healthy");
+    // The member rule 8 will scale in: the highest misplaced ordinal.
+    const std::string misplaced = MemberToRemove(c.spec, c.status.members);
+    const MemberStatus& m = c.status.members[static_cast<size_t>(IndexOf(c, misplaced))];
+    const std::string why = fmt::format("move {} out of zone \"{}\"", m.name, m.zone);
+    Operation op = planned < kMaxMembers ? NewOp(c, kOpScaleOut, NextMemberName(c))
+                                         : NewOp(c, kOpScaleIn, misplaced);
+    op.reason = why;
+    Step s = op.name == kOpScaleOut ? ScaleOut(c, op) : ScaleIn(c, op);
+    s.why = why + "; " + s.why;
+    return s;
   }
   // 9. Steady.
   Duration after = kSteadyRequeue;
@@ -574,6 +709,10 @@ std::string Step::Describe() const {
     for (const std::string& m : members) out += " " + m;
   }
   if (!version.empty()) out += " version=" + version;
+  if (std::any_of(zones.begin(), zones.end(), [](const std::string& z) { return !z.empty(); })) {
+    out += zones.size() == 1 ? " zone=" : " zones=";
+    for (size_t i = 0; i < zones.size(); ++i) out += (i == 0 ? "" : ",") + zones[i];
+  }
   if (kind == StepKind::kDeleteInstance && wipe) out += " wipe";
   return out;
 }

@@ -6,9 +6,13 @@
 // matched to its planned member by peer URL (an added learner has no name until it starts).
 //
 // Rules, in order (see README.md for the phases):
-//   1. nothing planned                    → PlanMembers (the initial N), phase Provision
+//   1. nothing planned                    → PlanMembers (the initial N, zones round robin),
+//                                           phase Provision
+//   1b. condition ProvisionFailed True    → phase Failed until the spec changes (generation
+//                                           above status.observedGeneration), then retry
 //   2. Provision running                  → ProvisionMembers until all run, then wait for all
-//                                           to answer, then phase Run
+//                                           to answer, then phase Run; past
+//                                           spec.provisionTimeoutSeconds phase Failed
 //   3. a voter's instance stopped/missing with its data → StartMember (restore after a crash
 //      of the control plane mid-step)
 //   4. reachable voters < majority        → wait; past `grace` phase Failed, QuorumLost
@@ -18,8 +22,13 @@
 //                                         → ReplaceMember (same name, same ports, new id)
 //   7. spec.version differs from the members' → RollingUpgrade (unless that version failed
 //      and was rolled back: condition UpgradeFailed names it)
-//   8. fewer planned members than spec.members → ScaleOut one; more → ScaleIn the highest
+//   8. fewer planned members than spec.members → ScaleOut one (zone: placement.h); more →
+//      ScaleIn one (placement.h: misplaced first, else the fullest zone's highest ordinal)
+//   8b. a member in a zone the spec does not list → ScaleOut into a listed zone, then rule 8
+//      scales the misplaced member in (at kMaxMembers: ScaleIn first)
 //   9. otherwise phase Run, Nothing(kSteadyRequeue)
+// A ScaleOut whose member is not a voter within spec.provisionTimeoutSeconds of the
+// operation's start fails as a provision does (reason MemberStartTimeout).
 #pragma once
 
 #include <chrono>
@@ -60,8 +69,10 @@ struct MemberObservation {
   std::string instance_version;  // the version the runtime runs it with ("" when missing)
   int64_t restarts = 0;
   bool data_empty = true;        // the data dir is missing or empty
-  // Since when the instance has been seen not running (kept by the reconciler in memory).
+  // Since when the member has been seen not running or not answering (the reconciler keeps
+  // it in status.members[].downSince, so it survives a restart).
   std::optional<TimePoint> down_since;
+  std::string log_path;          // where the runtime writes the instance's output
   bool reachable = false;        // its client URL answered Status
   uint64_t applied_index = 0;    // raftAppliedIndex from Status
   bool operator==(const MemberObservation&) const = default;
@@ -77,12 +88,14 @@ struct StoreMember {
 
 struct Observed {
   std::string cluster;                     // metadata.name
+  int64_t generation = 0;                  // metadata.generation
   std::vector<MemberObservation> members;  // parallel to status.members
   bool member_list_ok = false;             // MemberList answered
   std::vector<StoreMember> store_members;
   uint64_t leader_id = 0;                  // 0 = unknown / none
   uint64_t leader_applied_index = 0;
-  // Since when fewer than a majority of voters have been reachable (reconciler memory).
+  // Since when fewer than a majority of voters have been reachable (the reconciler reads it
+  // from the lastTransitionTime of a False Available condition).
   std::optional<TimePoint> quorum_lost_since;
 };
 
@@ -115,6 +128,7 @@ struct Step {
   StepKind kind = StepKind::kNothing;
   std::string member;                // the member acted on
   std::vector<std::string> members;  // kPlanMembers / kProvisionMembers
+  std::vector<std::string> zones;    // kPlanMembers: the zone of each of `members`
   uint64_t member_id = 0;            // store id for Promote/MoveLeader/Remove
   std::string version;               // kStartMember / kProvisionMembers
   std::string cluster_state;         // kStartMember: "new" | "existing"
@@ -126,6 +140,9 @@ struct Step {
   // in it before writing status.
   std::optional<Operation> operation;
   Duration requeue_after{0};         // > 0: look again after this delay
+  // The spec change was not acted on yet (a retry that must look again): status
+  // .observedGeneration keeps its value.
+  bool defer_generation = false;
   std::string why;                   // a sentence for logs and messages
 
   // "AddLearner orders-3", as recorded in status.operation.steps.
@@ -164,5 +181,10 @@ inline constexpr char kCondProgressing[] = "Progressing";
 inline constexpr char kCondDegraded[] = "Degraded";
 inline constexpr char kCondQuorumLost[] = "QuorumLost";
 inline constexpr char kCondUpgradeFailed[] = "UpgradeFailed";
+// True (reason kReasonProvisionTimeout or kReasonMemberStartTimeout) when members did not
+// become healthy within spec.provisionTimeoutSeconds; the message names them and their logs.
+inline constexpr char kCondProvisionFailed[] = "ProvisionFailed";
+inline constexpr char kReasonProvisionTimeout[] = "ProvisionTimeout";
+inline constexpr char kReasonMemberStartTimeout[] = "MemberStartTimeout";
 
 }  // namespace grid::mas::kvcluster

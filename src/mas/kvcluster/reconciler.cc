@@ -118,6 +118,7 @@ runtime::InstanceSpec KVClusterReconciler::MemberInstance(const Resource& resour
              "--initial-cluster-token", token,
              "--quota-backend-bytes",
              std::to_string(spec.quota_backend_bytes.value_or(kDefaultQuotaBackendBytes))};
+  if (!member.zone.empty()) is.labels[kZoneLabel] = member.zone;
   return is;
 }
 
@@ -145,9 +146,11 @@ std::string KVClusterReconciler::InitialCluster(const ResourceStatus& status,
   return out;
 }
 
-Observed KVClusterReconciler::Observe(const Resource& resource, ClusterApi* api, TimePoint now) {
+Observed KVClusterReconciler::Observe(const Resource& resource, ClusterApi* api,
+                                      TimePoint now) const {
   Observed o;
   o.cluster = resource.metadata.name;
+  o.generation = resource.metadata.generation;
   const ResourceStatus& status = resource.status;
   std::vector<uint64_t> reported_leaders;
   std::map<uint64_t, uint64_t> applied_by_id;
@@ -161,6 +164,7 @@ Observed KVClusterReconciler::Observe(const Resource& resource, ClusterApi* api,
       mo.restarts = inst->restarts;
     }
     mo.data_empty = options_.data_dir_empty(runtime_->DataDir(iname));
+    mo.log_path = runtime_->LogPath(iname);
     if (api != nullptr && !m.client_url.empty()) {
       if (auto st = api->GetStatus(m.client_url); st.ok()) {
         mo.reachable = true;
@@ -192,21 +196,21 @@ Observed KVClusterReconciler::Observe(const Resource& resource, ClusterApi* api,
     o.leader_id = 0;  // a leader we cannot read cannot gate anything
   }
 
-  // Down and quorum-lost clocks.
-  std::lock_guard<std::mutex> lock(mu_);
-  Memory& mem = memory_[o.cluster];
-  for (MemberObservation& mo : o.members) {
-    if (mo.instance == InstanceState::kRunning && mo.reachable) {
-      mem.down_since.erase(mo.name);
-    } else {
-      mo.down_since = mem.down_since.emplace(mo.name, now).first->second;
-    }
+  // Down and quorum-lost clocks, from the status so that they survive a restart: a member's
+  // downSince is set once and cleared when it runs and answers; quorum has been lost since
+  // the Available condition turned False.
+  for (size_t i = 0; i < o.members.size(); ++i) {
+    MemberObservation& mo = o.members[i];
+    if (mo.instance == InstanceState::kRunning && mo.reachable) continue;
+    mo.down_since = ParseTimestamp(status.members[i].down_since).value_or(now);
   }
-  if (CountQuorum(status, o).ok()) {
-    mem.quorum_lost_since.reset();
-  } else {
-    if (!mem.quorum_lost_since) mem.quorum_lost_since = now;
-    o.quorum_lost_since = mem.quorum_lost_since;
+  if (!CountQuorum(status, o).ok()) {
+    const Condition* available = FindCondition(status, kCondAvailable);
+    std::optional<TimePoint> since;
+    if (available != nullptr && available->status == ConditionStatus::kFalse) {
+      since = ParseTimestamp(available->last_transition_time);
+    }
+    o.quorum_lost_since = since.value_or(now);
   }
   return o;
 }
@@ -232,11 +236,12 @@ Status KVClusterReconciler::Execute(const Resource& resource, const Step& step,
       return Status::Ok();
     case StepKind::kPlanMembers: {
       std::vector<MemberStatus> planned;
-      for (const std::string& name : step.members) {
+      for (size_t k = 0; k < step.members.size(); ++k) {
         GRID_ASSIGN_OR_RETURN(int client_port, runtime_->AllocatePort());
         GRID_ASSIGN_OR_RETURN(int peer_port, runtime_->AllocatePort());
         MemberStatus m;
-        m.name = name;
+        m.name = step.members[k];
+        m.zone = k < step.zones.size() ? step.zones[k] : "";
         m.client_url = Url(runtime_->Host(), client_port);
         m.peer_url = Url(runtime_->Host(), peer_port);
         m.version = spec.version;
@@ -291,10 +296,6 @@ Status KVClusterReconciler::Execute(const Resource& resource, const Step& step,
       return runtime_->Stop(InstanceName(cluster, step.member), options_.stop_grace);
     case StepKind::kDeleteInstance: {
       GRID_RETURN_IF_ERROR(runtime_->Remove(InstanceName(cluster, step.member), step.wipe));
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        memory_[cluster].down_since.erase(step.member);
-      }
       if (step.forget) {
         std::erase_if(next->members, [&](const MemberStatus& m) { return m.name == step.member; });
       }
@@ -302,6 +303,13 @@ Status KVClusterReconciler::Execute(const Resource& resource, const Step& step,
     }
   }
   return Internal("unknown step");
+}
+
+void KVClusterReconciler::ObserveDeleted(const Resource& last) {
+  auto it = last.metadata.labels.find(kWipeOnDeleteLabel);
+  const bool wipe = it != last.metadata.labels.end() && it->second == "true";
+  std::lock_guard<std::mutex> lock(mu_);
+  memory_[last.metadata.name].wipe_on_delete = wipe;
 }
 
 Result<controller::ReconcileResult> KVClusterReconciler::Destroy(const std::string& name) {
@@ -369,9 +377,12 @@ Result<controller::ReconcileResult> KVClusterReconciler::Reconcile(const std::st
     if (const StoreMember* sm = FindStoreMember(observed, *m)) m->id = MemberIdHex(sm->id);
     if (!mo.instance_version.empty()) m->version = mo.instance_version;
     m->healthy = MemberHealthy(*m, mo, observed, options_.plan.catch_up_lag_entries);
+    // A deleted incarnation's down time does not count against the next one.
+    const bool deleted = step.kind == StepKind::kDeleteInstance && step.member == m->name;
+    m->down_since = mo.down_since && !deleted ? FormatTimestamp(*mo.down_since) : "";
   }
   next.phase = step.phase;
-  next.observed_generation = resource.metadata.generation;
+  if (!step.defer_generation) next.observed_generation = resource.metadata.generation;
   for (const ConditionUpdate& c : step.conditions) {
     SetCondition(&next, {c.type, c.status, c.reason, c.message.substr(0, kMaxConditionMessageBytes), ""},
                  now_text);

@@ -11,8 +11,9 @@
 //
 // Key: "<name>" or "KVCluster/<name>".
 //
-// In memory only (lost on restart, which only restarts the grace periods): since when each
-// member has been down and since when quorum has been lost; the wipe-on-delete label.
+// Grace periods survive a restart: a member's first-seen-down time is kept in
+// status.members[].downSince, the quorum loss in the Available condition's transition time.
+// In memory only: the wipe-on-delete label of the last seen resource.
 //
 // Thread-safety: Reconcile may run concurrently for different keys (ControllerRunner never
 // runs one key twice at once).
@@ -34,6 +35,8 @@
 namespace grid::mas::kvcluster {
 
 inline constexpr char kWipeOnDeleteLabel[] = "grid.dev/wipe-on-delete";
+// The instance label naming a member's zone (set when the member has one).
+inline constexpr char kZoneLabel[] = "grid.dev/zone";
 // Written into a member's data dir just before the member starts on an empty dir. Its absence
 // means the member's data is lost (the dir was deleted or replaced) even when a server
 // restarted in place has created the dir again.
@@ -74,6 +77,11 @@ class KVClusterReconciler final : public controller::Reconciler {
 
   Result<controller::ReconcileResult> Reconcile(const std::string& key) override;
 
+  // Records what the last version of a deleted KVCluster asked for (the wipe-on-delete label),
+  // from the watch's DELETED event. The delete may be seen by Reconcile only after the object
+  // is gone, when its last version can no longer be read.
+  void ObserveDeleted(const Resource& last);
+
   // The instance a member runs as (exposed for tests).
   runtime::InstanceSpec MemberInstance(const Resource& resource, const MemberStatus& member,
                                        const std::string& version,
@@ -82,13 +90,11 @@ class KVClusterReconciler final : public controller::Reconciler {
 
  private:
   struct Memory {
-    std::map<std::string, TimePoint> down_since;  // member name →
-    std::optional<TimePoint> quorum_lost_since;
     bool wipe_on_delete = false;
   };
 
   Result<controller::ReconcileResult> Destroy(const std::string& name);
-  Observed Observe(const Resource& resource, ClusterApi* api, TimePoint now);
+  Observed Observe(const Resource& resource, ClusterApi* api, TimePoint now) const;
   Status Execute(const Resource& resource, const Step& step, const Observed& observed,
                  ClusterApi* api, ResourceStatus* next);
   // "name=peer,..." of the store's membership (planned names), else of the planned members.

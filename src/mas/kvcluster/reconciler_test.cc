@@ -98,7 +98,8 @@ class KVClusterReconcilerTest : public ::testing::Test {
   }
 
   void Apply(int members, const std::string& version,
-             std::map<std::string, std::string> labels = {}) {
+             std::map<std::string, std::string> labels = {},
+             const std::function<void(KVClusterSpec*)>& edit = nullptr) {
     Resource r;
     r.metadata.name = "c";
     r.metadata.uid = "0123456789abcdef";
@@ -107,6 +108,7 @@ class KVClusterReconcilerTest : public ::testing::Test {
     spec.engine = "gridkv";
     spec.version = version;
     spec.members = members;
+    if (edit) edit(&spec);
     Defaults(&spec);
     r.spec = spec;
     store_.Put(std::move(r));
@@ -459,6 +461,21 @@ TEST_F(KVClusterReconcilerTest, DeleteWipesWhenLabelled) {
   }
 }
 
+// The label is set and the object deleted right after: Reconcile never reads the labelled
+// version, only the watch's DELETED event carries it.
+TEST_F(KVClusterReconcilerTest, DeleteWipesWhenOnlyTheDeletedVersionWasLabelled) {
+  Provision3();
+  Resource last = Current();
+  last.metadata.labels[kWipeOnDeleteLabel] = "true";
+  store_.Erase("c");
+  reconciler_->ObserveDeleted(last);
+  Pass();
+  EXPECT_TRUE(runtime_.List("kv/c/").empty());
+  for (const char* m : {"c-0", "c-1", "c-2"}) {
+    EXPECT_FALSE(runtime_.HasData(InstanceName("c", m))) << m;
+  }
+}
+
 TEST_F(KVClusterReconcilerTest, OperationStepsRecorded) {
   Provision3();
   Apply(4, "3.4.0");
@@ -471,6 +488,152 @@ TEST_F(KVClusterReconcilerTest, OperationStepsRecorded) {
   ASSERT_EQ((*op)->steps.size(), 1u);
   EXPECT_EQ((*op)->steps[0].step, "PlanMembers c-3");
   EXPECT_EQ((*op)->steps[0].result, "ok");
+}
+
+// "name=zone" of each member in status order.
+std::vector<std::string> ZonesOf(const Resource& r) {
+  std::vector<std::string> out;
+  for (const MemberStatus& m : r.status.members) out.push_back(m.name + "=" + m.zone);
+  return out;
+}
+
+TEST_F(KVClusterReconcilerTest, ZonesSpreadKeptByReplacementAndMovedWhenUnlisted) {
+  auto zones = [](std::vector<std::string> z) {
+    return [z](KVClusterSpec* s) { s->placement = Placement{z}; };
+  };
+  Apply(3, "3.4.0", {}, zones({"a", "b"}));
+  ASSERT_TRUE(RunUntil([](const Resource& r) { return Running(r, 3, "3.4.0"); }));
+  EXPECT_EQ(ZonesOf(Current()), (std::vector<std::string>{"c-0=a", "c-1=b", "c-2=a"}));
+  EXPECT_EQ(HistorySteps(kOpProvision).front(), "PlanMembers c-0 c-1 c-2 zones=a,b,a");
+  // Each instance carries its member's zone.
+  for (const auto& [member, zone] : {std::pair{"c-0", "a"}, {"c-1", "b"}, {"c-2", "a"}}) {
+    auto inst = runtime_.Get(InstanceName("c", member));
+    ASSERT_TRUE(inst.ok()) << member;
+    EXPECT_EQ(inst->spec.labels.at(kZoneLabel), zone) << member;
+  }
+
+  // A replaced member keeps its zone.
+  const std::string old_id = IdOf("c-1");
+  runtime_.LoseData(InstanceName("c", "c-1"));
+  ASSERT_TRUE(RunUntil([&](const Resource& r) {
+    return Running(r, 3, "3.4.0") && IdOf("c-1") != old_id;
+  }));
+  EXPECT_EQ(ZonesOf(Current()), (std::vector<std::string>{"c-0=a", "c-1=b", "c-2=a"}));
+
+  // Scale out: the zone with the fewest members.
+  Apply(4, "3.4.0", {}, zones({"a", "b"}));
+  ASSERT_TRUE(RunUntil([](const Resource& r) { return Running(r, 4, "3.4.0"); }));
+  EXPECT_EQ(ZonesOf(Current()).back(), "c-3=b");
+
+  // Zone "a" leaves the spec: its members move one at a time, each a new member in a listed
+  // zone before the old one goes; never more than one member over the desired size.
+  Apply(4, "3.4.0", {}, zones({"b", "c"}));
+  size_t most = 0;
+  ASSERT_TRUE(RunUntil([&](const Resource& r) {
+    most = std::max(most, r.status.members.size());
+    return Running(r, 4, "3.4.0") && std::none_of(r.status.members.begin(), r.status.members.end(),
+                                                   [](const MemberStatus& m) { return m.zone == "a"; });
+  }));
+  EXPECT_EQ(most, 5u);
+  EXPECT_EQ(ZonesOf(Current()),
+            (std::vector<std::string>{"c-1=b", "c-3=b", "c-4=c", "c-5=c"}));
+  EXPECT_EQ(Voters(), 4u);
+  EXPECT_EQ(learners_max_, 1u);
+  EXPECT_TRUE(errors_.empty()) << errors_.front();
+}
+
+TEST_F(KVClusterReconcilerTest, ProvisionTimeoutFailsThenSpecChangeRetries) {
+  cluster_.SetBadVersion("9.9.9");
+  auto timeout = [](KVClusterSpec* s) { s->provision_timeout_seconds = 30; };
+  Apply(3, "9.9.9", {}, timeout);
+  ASSERT_TRUE(RunUntil([](const Resource& r) { return r.status.phase == Phase::kFailed; },
+                       seconds(5)));
+  const Resource failed = Current();
+  const Condition* f = FindCondition(failed.status, kCondProvisionFailed);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->status, ConditionStatus::kTrue);
+  EXPECT_EQ(f->reason, kReasonProvisionTimeout);
+  EXPECT_NE(f->message.find("c-0, c-1, c-2 did not become healthy within 30s"), std::string::npos)
+      << f->message;
+  EXPECT_NE(f->message.find("log " + runtime_.LogPath(InstanceName("c", "c-2"))),
+            std::string::npos)
+      << f->message;
+  EXPECT_TRUE(failed.status.operation.is_null());
+  EXPECT_EQ(History(), std::vector<std::string>{"Provision Failed"});
+  // Failed stays failed while the spec is the same.
+  const size_t log_size = runtime_.Log().size();
+  for (int i = 0; i < 3; ++i) Pass(seconds(60));
+  EXPECT_EQ(Current().status.phase, Phase::kFailed);
+  EXPECT_EQ(runtime_.Log().size(), log_size);
+
+  // A spec change (a version that works) retries: members restarted on it.
+  Apply(3, "3.4.0", {}, timeout);
+  ASSERT_TRUE(RunUntil([](const Resource& r) { return Running(r, 3, "3.4.0"); }));
+  EXPECT_EQ(FindCondition(Current().status, kCondProvisionFailed)->status, ConditionStatus::kFalse);
+  EXPECT_EQ(History(), (std::vector<std::string>{"Provision Failed", "Provision Succeeded"}));
+  EXPECT_TRUE(errors_.empty()) << errors_.front();
+}
+
+TEST_F(KVClusterReconcilerTest, ScaleOutMemberStartTimeoutFailsThenRetries) {
+  Provision3();
+  cluster_.SetCatchUpPolls(1000);  // the learner never catches up
+  auto timeout = [](int s) { return [s](KVClusterSpec* spec) { spec->provision_timeout_seconds = s; }; };
+  Apply(4, "3.4.0", {}, timeout(30));
+  ASSERT_TRUE(RunUntil([](const Resource& r) { return r.status.phase == Phase::kFailed; },
+                       seconds(5)));
+  const Resource failed = Current();
+  const Condition* f = FindCondition(failed.status, kCondProvisionFailed);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->reason, kReasonMemberStartTimeout);
+  EXPECT_NE(f->message.find("scale out: c-3 did not become healthy within 30s"), std::string::npos)
+      << f->message;
+  EXPECT_EQ(History(), (std::vector<std::string>{"Provision Succeeded", "ScaleOut Failed"}));
+
+  // Retried after a spec change: the learner is removed and wiped, then joins again.
+  cluster_.SetCatchUpPolls(2);
+  Apply(4, "3.4.0", {}, timeout(60));
+  ASSERT_TRUE(RunUntil([](const Resource& r) { return Running(r, 4, "3.4.0"); }));
+  EXPECT_EQ(Voters(), 4u);
+  const std::vector<std::string> steps = HistorySteps(kOpScaleOut);
+  ASSERT_GE(steps.size(), 2u);
+  EXPECT_EQ(steps[0], "RemoveMember c-3");
+  EXPECT_EQ(steps[1], "DeleteInstance c-3 wipe");
+  EXPECT_TRUE(errors_.empty()) << errors_.front();
+}
+
+TEST_F(KVClusterReconcilerTest, PersistedDownSinceSurvivesRestart) {
+  Provision3();
+  const std::string old_id = IdOf("c-1");
+  runtime_.Crash(InstanceName("c", "c-1"));
+  const std::string first_seen = FormatTimestamp(now_);
+  Pass(seconds(1));
+  Pass(seconds(1));
+  EXPECT_EQ(Current().status.members[1].down_since, first_seen);  // set once
+  // The control plane restarts after the grace period has passed: the replacement starts on
+  // the first pass of the fresh reconciler.
+  now_ += options_.plan.member_grace;
+  NewReconciler();
+  Pass(Duration::zero());
+  const auto calls = cluster_.Calls();
+  ASSERT_FALSE(calls.empty());
+  EXPECT_EQ(calls.back(), "MemberRemove " + std::to_string(*ParseMemberIdHex(old_id)));
+  ASSERT_TRUE(RunUntil([&](const Resource& r) {
+    return Running(r, 3, "3.4.0") && IdOf("c-1") != old_id;
+  }));
+  for (const MemberStatus& m : Current().status.members) EXPECT_EQ(m.down_since, "") << m.name;
+}
+
+TEST_F(KVClusterReconcilerTest, QuorumLossGraceSurvivesRestart) {
+  Provision3();
+  runtime_.Crash(InstanceName("c", "c-1"));
+  runtime_.Crash(InstanceName("c", "c-2"));
+  Pass(seconds(1));
+  EXPECT_EQ(FindCondition(Current().status, kCondAvailable)->status, ConditionStatus::kFalse);
+  EXPECT_NE(Current().status.phase, Phase::kFailed);
+  now_ += options_.plan.member_grace;
+  NewReconciler();
+  Pass(Duration::zero());
+  EXPECT_EQ(Current().status.phase, Phase::kFailed);
 }
 
 }  // namespace

@@ -130,6 +130,8 @@ MemberStatus DecodeMember(const nlohmann::json& j, const std::string& path, Fiel
   m.peer_url = r.String("peerURL").value_or("");
   m.version = r.String("version").value_or("");
   m.healthy = r.Bool("healthy").value_or(false);
+  m.zone = r.String("zone").value_or("");
+  m.down_since = r.String("downSince").value_or("");
   r.Finish();
   return m;
 }
@@ -284,6 +286,11 @@ void ValidateStatusInto(const ResourceStatus& st, FieldErrors* errors) {
   if (st.members.size() > kMaxStatusMembers) {
     errors->Add("status.members", "must have at most " + std::to_string(kMaxStatusMembers) +
                                       " entries, got " + std::to_string(st.members.size()));
+  }
+  for (size_t i = 0; i < st.members.size(); ++i) {
+    if (st.members[i].zone.empty()) continue;
+    const std::string e = DnsLabelError(st.members[i].zone);
+    if (!e.empty()) errors->Add(JoinPath(IndexPath("status.members", i), "zone"), e);
   }
   if (!st.operation.is_null() && !st.operation.is_object()) {
     errors->Add("status.operation", std::string("must be an object, got ") +
@@ -471,6 +478,8 @@ nlohmann::json ToJson(const ResourceStatus& st) {
       if (!m.client_url.empty()) mj["clientURL"] = m.client_url;
       if (!m.peer_url.empty()) mj["peerURL"] = m.peer_url;
       if (!m.version.empty()) mj["version"] = m.version;
+      if (!m.zone.empty()) mj["zone"] = m.zone;
+      if (!m.down_since.empty()) mj["downSince"] = m.down_since;
       list.push_back(std::move(mj));
     }
     j["members"] = std::move(list);

@@ -75,6 +75,11 @@ struct MemberStatus {
   std::string peer_url;
   std::string version;
   bool healthy = false;
+  // The placement zone (a DNS label; "" without spec.placement). Kept by a replacement.
+  std::string zone = {};  // (initialisers: aggregates may omit them)
+  // RFC 3339: when the member was first seen not running or not answering; "" while it is
+  // healthy enough to answer. Persisted so that grace periods survive a control-plane restart.
+  std::string down_since = {};
   bool operator==(const MemberStatus&) const = default;
 };
 

@@ -25,6 +25,7 @@ spec:
   quotaBackendBytes: 4294967296
   inspection:
     intervalSeconds: 600
+  provisionTimeoutSeconds: 120
 )";
 
 Resource MustParse(const std::string& text) {
@@ -62,6 +63,7 @@ TEST(ResourceParse, YamlKVCluster) {
   EXPECT_EQ(spec.placement->zones, (std::vector<std::string>{"z1", "z2", "z3"}));
   EXPECT_EQ(spec.quota_backend_bytes, int64_t{4} << 30);
   EXPECT_EQ(spec.inspection->interval_seconds, 600);
+  EXPECT_EQ(spec.provision_timeout_seconds, 120);
   EXPECT_TRUE(Validate(r).ok()) << Validate(r).ToString();
   EXPECT_EQ(r.Describe(), "KVCluster \"orders\"");
 }
@@ -78,6 +80,7 @@ TEST(ResourceParse, JsonRoundTripKeepsEverything) {
                                  "2026-01-02T03:04:06Z"});
   r.status.members.push_back({"orders-0", "8e9e05c52164694d", "http://127.0.0.1:1", "", "3.4.23",
                               true});
+  r.status.members.push_back({"orders-1", "", "", "", "", false, "z2", "2026-01-02T03:04:05Z"});
   r.status.operation = {{"name", "RollingUpgrade"}, {"step", 2}};
   r.status.history.push_back({"Provision", OperationResult::kSucceeded, "2026-01-02T03:04:05Z",
                               "2026-01-02T03:04:09Z",
@@ -91,6 +94,11 @@ TEST(ResourceParse, JsonRoundTripKeepsEverything) {
   r.status.history.push_back({"Rollback", OperationResult::kFailed, "", "", {{"x", "", ""}}});
   const std::string api = ToJson(r).dump();
   EXPECT_EQ(MustParse(api), r);
+  const nlohmann::json members = ToJson(r)["status"]["members"];
+  EXPECT_FALSE(members[0].contains("zone"));  // omitted when empty
+  EXPECT_FALSE(members[0].contains("downSince"));
+  EXPECT_EQ(members[1]["zone"], "z2");
+  EXPECT_EQ(members[1]["downSince"], "2026-01-02T03:04:05Z");
   // The stored form leaves out resourceVersion; DecodeStored sets it from the mod revision.
   const std::string stored = StoredValue(r);
   EXPECT_EQ(stored.find("resourceVersion"), std::string::npos);
@@ -263,7 +271,19 @@ TEST(ResourceValidate, KVClusterRanges) {
   for (size_t i = 1; i < kMaxZones; ++i) zones += ", z" + std::to_string(i);
   EXPECT_EQ(Problems(Cluster("  version: v1\n  placement: {zones: " + zones + "]}\n")), "");
   EXPECT_EQ(Problems(Cluster("  version: v1\n  placement: {zones: " + zones + ", zz]}\n")),
-            "spec.placement.zones: must have at most 16 entries, got 17");
+            "spec.placement.zones: must have 1..16 entries, got 17");
+  EXPECT_EQ(Problems(Cluster("  version: v1\n  placement: {zones: []}\n")),
+            "spec.placement.zones: must have 1..16 entries, got 0");
+  EXPECT_EQ(Problems(Cluster("  version: v1\n  placement: {}\n")),
+            "spec.placement.zones: must have 1..16 entries, got 0");
+  EXPECT_EQ(Problems(Cluster("  version: v1\n  provisionTimeoutSeconds: 10\n")), "");
+  EXPECT_EQ(Problems(Cluster("  version: v1\n  provisionTimeoutSeconds: 3600\n")), "");
+  EXPECT_EQ(Problems(Cluster("  version: v1\n  provisionTimeoutSeconds: 9\n")),
+            "spec.provisionTimeoutSeconds: must be 10..3600, got 9");
+  EXPECT_EQ(Problems(Cluster("  version: v1\n  provisionTimeoutSeconds: 3601\n")),
+            "spec.provisionTimeoutSeconds: must be 10..3600, got 3601");
+  EXPECT_EQ(Problems(Cluster("  version: v1\n  provisionTimeoutSeconds: soon\n")),
+            "spec.provisionTimeoutSeconds: must be an integer, got string");
 }
 
 TEST(ResourceValidate, RouterFleetRanges) {
@@ -363,6 +383,12 @@ TEST(ResourceValidate, StatusLimits) {
   st.members.resize(kMaxStatusMembers + 1);
   EXPECT_EQ(ValidateStatus(st).message(), "status.members: must have at most 7 entries, got 8");
   st.members.clear();
+  st.members.push_back({"a-0", "", "", "", "", false, "z1", ""});
+  st.members.push_back({"a-1", "", "", "", "", false, "Z-2", ""});
+  EXPECT_EQ(ValidateStatus(st).message(),
+            "status.members[1].zone: must consist of lower case alphanumeric characters or "
+            "'-', got \"Z-2\"");
+  st.members.clear();
   st.operation = 5;
   EXPECT_EQ(ValidateStatus(st).message(), "status.operation: must be an object, got number");
   st.operation = nullptr;
@@ -389,6 +415,7 @@ TEST(ResourceDefaults, FillOnlyUnsetFields) {
   EXPECT_EQ(spec.members, kDefaultMembers);
   EXPECT_EQ(spec.quota_backend_bytes, kDefaultQuotaBackendBytes);
   EXPECT_EQ(spec.inspection->interval_seconds, kDefaultInspectionIntervalSeconds);
+  EXPECT_EQ(spec.provision_timeout_seconds, kDefaultProvisionTimeoutSeconds);
   EXPECT_FALSE(spec.placement);
 
   Resource set = MustParse(kClusterYaml);

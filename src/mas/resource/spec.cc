@@ -99,8 +99,97 @@ KVClusterSpec DecodeKVClusterSpec(const nlohmann::json& j, const std::string& pa
     ir.Finish();
     spec.inspection = inspection;
   }
+  spec.provision_timeout_seconds = r.Int("provisionTimeoutSeconds");
   r.Finish();
   return spec;
+}
+
+namespace {
+
+Rollout DecodeRollout(const nlohmann::json& j, const std::string& path, FieldErrors* errors) {
+  Rollout rollout;
+  ObjectReader r(j, path, errors);
+  if (const nlohmann::json* steps = r.Array("steps")) {
+    const std::string steps_path = r.PathOf("steps");
+    rollout.steps.emplace();
+    for (size_t i = 0; i < steps->size(); ++i) {
+      const auto& e = (*steps)[i];
+      if (e.is_number_unsigned() && e.get<uint64_t>() > static_cast<uint64_t>(INT64_MAX)) {
+        errors->Add(IndexPath(steps_path, i), "integer out of range");
+      } else if (!e.is_number_integer()) {
+        errors->Add(IndexPath(steps_path, i), std::string("must be an integer, got ") +
+                                                  e.type_name());
+      } else {
+        rollout.steps->push_back(e.get<int64_t>());
+      }
+    }
+  }
+  rollout.hold_seconds = r.Int("holdSeconds");
+  rollout.ready_timeout_seconds = r.Int("readyTimeoutSeconds");
+  r.Finish();
+  return rollout;
+}
+
+nlohmann::json RolloutToJson(const Rollout& rollout) {
+  nlohmann::json j = nlohmann::json::object();
+  if (rollout.steps) j["steps"] = *rollout.steps;
+  if (rollout.hold_seconds) j["holdSeconds"] = *rollout.hold_seconds;
+  if (rollout.ready_timeout_seconds) j["readyTimeoutSeconds"] = *rollout.ready_timeout_seconds;
+  return j;
+}
+
+void Defaults(Rollout* rollout) {
+  if (!rollout->steps) {
+    rollout->steps.emplace(std::begin(kDefaultRolloutSteps), std::end(kDefaultRolloutSteps));
+  }
+  if (!rollout->hold_seconds) rollout->hold_seconds = kDefaultRolloutHoldSeconds;
+  if (!rollout->ready_timeout_seconds) {
+    rollout->ready_timeout_seconds = kDefaultRolloutReadyTimeoutSeconds;
+  }
+}
+
+void CheckRange(std::optional<int64_t> value, int64_t min, int64_t max, const std::string& path,
+                FieldErrors* errors) {
+  if (value && (*value < min || *value > max)) {
+    errors->Add(path, "must be " + std::to_string(min) + ".." + std::to_string(max) + ", got " +
+                          std::to_string(*value));
+  }
+}
+
+void Validate(const Rollout& rollout, const std::string& path, FieldErrors* errors) {
+  if (rollout.steps) {
+    const std::vector<int64_t>& steps = *rollout.steps;
+    const std::string steps_path = JoinPath(path, "steps");
+    if (steps.empty() || steps.size() > kMaxRolloutSteps) {
+      errors->Add(steps_path, "must have 1.." + std::to_string(kMaxRolloutSteps) +
+                                  " entries, got " + std::to_string(steps.size()));
+    } else {
+      for (size_t i = 0; i < steps.size(); ++i) {
+        const std::string at = IndexPath(steps_path, i);
+        if (steps[i] < kMinRolloutStepPercent || steps[i] > kMaxRolloutStepPercent) {
+          CheckRange(steps[i], kMinRolloutStepPercent, kMaxRolloutStepPercent, at, errors);
+        } else if (i > 0 && steps[i] <= steps[i - 1]) {
+          errors->Add(at, "must be greater than " + std::to_string(steps[i - 1]) + ", got " +
+                              std::to_string(steps[i]));
+        } else if (i + 1 == steps.size() && steps[i] != kMaxRolloutStepPercent) {
+          errors->Add(at, "the last step must be " + std::to_string(kMaxRolloutStepPercent) +
+                              ", got " + std::to_string(steps[i]));
+        }
+      }
+    }
+  }
+  CheckRange(rollout.hold_seconds, kMinRolloutHoldSeconds, kMaxRolloutHoldSeconds,
+             JoinPath(path, "holdSeconds"), errors);
+  CheckRange(rollout.ready_timeout_seconds, kMinRolloutReadyTimeoutSeconds,
+             kMaxRolloutReadyTimeoutSeconds, JoinPath(path, "readyTimeoutSeconds"), errors);
+}
+
+}  // namespace
+
+Rollout EffectiveRollout(const std::optional<Rollout>& rollout) {
+  Rollout effective = rollout.value_or(Rollout{});
+  Defaults(&effective);
+  return effective;
 }
 
 RouterFleetSpec DecodeRouterFleetSpec(const nlohmann::json& j, const std::string& path,
@@ -130,6 +219,9 @@ RouterFleetSpec DecodeRouterFleetSpec(const nlohmann::json& j, const std::string
       spec.store.push_back(e.get<std::string>());
     }
   }
+  if (const nlohmann::json* rollout = r.Object("rollout")) {
+    spec.rollout = DecodeRollout(*rollout, r.PathOf("rollout"), errors);
+  }
   r.Finish();
   return spec;
 }
@@ -148,6 +240,9 @@ nlohmann::json ToJson(const KVClusterSpec& spec) {
     }
     j["inspection"] = std::move(in);
   }
+  if (spec.provision_timeout_seconds) {
+    j["provisionTimeoutSeconds"] = *spec.provision_timeout_seconds;
+  }
   return j;
 }
 
@@ -160,6 +255,7 @@ nlohmann::json ToJson(const RouterFleetSpec& spec) {
     j["l4Front"] = {{"name", spec.l4_front->name}, {"listen", spec.l4_front->listen}};
   }
   if (!spec.store.empty()) j["store"] = spec.store;
+  if (spec.rollout) j["rollout"] = RolloutToJson(*spec.rollout);
   return j;
 }
 
@@ -170,10 +266,14 @@ void Defaults(KVClusterSpec* spec) {
   if (spec->inspection && !spec->inspection->interval_seconds) {
     spec->inspection->interval_seconds = kDefaultInspectionIntervalSeconds;
   }
+  if (!spec->provision_timeout_seconds) {
+    spec->provision_timeout_seconds = kDefaultProvisionTimeoutSeconds;
+  }
 }
 
 void Defaults(RouterFleetSpec* spec) {
   if (!spec->replicas) spec->replicas = kDefaultRouterReplicas;
+  if (spec->rollout) Defaults(&*spec->rollout);
 }
 
 void Validate(const KVClusterSpec& spec, const std::string& path, FieldErrors* errors) {
@@ -188,9 +288,8 @@ void Validate(const KVClusterSpec& spec, const std::string& path, FieldErrors* e
   }
   if (spec.placement) {
     const std::string zones_path = JoinPath(JoinPath(path, "placement"), "zones");
-    if (spec.placement->zones.size() > kMaxZones) {
-      errors->Add(zones_path, "must have at most " + std::to_string(kMaxZones) +
-                                  " entries, got " +
+    if (spec.placement->zones.empty() || spec.placement->zones.size() > kMaxZones) {
+      errors->Add(zones_path, "must have 1.." + std::to_string(kMaxZones) + " entries, got " +
                                   std::to_string(spec.placement->zones.size()));
     } else {
       for (size_t i = 0; i < spec.placement->zones.size(); ++i) {
@@ -219,6 +318,15 @@ void Validate(const KVClusterSpec& spec, const std::string& path, FieldErrors* e
       errors->Add(JoinPath(JoinPath(path, "inspection"), "intervalSeconds"),
                   "must be " + std::to_string(kMinInspectionIntervalSeconds) + ".." +
                       std::to_string(kMaxInspectionIntervalSeconds) + ", got " +
+                      std::to_string(s));
+    }
+  }
+  if (spec.provision_timeout_seconds) {
+    const int64_t s = *spec.provision_timeout_seconds;
+    if (s < kMinProvisionTimeoutSeconds || s > kMaxProvisionTimeoutSeconds) {
+      errors->Add(JoinPath(path, "provisionTimeoutSeconds"),
+                  "must be " + std::to_string(kMinProvisionTimeoutSeconds) + ".." +
+                      std::to_string(kMaxProvisionTimeoutSeconds) + ", got " +
                       std::to_string(s));
     }
   }
@@ -274,6 +382,7 @@ void Validate(const RouterFleetSpec& spec, const std::string& path, FieldErrors*
       if (!e.empty()) errors->Add(IndexPath(store_path, i), e);
     }
   }
+  if (spec.rollout) Validate(*spec.rollout, JoinPath(path, "rollout"), errors);
 }
 
 }  // namespace grid::mas

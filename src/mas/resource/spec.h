@@ -28,6 +28,10 @@ inline constexpr int64_t kDefaultQuotaBackendBytes = int64_t{2} << 30; // 2 GiB 
 inline constexpr int64_t kMinInspectionIntervalSeconds = 10;
 inline constexpr int64_t kMaxInspectionIntervalSeconds = 7 * 24 * 3600;
 inline constexpr int64_t kDefaultInspectionIntervalSeconds = 3600;
+// How long a provision (or a scale-out member) may take to become healthy before it fails.
+inline constexpr int64_t kMinProvisionTimeoutSeconds = 10;
+inline constexpr int64_t kMaxProvisionTimeoutSeconds = 3600;
+inline constexpr int64_t kDefaultProvisionTimeoutSeconds = 300;
 inline constexpr char kEngineGridkv[] = "gridkv";
 inline constexpr char kEngineEtcd[] = "etcd";
 
@@ -37,6 +41,18 @@ inline constexpr int64_t kDefaultRouterReplicas = 1;
 inline constexpr size_t kMaxKeyPrefixBytes = 256;
 inline constexpr size_t kMaxListenBytes = 128;
 inline constexpr size_t kMaxStoreEndpoints = 16;
+// spec.rollout (the blue-green upgrade): green weight percents, the hold per step, the
+// readiness gate of the green fleet. The defaults are the rollout of a spec without it.
+inline constexpr size_t kMaxRolloutSteps = 16;
+inline constexpr int64_t kMinRolloutStepPercent = 1;
+inline constexpr int64_t kMaxRolloutStepPercent = 100;  // the last step must be this
+inline constexpr int64_t kDefaultRolloutSteps[] = {10, 50, 100};
+inline constexpr int64_t kMinRolloutHoldSeconds = 0;
+inline constexpr int64_t kMaxRolloutHoldSeconds = 3600;
+inline constexpr int64_t kDefaultRolloutHoldSeconds = 10;
+inline constexpr int64_t kMinRolloutReadyTimeoutSeconds = 1;
+inline constexpr int64_t kMaxRolloutReadyTimeoutSeconds = 3600;
+inline constexpr int64_t kDefaultRolloutReadyTimeoutSeconds = 60;
 
 // A DNS label (RFC 1123): 1..63 of [a-z0-9-], starting and ending with [a-z0-9]. Returns
 // the problem ("" when valid).
@@ -59,6 +75,7 @@ struct KVClusterSpec {
   std::optional<Placement> placement;
   std::optional<int64_t> quota_backend_bytes;
   std::optional<Inspection> inspection;
+  std::optional<int64_t> provision_timeout_seconds;
   bool operator==(const KVClusterSpec&) const = default;
 };
 
@@ -68,6 +85,21 @@ struct L4Front {
   bool operator==(const L4Front&) const = default;
 };
 
+// How a RouterFleet moves traffic to a new version (blue-green through the L4 front).
+struct Rollout {
+  // The green share of the front's weight at each step, in percent: strictly increasing,
+  // each kMinRolloutStepPercent..kMaxRolloutStepPercent, the last one 100,
+  // 1..kMaxRolloutSteps entries.
+  std::optional<std::vector<int64_t>> steps;
+  std::optional<int64_t> hold_seconds;           // how long each step is watched
+  std::optional<int64_t> ready_timeout_seconds;  // the green fleet's time to get ready
+  bool operator==(const Rollout&) const = default;
+};
+
+// The rollout a fleet runs: `rollout` with every unset field at its default (all defaults
+// when absent).
+Rollout EffectiveRollout(const std::optional<Rollout>& rollout);
+
 struct RouterFleetSpec {
   std::optional<int64_t> replicas;
   std::string version;         // required
@@ -76,6 +108,9 @@ struct RouterFleetSpec {
   // The store endpoints ("host:port", <= kMaxStoreEndpoints) the routers read their table
   // from; empty = the store the control plane itself uses (the fleet controller's default).
   std::vector<std::string> store = {};  // (initialiser: aggregates may omit it)
+  // Absent = the default rollout (kept absent by Defaults, so a spec written before the
+  // field existed keeps its generation).
+  std::optional<Rollout> rollout = {};
   bool operator==(const RouterFleetSpec&) const = default;
 };
 
