@@ -228,7 +228,9 @@ int Run(int argc, char** argv) {
   scheduler_options.replica = config.replica;
   grid::mas::inspect::InspectionScheduler inspections(
       client->get(), &store,
-      [&inspection](const std::string& cluster) { return inspection.Run(cluster).status(); },
+      [&inspection](const std::string& cluster, const grid::mas::inspect::ScheduledRun& run) {
+        return inspection.Run(cluster, run).status();
+      },
       scheduler_options);
 
   // ---- Operation routes (e.g. POST .../kvclusters/{name}/scale) are added here with

@@ -105,6 +105,8 @@ TEST_F(InspectProcessTest, HealthyClusterReport) {
   }
   EXPECT_GE((*report)["hashRevision"].get<int64_t>(), 21);
   EXPECT_EQ((*report)["members"][0]["name"], "m0");
+  EXPECT_FALSE(report->contains("tick")) << "not a scheduled run";
+  EXPECT_FALSE(report->contains("replica")) << "not a scheduled run";
 
   // The report is stored; the conditions are in the status; the operation is untouched.
   auto stored = job.LastReport("c");
@@ -118,10 +120,15 @@ TEST_F(InspectProcessTest, HealthyClusterReport) {
   EXPECT_EQ(hash->status, ConditionStatus::kTrue);
   EXPECT_EQ(res->status.operation["name"], "Provision");
 
-  // A second run continues the events.
-  auto again = job.Run("c");
+  // A second run, scheduled, continues the events and carries its tick and replica.
+  auto again = job.Run("c", ScheduledRun{.tick = 7, .replica = "r1"});
   ASSERT_TRUE(again.ok());
   EXPECT_EQ((*again)["events"].size(), 2u);
+  EXPECT_EQ((*again)["tick"], 7);
+  EXPECT_EQ((*again)["replica"], "r1");
+  stored = job.LastReport("c");
+  ASSERT_TRUE(stored.ok() && stored->has_value());
+  EXPECT_EQ(**stored, *again);
 
   // A stopped member: Healthy False, and still a report.
   target_->Kill();
@@ -223,7 +230,8 @@ TEST_F(InspectProcessTest, StatusConflictsAreRetriedUpToTheLimit) {
 }
 
 // Two replicas (separate clients and sessions) schedule the same ticks of a 10 s interval
-// on an injected wall clock: every (cluster, tick) runs exactly once in total.
+// on an injected wall clock: every (cluster, tick) runs exactly once in total, and each run
+// is told its tick and its replica.
 TEST_F(InspectProcessTest, EveryTickRunsExactlyOnceAcrossReplicas) {
   for (const char* name : {"a", "b"}) CreateWithMember(store_.get(), name, 10);
   ASSERT_TRUE(store_->Create(Cluster("unprovisioned", 10)).ok());  // skipped: no members
@@ -234,9 +242,11 @@ TEST_F(InspectProcessTest, EveryTickRunsExactlyOnceAcrossReplicas) {
   std::map<std::pair<std::string, int64_t>, int> runs;  // guarded by mu
   std::map<std::string, int> by_replica;                // guarded by mu
   auto run_for = [&](const std::string& replica) {
-    return [&, replica](const std::string& cluster) {
+    return [&, replica](const std::string& cluster, const ScheduledRun& run) {
       std::lock_guard<std::mutex> lock(mu);
-      ++runs[{cluster, Tick(now(), 10)}];
+      EXPECT_EQ(run.tick, Tick(now(), 10)) << cluster;
+      EXPECT_EQ(run.replica, replica) << cluster;
+      ++runs[{cluster, run.tick}];
       ++by_replica[replica];
       return Status::Ok();
     };

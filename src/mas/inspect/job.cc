@@ -24,7 +24,8 @@ Result<std::optional<nlohmann::json>> InspectionJob::LastReport(const std::strin
   return std::optional<nlohmann::json>(std::move(j));
 }
 
-Result<nlohmann::json> InspectionJob::Run(const std::string& cluster) {
+Result<nlohmann::json> InspectionJob::Run(const std::string& cluster,
+                                          const std::optional<ScheduledRun>& scheduled) {
   GRID_ASSIGN_OR_RETURN(Resource res, store_->Get(Kind::kKVCluster, cluster));
   const auto& spec = std::get<KVClusterSpec>(res.spec);
   auto now = [this] {
@@ -66,6 +67,10 @@ Result<nlohmann::json> InspectionJob::Run(const std::string& cluster) {
   report.conditions = conditions;
 
   nlohmann::json stored = ReportToJson(cluster, report);
+  if (scheduled.has_value()) {
+    stored["tick"] = scheduled->tick;
+    stored["replica"] = scheduled->replica;
+  }
   GRID_RETURN_IF_ERROR(client_->Put(ReportKey(cluster), stored.dump()).status());
   GRID_RETURN_IF_ERROR(WriteConditions(cluster, conditions));
   return stored;

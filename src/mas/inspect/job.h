@@ -3,8 +3,10 @@
 //   RemedyNoSpace and gather + Evaluate again -> store the report -> write the conditions.
 //
 // Where the results go:
-//   <prefix>/inspections/<cluster>   the last report (ReportToJson), one key per cluster;
-//                                    its events continue the previous report's (bounded)
+//   <prefix>/inspections/<cluster>   the last report (ReportToJson), one key per cluster,
+//                                    written once per run; its events continue the
+//                                    previous report's (bounded); a scheduled run adds
+//                                    "tick" and "replica" (ScheduledRun)
 //   status.conditions                the inspection conditions (evaluate.h) and, after a
 //                                    remedy, NoSpaceRemedied; written with UpdateStatus,
 //                                    re-read and re-applied on a conflict, at most
@@ -26,6 +28,7 @@
 #include "client/client.h"
 #include "common/status.h"
 #include "mas/inspect/evaluate.h"
+#include "mas/inspect/scheduled_run.h"
 #include "mas/kvcluster/cluster_api.h"
 #include "mas/resource/store.h"
 
@@ -45,9 +48,11 @@ class InspectionJob {
   // REQUIRES: `client` and `store` outlive the job.
   InspectionJob(client::Client* client, ResourceStore* store, InspectionJobOptions options = {});
 
-  // Inspects `cluster` now; returns the stored report. NotFound when the KVCluster does not
-  // exist; store errors. A failing remedy is not an error (it is in the report).
-  Result<nlohmann::json> Run(const std::string& cluster);
+  // Inspects `cluster` now; returns the stored report, stamped with `scheduled`'s tick and
+  // replica when given. NotFound when the KVCluster does not exist; store errors. A failing
+  // remedy is not an error (it is in the report).
+  Result<nlohmann::json> Run(const std::string& cluster,
+                             const std::optional<ScheduledRun>& scheduled = std::nullopt);
 
   std::string ReportKey(const std::string& cluster) const;
   // The last stored report; nullopt when none.

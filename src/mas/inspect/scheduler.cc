@@ -31,12 +31,23 @@ int64_t Tick(std::chrono::system_clock::time_point now, int64_t interval_seconds
 std::string JobName(const std::string& cluster) { return kInspectionJobPrefix + cluster; }
 
 InspectionScheduler::InspectionScheduler(client::Client* client, ResourceStore* store,
-                                         InspectionRun run, InspectionSchedulerOptions options)
+                                         ScheduledInspectionRun run,
+                                         InspectionSchedulerOptions options)
     : client_(client),
       store_(store),
       run_(std::move(run)),
       options_(std::move(options)),
       clock_(options_.clock != nullptr ? options_.clock : controller::SystemClock()) {}
+
+InspectionScheduler::InspectionScheduler(client::Client* client, ResourceStore* store,
+                                         InspectionRun run, InspectionSchedulerOptions options)
+    : InspectionScheduler(
+          client, store,
+          ScheduledInspectionRun(
+              [run = std::move(run)](const std::string& cluster, const ScheduledRun&) {
+                return run(cluster);
+              }),
+          std::move(options)) {}
 
 InspectionScheduler::~InspectionScheduler() { Stop(); }
 
@@ -81,7 +92,9 @@ Result<int> InspectionScheduler::RunDue() {
     }
     auto held = Lock();
     if (!held.ok()) return held.status();
-    auto outcome = (*held)->lock->RunExclusive(JobName(name), tick, [&] { return run_(name); });
+    auto outcome = (*held)->lock->RunExclusive(JobName(name), tick, [&] {
+      return run_(name, ScheduledRun{.tick = tick, .replica = options_.replica});
+    });
     if (!outcome.ok()) {
       spdlog::warn("inspection of KVCluster \"{}\" tick {}: {}", name, tick,
                    outcome.status().ToString());

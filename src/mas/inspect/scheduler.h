@@ -8,8 +8,9 @@
 //
 // The wall clock (not a steady one) makes replicas agree on the tick. A pass (RunDue) lists
 // the KVClusters and, for each whose tick this replica has not yet tried, calls
-// JobLock::RunExclusive; a tick that the lock refused for a transient reason (lock timeout,
-// store down) is tried again on the next pass. KVClusters in phase Destroy or without
+// JobLock::RunExclusive, which runs the job with ScheduledRun{tick, options.replica}; a tick
+// that the lock refused for a transient reason (lock timeout, store down) is tried again on
+// the next pass. KVClusters in phase Destroy or without
 // members in their status (not provisioned yet) are skipped without spending the tick.
 // The background thread (Start) runs a pass every `period` on `clock`.
 //
@@ -37,6 +38,7 @@
 #include "common/status.h"
 #include "mas/controller/clock.h"
 #include "mas/controller/job_lock.h"
+#include "mas/inspect/scheduled_run.h"
 #include "mas/resource/store.h"
 
 namespace grid::mas::inspect {
@@ -60,12 +62,18 @@ struct InspectionSchedulerOptions {
   std::function<std::chrono::system_clock::time_point()> now;  // wall clock; default system
 };
 
-// Runs the inspection of one cluster; its error is logged by the caller, the tick is spent.
+// Runs the inspection of one cluster for `run` (its tick, this replica); its error is logged
+// by the caller, the tick is spent.
+using ScheduledInspectionRun =
+    std::function<Status(const std::string& cluster, const ScheduledRun& run)>;
+// As ScheduledInspectionRun, for a job that does not need the tick.
 using InspectionRun = std::function<Status(const std::string& cluster)>;
 
 class InspectionScheduler {
  public:
   // REQUIRES: `client` and `store` outlive the scheduler.
+  InspectionScheduler(client::Client* client, ResourceStore* store, ScheduledInspectionRun run,
+                      InspectionSchedulerOptions options);
   InspectionScheduler(client::Client* client, ResourceStore* store, InspectionRun run,
                       InspectionSchedulerOptions options);
   ~InspectionScheduler();  // Stop()
@@ -91,7 +99,7 @@ class InspectionScheduler {
 
   client::Client* const client_;
   ResourceStore* const store_;
-  const InspectionRun run_;
+  const ScheduledInspectionRun run_;
   const InspectionSchedulerOptions options_;
   controller::Clock* const clock_;
 

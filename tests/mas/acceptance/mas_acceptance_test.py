@@ -31,6 +31,7 @@ from etcd3 import etcdrpc
 from mas_procs import (ControlStore, Gridmas, Processes, Writer, free_port, healthy_members,
                        instance_dir, instance_record, kill_instances, kv_yaml, measured,
                        members, settled, tail, wait_for)
+from mas_jobs import RunLog, check_runs, header_revision
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BACKEND = os.path.join(os.path.dirname(os.path.dirname(HERE)), "router", "backend.py")
@@ -38,6 +39,7 @@ ARGS = None
 
 PROVISION_DEADLINE_S = 60
 OPERATION_DEADLINE_S = 120
+BLUE_GREEN_HOLD_S = 3         # each weight step is watched this long under load
 
 
 def in_sync(urls, lag_entries=100):
@@ -310,7 +312,8 @@ class RouterFleetBlueGreenTest(ControlPlaneCase):
         return ("apiVersion: grid.dev/v1\nkind: RouterFleet\nmetadata: {name: edge}\n"
                 f"spec:\n  replicas: 2\n  version: \"{version}\"\n"
                 f"  routesPrefix: {ROUTES_PREFIX}\n  store: [\"{self.store.endpoint}\"]\n"
-                f"  l4Front: {{name: web, listen: \"127.0.0.1:{front_port}\"}}\n")
+                f"  l4Front: {{name: web, listen: \"127.0.0.1:{front_port}\"}}\n"
+                f"  rollout: {{steps: [10, 50, 100], holdSeconds: {BLUE_GREEN_HOLD_S}}}\n")
 
     def wrk(self, port, seconds):
         """One wrk run; (requests, non-2xx, socket errors, output)."""
@@ -399,6 +402,138 @@ class TwoReplicasTest(ControlPlaneCase):
         other.apply(kv_yaml(name, self.engine, self.version, 5))
         self.wait_kv(other, name, 5, "scale 3 → 5 under the new leader")
         measured("scale 3 → 5 under the new leader", time.monotonic() - t0)
+
+
+# ---------------------------------------------------------------------------------------
+# 5. Scheduled jobs across two replicas: every tick of every cluster runs exactly once.
+
+
+INSPECTION_INTERVAL_S = 10  # the smallest interval the spec accepts
+TICKS_BEFORE_KILL = 2       # complete ticks after the first observed one, before the kill
+TICKS_AFTER_KILL = 2        # complete ticks on the survivor
+
+
+class ScheduledJobsTest(ControlPlaneCase):
+    """Two gridmas replicas over one store and one runtime root (the local runtime is shared
+    by the replicas of a machine: a new leader adopts the instances of the old one), two
+    1-member KVClusters inspected every 10 s. Every write of the job records and of the
+    reports is watched from the last record of each cluster found once both are Run."""
+
+    def kv_yaml(self, name):
+        return (f"apiVersion: grid.dev/v1\nkind: KVCluster\nmetadata: {{name: {name}}}\n"
+                f"spec: {{engine: {self.engine}, version: \"{self.version}\", members: 1, "
+                f"inspection: {{intervalSeconds: {INSPECTION_INTERVAL_S}}}}}\n")
+
+    def wait_ticks(self, log, clusters, starts, after_revision, count, what):
+        """Waits until each cluster has `count` runs claimed after `after_revision`, the last
+        one reported."""
+        def done():
+            for c in clusters:
+                runs, _ = log.runs(c, starts[c])
+                later = [r for r in runs if r.record.revision > after_revision]
+                if len(later) < count or later[-1].report is None:
+                    return False
+            return True
+        try:
+            wait_for(done, what, timeout=(count + 2) * INSPECTION_INTERVAL_S + 30, interval=0.1)
+        except AssertionError as e:
+            raise AssertionError(f"{e}; runs: "
+                                 f"{ {c: log.runs(c, starts[c]) for c in clusters} }; "
+                                 f"watch errors: {log.errors()}\n"
+                                 + "".join(m.log()[-2000:] for m in self.masses))
+
+    def test_every_tick_runs_exactly_once_across_replicas_and_after_a_kill(self):
+        a, b = self.start_mas("mas-a"), self.start_mas("mas-b")
+        replicas = {m.replica: m for m in (a, b)}
+        leader = wait_for(lambda: next((m for m in (a, b) if m.leads()), None), "a leader")
+        clusters = ["j1", "j2"]
+        for name in clusters:
+            leader.apply(self.kv_yaml(name))
+        for name in clusters:
+            self.wait_kv(leader, name, 1, f"{name}: provision 1 → Run", PROVISION_DEADLINE_S)
+
+        client = self.store.client()
+        self.addCleanup(client.close)
+        log = RunLog(client)
+
+        # Each cluster's window starts at the write of its latest record.
+        def latest_records():
+            out = {}
+            for c in clusters:
+                value, meta = client.get(log.record_key(c))
+                if value is None:
+                    return None
+                out[c] = meta.mod_revision
+            return out
+        starts = wait_for(latest_records, "a first inspection record of every cluster",
+                          timeout=2 * INSPECTION_INTERVAL_S + 10)
+        log.start(min(starts.values()))
+        self.addCleanup(log.stop)
+
+        self.wait_ticks(log, clusters, starts, 0, 1 + TICKS_BEFORE_KILL,
+                        f"{1 + TICKS_BEFORE_KILL} ticks of every cluster")
+
+        # kill -9 of the replica that ran the latest tick, once that run is reported and no
+        # replica holds or waits for an inspection lock (a replica killed holding the lock
+        # would keep it until its session lease expires).
+        def quiet():
+            held = list(client.get_prefix(log.lock_prefix))
+            runs = [r for c in clusters for r in log.runs(c, starts[c])[0]]
+            latest = max(runs, key=lambda r: r.record.revision)
+            return latest if not held and latest.report is not None else None
+        latest = wait_for(quiet, "no inspection lock held", timeout=2 * INSPECTION_INTERVAL_S)
+        victim = replicas[latest.replica]
+        survivor = b if victim is a else a
+        victim_led = victim.leads()
+        victim.kill9()
+        kill_revision = header_revision(client)
+        t0 = time.monotonic()
+        print(f"killed {victim.replica} ({'leader' if victim_led else 'not the leader'}) after "
+              f"it ran tick {latest.tick} of {latest.record.cluster}, at revision "
+              f"{kill_revision}", flush=True)
+
+        self.wait_ticks(log, clusters, starts, kill_revision, 1, "a tick on the survivor")
+        measured(f"kill -9 of {victim.replica} → next tick run by {survivor.replica}",
+                 time.monotonic() - t0)
+        self.wait_ticks(log, clusters, starts, kill_revision, TICKS_AFTER_KILL,
+                        f"{TICKS_AFTER_KILL} ticks on the survivor")
+
+        # The window of each cluster ends at the report of its last run so far; every write
+        # up to there has been delivered once complete_to answers.
+        ends = {}
+        for c in clusters:
+            runs, _ = log.runs(c, starts[c])
+            ends[c] = max(r.report.revision for r in runs if r.report is not None)
+        wait_for(lambda: log.complete_to(clusters), "every write delivered by the watch")
+        self.assertEqual(log.errors(), [])
+
+        problems = []
+        for c in clusters:
+            runs, strays = log.runs(c, starts[c], ends[c])
+            before = [r for r in runs if r.record.revision <= kill_revision]
+            after = [r for r in runs if r.record.revision > kill_revision]
+            # A tick claimed by the killed replica but not reported (killed mid-run) counts
+            # as run: JobLock claims a tick before running it, at most once.
+            claimed = [r for r in before if r.replica == victim.replica][-1:]
+            unreported = [r for r in claimed if r.report is None]
+            problems += [f"{c}: {p}" for p in check_runs(runs, strays, set(replicas),
+                                                         unreported)]
+            problems += [f"{c}: {r} after the kill" for r in after
+                         if r.replica != survivor.replica]
+            records = len(runs)
+            reports = sum(1 for r in runs if r.report is not None)
+            by_replica = lambda rs: {m: sum(1 for r in rs if r.replica == m)  # noqa: E731
+                                     for m in sorted(replicas)}
+            ticks = f"{runs[0].tick}..{runs[-1].tick}" if runs else "none"
+            print(f"{c}: ticks {ticks} observed ({len(runs)} ticks), "
+                  f"{records} records, {reports} reports, {len(unreported)} claimed by the "
+                  f"killed replica without a report; runs per replica before the kill "
+                  f"{by_replica(before)}, after {by_replica(after)}", flush=True)
+            if records - len(unreported) != reports:
+                problems.append(f"{c}: {records} records, {reports} reports")
+            if len(after) < TICKS_AFTER_KILL:
+                problems.append(f"{c}: {len(after)} ticks after the kill")
+        self.assertEqual(problems, [], "\n".join(problems))
 
 
 def main():
