@@ -3,106 +3,52 @@
 //   gridctl [--server URL] [-o table|json|yaml] apply -f FILE|-
 //   gridctl get KIND [NAME]
 //   gridctl describe KIND NAME
-//   gridctl delete KIND NAME
+//   gridctl delete KIND NAME [--wipe-data]
 //   gridctl wait KIND NAME --for phase=Run|delete [--timeout 120s]
+//   gridctl scale kvcluster NAME --members N | routerfleet NAME --replicas N
+//                 [--wait [--timeout 300s]]
+//   gridctl upgrade KIND NAME --version V [--wait [--timeout 300s]]
+//   gridctl inspect kvcluster NAME
+//
+// scale and upgrade change one spec field by compare-and-swap and print e.g.
+// "kvcluster/main scaled: members 3 -> 5 (generation 4)"; --wait then waits until the
+// controller has carried the change out (phase Run at that generation) and fails on phase
+// Failed or a rolled-back upgrade, naming the condition. delete --wipe-data labels the
+// KVCluster grid.dev/wipe-on-delete=true, then deletes that version (the KVCluster
+// controller wipes the data of a deleted cluster that carried the label).
 //
 // --server defaults to $GRIDCTL_SERVER, else http://127.0.0.1:7070. Exit codes: 0 success,
 // 1 an error from the server (printed as "error: <message>") or a bad argument, 2 the server
 // could not be reached.
-#include <httplib.h>
-
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <iterator>
-#include <sstream>
-#include <thread>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "api_client.h"
 #include "format.h"
 #include "mas/resource/resource.h"
+#include "verbs.h"
 
 namespace {
 
+using grid::gridctl::Api;
+using grid::gridctl::Exit;
+using grid::gridctl::Fail;
+using grid::gridctl::kApiPrefix;
+using grid::gridctl::KindArg;
 using grid::gridctl::KindSingular;
+using grid::gridctl::ObjectPath;
+using grid::gridctl::Plural;
+using grid::gridctl::Print;
 using grid::mas::Kind;
 
-constexpr char kApiPrefix[] = "/apis/grid.dev/v1";
 constexpr char kDefaultServer[] = "http://127.0.0.1:7070";
-constexpr auto kWaitPollInterval = std::chrono::milliseconds(500);
 constexpr size_t kMaxApplyInputBytes = size_t{16} << 20;
-
-// Ends the command with an exit code (after its message is printed).
-struct Exit {
-  int code;
-};
-
-[[noreturn]] void Fail(const std::string& message, int code = 1) {
-  std::cerr << "error: " << message << "\n";
-  throw Exit{code};
-}
-
-std::string Plural(Kind kind) {
-  return kind == Kind::kKVCluster ? "kvclusters" : "routerfleets";
-}
-
-class Api {
- public:
-  explicit Api(std::string server) : server_(std::move(server)), http_(server_) {
-    http_.set_connection_timeout(std::chrono::seconds(5));
-    http_.set_read_timeout(std::chrono::seconds(30));
-  }
-
-  // Sends a request; exits 2 when the server cannot be reached.
-  httplib::Result Send(const std::string& method, const std::string& path,
-                       const std::string& body = "", const std::string& type = "") {
-    httplib::Result res = method == "GET"      ? http_.Get(path)
-                          : method == "DELETE" ? http_.Delete(path)
-                          : method == "POST"   ? http_.Post(path, body, type)
-                                               : http_.Put(path, body, type);
-    if (!res) {
-      Fail(fmt::format("cannot reach the gridmas API at {} ({} error; is gridmas running? "
-                       "set --server or GRIDCTL_SERVER)",
-                       server_, httplib::to_string(res.error())),
-           2);
-    }
-    return res;
-  }
-
-  // The JSON body of a successful response; a server error exits 1 with its message.
-  static nlohmann::json Check(const httplib::Result& res) {
-    nlohmann::json body = nlohmann::json::parse(res->body, nullptr, false);
-    if (res->status >= 200 && res->status < 300 && !body.is_discarded()) return body;
-    if (!body.is_discarded() && body.is_object() && body.contains("message")) {
-      Fail(body["message"].get<std::string>());
-    }
-    Fail(fmt::format("HTTP {}: {}", res->status, res->body));
-  }
-
- private:
-  std::string server_;
-  httplib::Client http_;
-};
-
-std::string ObjectPath(Kind kind, const std::string& name) {
-  return fmt::format("{}/{}/{}", kApiPrefix, Plural(kind), name);
-}
-
-void Print(const std::string& output, const nlohmann::json& value) {
-  if (output == "yaml") {
-    std::cout << grid::gridctl::ToYaml(value);
-  } else {
-    std::cout << value.dump(2) << "\n";
-  }
-}
-
-Kind KindArg(const std::string& text) {
-  auto kind = grid::gridctl::ParseKindAlias(text);
-  if (!kind.ok()) Fail(kind.status().message());
-  return *kind;
-}
 
 std::string ReadInput(const std::string& file) {
   std::string text;
@@ -119,9 +65,6 @@ std::string ReadInput(const std::string& file) {
   return text;
 }
 
-// Conflicts retried by apply when the document names no resourceVersion.
-constexpr int kMaxApplyConflictRetries = 5;
-
 // Creates each document's object, or updates it when it exists. An explicit
 // metadata.resourceVersion in the document is sent as is (a stale one is a conflict);
 // without one the current version is read first.
@@ -137,7 +80,7 @@ void Apply(Api& api, const std::string& file, const std::string& output) {
     nlohmann::json result;
     std::string verb;
     // Without an explicit resourceVersion a conflict means someone (a controller writing
-    // status) wrote in between: read again and retry, up to kMaxApplyConflictRetries.
+    // status) wrote in between: read again and retry, up to kMaxConflictRetries.
     for (int attempt = 0;; ++attempt) {
       httplib::Result current = api.Send("GET", path);
       if (current->status == 404) {
@@ -154,7 +97,8 @@ void Apply(Api& api, const std::string& file, const std::string& output) {
         desired["metadata"]["resourceVersion"] = now["metadata"]["resourceVersion"];
       }
       httplib::Result put = api.Send("PUT", path, desired.dump(), "application/json");
-      if (put->status == 409 && !explicit_version && attempt < kMaxApplyConflictRetries) {
+      if (put->status == 409 && !explicit_version &&
+          attempt < grid::gridctl::kMaxConflictRetries) {
         continue;
       }
       result = Api::Check(put);
@@ -200,7 +144,8 @@ void Describe(Api& api, const std::string& kind_text, const std::string& name,
   std::cout << grid::gridctl::RenderDescribe(body);
 }
 
-void Delete(Api& api, const std::string& kind_text, const std::string& name) {
+void Delete(Api& api, const std::string& kind_text, const std::string& name, bool wipe_data) {
+  if (wipe_data) return grid::gridctl::DeleteWipingData(api, kind_text, name);
   Kind kind = KindArg(kind_text);
   Api::Check(api.Send("DELETE", ObjectPath(kind, name)));
   std::cout << KindSingular(kind) << "/" << name << " deleted\n";
@@ -225,35 +170,27 @@ void Wait(Api& api, const std::string& kind_text, const std::string& name,
   } else {
     Fail(fmt::format("--for \"{}\": want phase=PHASE or delete", for_text));
   }
-  const auto deadline = std::chrono::steady_clock::now() + *timeout;
-  std::string last = "-";
-  for (;;) {
-    httplib::Result res = api.Send("GET", ObjectPath(kind, name));
-    if (res->status == 404) {
-      if (want_delete) {
-        std::cout << KindSingular(kind) << "/" << name << " deleted\n";
-        return;
-      }
-      last = "not found";
-    } else {
-      nlohmann::json body = Api::Check(res);
-      last = body.contains("status") ? body["status"].value("phase", "-") : "-";
-      // A phase counts only once the controller has seen the current spec.
-      const int64_t generation = body["metadata"].value("generation", int64_t{0});
-      const int64_t observed =
-          body.contains("status") ? body["status"].value("observedGeneration", int64_t{0}) : 0;
-      if (observed < generation) last += " (spec not yet observed)";
-      if (!want_delete && last == want_phase) {
-        std::cout << KindSingular(kind) << "/" << name << " phase=" << last << "\n";
-        return;
-      }
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      Fail(fmt::format("timed out after {} waiting for {}/{} {} (now: {})", timeout_text,
-                       KindSingular(kind), name, for_text, last));
-    }
-    std::this_thread::sleep_for(kWaitPollInterval);
-  }
+  const std::string object = KindSingular(kind) + "/" + name;
+  grid::gridctl::PollObject(
+      api, kind, name, *timeout, timeout_text, object + " " + for_text,
+      [&](const std::optional<nlohmann::json>& body,
+          std::string* last) -> std::optional<std::string> {
+        if (!body) {
+          if (want_delete) return object + " deleted";
+          *last = "not found";
+          return std::nullopt;
+        }
+        *last = body->contains("status") ? (*body)["status"].value("phase", "-") : "-";
+        // A phase counts only once the controller has seen the current spec.
+        const int64_t generation = (*body)["metadata"].value("generation", int64_t{0});
+        const int64_t observed =
+            body->contains("status")
+                ? (*body)["status"].value("observedGeneration", int64_t{0})
+                : 0;
+        if (observed < generation) *last += " (spec not yet observed)";
+        if (!want_delete && *last == want_phase) return object + " phase=" + *last;
+        return std::nullopt;
+      });
 }
 
 int Run(int argc, char** argv) {
@@ -278,14 +215,41 @@ int Run(int argc, char** argv) {
   auto* describe = app.add_subcommand("describe", "show one object in detail");
   describe->add_option("kind", kind)->required();
   describe->add_option("name", name)->required();
+  bool wipe_data = false;
   auto* del = app.add_subcommand("delete", "delete one object");
   del->add_option("kind", kind)->required();
   del->add_option("name", name)->required();
+  del->add_flag("--wipe-data", wipe_data,
+                "kvcluster: the controller also wipes the members' data");
   auto* wait = app.add_subcommand("wait", "wait until an object reaches a phase or is gone");
   wait->add_option("kind", kind)->required();
   wait->add_option("name", name)->required();
   wait->add_option("--for", wait_for, "phase=PHASE or delete")->required();
   wait->add_option("--timeout", timeout, "e.g. 120s, 5m")->capture_default_str();
+  grid::gridctl::WaitFlags op_wait;
+  int64_t count = 0;
+  std::string version;
+  auto add_wait = [&op_wait](CLI::App* verb) {
+    verb->add_flag("--wait", op_wait.wait, "wait until the change is carried out");
+    verb->add_option("--timeout", op_wait.timeout_text, "with --wait; e.g. 300s, 5m")
+        ->capture_default_str();
+  };
+  auto* scale = app.add_subcommand("scale", "set a kvcluster's members or a fleet's replicas");
+  scale->add_option("kind", kind, "kvcluster|routerfleet")->required();
+  scale->add_option("name", name)->required();
+  auto* members_opt = scale->add_option("--members", count, "kvcluster members");
+  auto* replicas_opt = scale->add_option("--replicas", count, "routerfleet replicas");
+  members_opt->excludes(replicas_opt);
+  add_wait(scale);
+  auto* upgrade = app.add_subcommand("upgrade", "set the version to run (the controller "
+                                                "upgrades: kvcluster rolling, fleet blue-green)");
+  upgrade->add_option("kind", kind)->required();
+  upgrade->add_option("name", name)->required();
+  upgrade->add_option("--version", version, "the version to run")->required();
+  add_wait(upgrade);
+  auto* inspect = app.add_subcommand("inspect", "inspect a kvcluster now and show the report");
+  inspect->add_option("kind", kind, "kvcluster")->required();
+  inspect->add_option("name", name)->required();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -296,8 +260,17 @@ int Run(int argc, char** argv) {
     if (apply->parsed()) Apply(api, file, output);
     if (get->parsed()) Get(api, kind, name, output);
     if (describe->parsed()) Describe(api, kind, name, output);
-    if (del->parsed()) Delete(api, kind, name);
+    if (del->parsed()) Delete(api, kind, name, wipe_data);
     if (wait->parsed()) Wait(api, kind, name, wait_for, timeout);
+    if (scale->parsed()) {
+      auto given = [count](CLI::Option* o) {
+        return o->count() > 0 ? std::optional<int64_t>(count) : std::nullopt;
+      };
+      grid::gridctl::Scale(api, kind, name, given(members_opt), given(replicas_opt), op_wait,
+                           output);
+    }
+    if (upgrade->parsed()) grid::gridctl::Upgrade(api, kind, name, version, op_wait, output);
+    if (inspect->parsed()) grid::gridctl::Inspect(api, kind, name, output);
   } catch (const Exit& e) {
     return e.code;
   }

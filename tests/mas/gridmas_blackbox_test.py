@@ -47,7 +47,12 @@ def poll(pred, what):
     raise AssertionError("timed out waiting for " + what)
 
 
-class GridmasBlackboxTest(unittest.TestCase):
+class GridmasCase(unittest.TestCase):
+    """A store (etcd), one gridmas replica on it and gridctl; mas_args() adds flags."""
+
+    def mas_args(self):
+        return []
+
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="gridmas-bb-")
         self.procs = []
@@ -66,7 +71,7 @@ class GridmasBlackboxTest(unittest.TestCase):
             log="etcd.log")
         self.mas = self.spawn([
             GRIDMAS, "--endpoints", self.etcd_endpoint, "--listen", "127.0.0.1:0",
-            "--replica", "bb", "--root", os.path.join(self.dir, "root")],
+            "--replica", "bb", "--root", os.path.join(self.dir, "root")] + self.mas_args(),
             log="gridmas.log", stdout=subprocess.PIPE)
         self.server = "http://" + self.read_api_address()
         poll(self.ready, "gridmas /readyz")
@@ -113,10 +118,10 @@ class GridmasBlackboxTest(unittest.TestCase):
         except OSError:
             return False
 
-    def ctl(self, *args, stdin=None, server=None):
+    def ctl(self, *args, stdin=None, server=None, timeout=DEADLINE_S):
         env = dict(os.environ, GRIDCTL_SERVER=server or self.server)
         return subprocess.run([GRIDCTL] + list(args), input=stdin, capture_output=True,
-                              text=True, env=env, timeout=DEADLINE_S)
+                              text=True, env=env, timeout=timeout)
 
     def write(self, name, text):
         path = os.path.join(self.dir, name)
@@ -124,6 +129,8 @@ class GridmasBlackboxTest(unittest.TestCase):
             f.write(text)
         return path
 
+
+class GridmasBlackboxTest(GridmasCase):
     def test_apply_get_describe_conflict_invalid_delete(self):
         kv = self.write("kv.yaml", KV_YAML % 3 + "---\n# a fleet\n" +
                         "apiVersion: grid.dev/v1\nkind: RouterFleet\nmetadata: {name: edge}\n"

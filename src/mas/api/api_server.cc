@@ -52,6 +52,13 @@ Result<std::pair<std::string, int>> SplitHostPort(const std::string& listen) {
   return std::make_pair(host, port);
 }
 
+// Whether the HTTP layer would wait for a request body that was never framed: a method it
+// reads a body for, with neither Content-Length nor Transfer-Encoding.
+bool HasUnframedBody(const std::string& method, bool has_length, bool has_encoding) {
+  return (method == "POST" || method == "PUT" || method == "PATCH") && !has_length &&
+         !has_encoding;
+}
+
 bool KnownMethod(const std::string& method) {
   return method == "GET" || method == "POST" || method == "PUT" || method == "DELETE";
 }
@@ -137,6 +144,19 @@ Result<std::string> ApiServer::Start(const std::string& listen) {
   http_->Put(".*", handler);
   http_->Delete(".*", handler);
   http_->Patch(".*", handler);
+  // The HTTP layer reads the body of a POST, PUT or PATCH that has neither Content-Length
+  // nor Transfer-Encoding until the connection closes, so a client that waits for the
+  // answer (`curl -XPOST URL`) gets 400 at the layer's read timeout. Such a request has no
+  // body (RFC 9112 section 6.3): serve it here, before the layer tries to read one.
+  http_->set_pre_routing_handler(
+      [this](const httplib::Request& req, httplib::Response& res) {
+        if (!HasUnframedBody(req.method, req.has_header("Content-Length"),
+                             req.has_header("Transfer-Encoding"))) {
+          return httplib::Server::HandlerResponse::Unhandled;
+        }
+        Dispatch(req, res);
+        return httplib::Server::HandlerResponse::Handled;
+      });
   const size_t max_body = options_.max_body_bytes;
   http_->set_error_handler(httplib::Server::HandlerWithResponse(
       [max_body](const httplib::Request& req, httplib::Response& res) {

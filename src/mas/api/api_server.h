@@ -16,6 +16,9 @@
 //   GET    /healthz (process up)  /readyz (ready_check passes)  /metrics (Prometheus text)
 // plus routes added with AddRoute (e.g. operation verbs), which take precedence.
 //
+// A POST, PUT or PATCH with neither Content-Length nor Transfer-Encoding has an empty body
+// (`curl -XPOST URL` is served, not answered 400 after the HTTP layer's read timeout).
+//
 // Errors are Status bodies ({"kind":"Status","code":N,"reason":R,"message":M}) with the
 // codes of HttpErrorFor (routes.h).
 //
