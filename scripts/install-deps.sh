@@ -18,6 +18,11 @@ test_pkgs=(
 
 want=("${build_pkgs[@]}")
 if [[ "${1:-}" != "--build-only" ]]; then want+=("${test_pkgs[@]}"); fi
+# npm (for the S3-compatible test server below) from Debian unless a Node.js with its own npm
+# is already installed.
+if [[ "${1:-}" != "--build-only" ]] && ! command -v npm >/dev/null 2>&1; then
+  want+=(nodejs npm)
+fi
 
 missing=()
 for p in "${want[@]}"; do
@@ -26,19 +31,25 @@ for p in "${want[@]}"; do
   fi
 done
 
-if ((${#missing[@]} == 0)); then
-  echo "install-deps: all ${#want[@]} packages present"
-  exit 0
-fi
-
 SUDO=""
 if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
-echo "install-deps: installing ${missing[*]}"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
-# Debian starts etcd-server, nginx and haproxy as services on install; grid's tests and
-# benchmarks start their own on ports they choose, so the packaged services are stopped.
-if command -v systemctl >/dev/null 2>&1; then
-  for svc in etcd nginx haproxy; do $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; done
+
+if ((${#missing[@]} == 0)); then
+  echo "install-deps: all ${#want[@]} packages present"
+else
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Debian starts etcd-server, nginx and haproxy as services on install; grid's tests and
+  # benchmarks start their own on ports they choose, so the packaged services are stopped.
+  if command -v systemctl >/dev/null 2>&1; then
+    for svc in etcd nginx haproxy; do $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; done
+  fi
+fi
+
+# npm packages the tests drive: s3rver, an S3-compatible server for the backup bucket tests.
+if [[ "${1:-}" != "--build-only" ]] && ! command -v s3rver >/dev/null 2>&1; then
+  echo "install-deps: installing s3rver from npm"
+  $SUDO npm install -g --no-audit --no-fund s3rver@3.7.1
 fi
