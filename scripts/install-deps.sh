@@ -13,7 +13,7 @@ build_pkgs=(
 # Reference software and real clients the tests drive.
 test_pkgs=(
   etcd-server etcd-client python3 python3-etcd3 golang-go golang-etcd-server-dev
-  procps util-linux iproute2 curl wrk nginx haproxy
+  procps util-linux iproute2 curl wrk nginx haproxy chromium
 )
 
 want=("${build_pkgs[@]}")
@@ -52,4 +52,9 @@ fi
 if [[ "${1:-}" != "--build-only" ]] && ! command -v s3rver >/dev/null 2>&1; then
   echo "install-deps: installing s3rver from npm"
   $SUDO npm install -g --no-audit --no-fund s3rver@3.7.1
+fi
+# playwright-core drives headless Chromium in the console's browser test.
+if [[ "${1:-}" != "--build-only" ]] && [[ ! -d "$(npm root -g)/playwright-core" ]]; then
+  echo "install-deps: installing playwright-core from npm"
+  $SUDO npm install -g --no-audit --no-fund playwright-core@1.65.1
 fi

@@ -40,14 +40,17 @@ bool PollUntil(Pred pred) {
 // A watch request on its own thread, collecting the stream's lines.
 class WatchClient {
  public:
-  WatchClient(const std::string& host, int port, const std::string& target) {
-    thread_ = std::thread([this, host, port, target] {
+  WatchClient(const std::string& host, int port, const std::string& target,
+              httplib::Headers headers = {}) {
+    thread_ = std::thread([this, host, port, target, headers] {
       httplib::Client http(host, port);
       http.set_read_timeout(std::chrono::seconds(60));
       auto res = http.Get(
-          target,
+          target, headers,
           [this](const httplib::Response& r) {
             status_ = r.status;
+            std::lock_guard lock(mu_);
+            response_headers_ = r.headers;
             return !stop_.load();
           },
           [this](const char* data, size_t len) {
@@ -87,6 +90,11 @@ class WatchClient {
     return bookmarks_;
   }
   int status() const { return status_.load(); }
+  std::string header(const std::string& name) {
+    std::lock_guard lock(mu_);
+    auto it = response_headers_.find(name);
+    return it == response_headers_.end() ? "" : it->second;
+  }
   bool finished() const { return finished_.load(); }
   std::string body() {
     std::lock_guard lock(mu_);
@@ -98,6 +106,7 @@ class WatchClient {
   std::atomic<bool> finished_{false};
   std::atomic<int> status_{0};
   std::mutex mu_;
+  httplib::Headers response_headers_;  // guarded by mu_
   std::string buffer_;
   std::string body_;
   std::vector<nlohmann::json> events_;
@@ -254,6 +263,18 @@ TEST_F(ApiProcessTest, WatchStreamsAddedModifiedDeletedUntilTheClientGoes) {
     EXPECT_EQ(server_->active_watches(), 1);
   }
   // The client has gone: the next heartbeat write fails and the slot is released.
+  ASSERT_TRUE(PollUntil([&] { return server_->active_watches() == 0; }));
+
+  // A client that accepts compression (every browser does) still gets each event as it
+  // happens: the stream is application/x-ndjson, which the server never compresses (a
+  // compressor would hold the lines back).
+  {
+    WatchClient browser(host_, port_, std::string(kPath) + "?watch=1",
+                        {{"Accept-Encoding", "gzip, deflate, br"}});
+    ASSERT_TRUE(PollUntil([&] { return browser.events().size() >= 1; }));
+    EXPECT_EQ(browser.header("Content-Type"), "application/x-ndjson");
+    EXPECT_EQ(browser.header("Content-Encoding"), "");
+  }
   ASSERT_TRUE(PollUntil([&] { return server_->active_watches() == 0; }));
 
   // From a resourceVersion: only what came after it.

@@ -406,8 +406,10 @@ void ApiServer::ServeWatch(Kind kind, const ListQuery& query, httplib::Response&
   state->watcher = std::move(watcher).value();
 
   res.status = 200;
+  // application/x-ndjson, not application/json: the HTTP library compresses JSON for clients
+  // that accept it, and a compressor holds the lines back instead of sending each event.
   res.set_chunked_content_provider(
-      "application/json", [this, state](size_t, httplib::DataSink& sink) {
+      "application/x-ndjson", [this, state](size_t, httplib::DataSink& sink) {
         WatchStream::Batch batch = state->stream.Next(kWatchPollInterval);
         auto now = std::chrono::steady_clock::now();
         if (batch.data.empty() && !batch.end) {

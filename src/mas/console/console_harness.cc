@@ -1,0 +1,117 @@
+// mas_console_harness: the API server with the console over its own etcd 3.4 (or
+// $GRID_TEST_ETCD_BINARY), for the console's browser test. Not a product binary.
+//
+//   mas_console_harness [--heartbeat-ms N]
+//
+// Prints "api on HOST:PORT" once serving, then reads commands from stdin, one a line, and
+// answers each with one line, "ok ..." or "error MESSAGE":
+//   status KIND NAME JSON   replace the status of an object (what a controller would write);
+//                           answers "ok RESOURCE_VERSION"
+//   restart                 stop the API server (ending every watch) and serve again on the
+//                           same address; answers "ok"
+// End of stdin stops the server and the store and exits 0.
+#include <chrono>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "client/client.h"
+#include "client/testing/etcd_process.h"
+#include "mas/api/api_server.h"
+#include "mas/console/console.h"
+#include "mas/resource/resource.h"
+#include "mas/resource/store.h"
+
+namespace {
+
+using grid::Result;
+using grid::Status;
+using grid::mas::ResourceStore;
+using grid::mas::api::ApiServer;
+
+Result<std::unique_ptr<ApiServer>> Serve(ResourceStore* store, const std::string& listen,
+                                         std::chrono::milliseconds heartbeat,
+                                         std::string* bound) {
+  grid::mas::api::ApiServerOptions options;
+  options.watch_heartbeat = heartbeat;
+  auto api = std::make_unique<ApiServer>(store, options);
+  GRID_RETURN_IF_ERROR(grid::mas::console::RegisterConsole(api.get()));
+  GRID_ASSIGN_OR_RETURN(*bound, api->Start(listen));
+  return api;
+}
+
+// "status KIND NAME JSON": the object's status replaced by JSON (decoded strictly).
+Result<std::string> SetStatus(ResourceStore* store, const std::string& args) {
+  size_t a = args.find(' ');
+  size_t b = a == std::string::npos ? a : args.find(' ', a + 1);
+  if (b == std::string::npos) return grid::InvalidArgument("want: status KIND NAME JSON");
+  GRID_ASSIGN_OR_RETURN(grid::mas::Kind kind, grid::mas::ParseKind(args.substr(0, a)));
+  const std::string name = args.substr(a + 1, b - a - 1);
+  nlohmann::json status = nlohmann::json::parse(args.substr(b + 1), nullptr, false);
+  if (status.is_discarded()) return grid::InvalidArgument("status: not JSON");
+  GRID_ASSIGN_OR_RETURN(grid::mas::Resource current, store->Get(kind, name));
+  nlohmann::json object = grid::mas::ToJson(current);
+  object["status"] = status;
+  GRID_ASSIGN_OR_RETURN(grid::mas::Resource next, grid::mas::ResourceFromJson(object));
+  GRID_ASSIGN_OR_RETURN(grid::mas::Resource stored,
+                        store->UpdateStatus(kind, name, next.status,
+                                            current.metadata.resource_version));
+  return stored.metadata.resource_version;
+}
+
+int Run(int argc, char** argv) {
+  std::chrono::milliseconds heartbeat{1000};
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::strcmp(argv[i], "--heartbeat-ms") == 0) {
+      heartbeat = std::chrono::milliseconds(std::stoi(argv[i + 1]));
+    }
+  }
+  auto etcd = grid::client::testing::EtcdProcess::Start();
+  if (!etcd.ok()) {
+    std::cerr << "store: " << etcd.status().ToString() << std::endl;
+    return 1;
+  }
+  auto client = grid::client::Client::Connect({(*etcd)->endpoint()}, {});
+  if (!client.ok()) {
+    std::cerr << "client: " << client.status().ToString() << std::endl;
+    return 1;
+  }
+  ResourceStore store(client->get());
+  std::string bound;
+  auto api = Serve(&store, "127.0.0.1:0", heartbeat, &bound);
+  if (!api.ok()) {
+    std::cerr << "api: " << api.status().ToString() << std::endl;
+    return 1;
+  }
+  std::cout << "api on " << bound << std::endl;
+
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    if (line.rfind("status ", 0) == 0) {
+      Result<std::string> rv = SetStatus(&store, line.substr(7));
+      std::cout << (rv.ok() ? "ok " + *rv : "error " + rv.status().ToString()) << std::endl;
+    } else if (line == "restart") {
+      (*api)->Stop();
+      api->reset();
+      std::string again;
+      auto next = Serve(&store, bound, heartbeat, &again);
+      if (!next.ok()) {
+        std::cout << "error " << next.status().ToString() << std::endl;
+        return 1;
+      }
+      *api = std::move(next).value();
+      std::cout << "ok" << std::endl;
+    } else {
+      std::cout << "error unknown command" << std::endl;
+    }
+  }
+  (*api)->Stop();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) { return Run(argc, argv); }
