@@ -87,7 +87,8 @@ grid started (logs and data: $data)
     ETCDCTL_API=3 etcdctl --endpoints=$endpoints endpoint status -w table
     curl -H 'X-Tenant: acme' http://127.0.0.1:$router_port/
     curl -H 'X-Tenant: globex' http://127.0.0.1:$router_port/
-    edit examples/local-grid.yaml (members: 5) and: $build/cmd/gridctl/gridctl apply -f examples/local-grid.yaml
+    $build/cmd/gridctl/gridctl scale kv main --members 5 --wait
+    $build/cmd/gridctl/gridctl inspect kv main
   Ctrl-C stops everything.
 
 MSG

@@ -77,7 +77,10 @@ TEST(GridctlFormat, DescribeShowsConditionsMembersAndOperationSteps) {
     "status": {"phase": "Update", "observedGeneration": 2,
       "conditions": [{"type": "Available", "status": "True", "reason": "Quorum",
                       "message": "3/3 healthy", "lastTransitionTime": "2026-01-02T03:00:00Z"}],
-      "members": [{"name": "orders-0", "id": "8e9e", "clientURL": "http://a", "healthy": true}],
+      "members": [{"name": "orders-0", "id": "8e9e", "clientURL": "http://a", "healthy": true,
+                   "zone": "a"},
+                  {"name": "orders-1", "id": "77", "zone": "b", "healthy": false,
+                   "downSince": "2026-01-02T03:02:00Z"}],
       "operation": {"name": "RollingUpgrade", "step": 2, "target": "3.4.24",
                     "steps": [{"step": 1, "result": "ok", "time": "2026-01-02T03:01:00Z"}]}}
   })");
@@ -89,6 +92,9 @@ TEST(GridctlFormat, DescribeShowsConditionsMembersAndOperationSteps) {
       << text;
   EXPECT_NE(text.find("3/3 healthy"), std::string::npos);
   EXPECT_NE(text.find("orders-0  id=8e9e"), std::string::npos) << text;
+  EXPECT_NE(text.find("version=-  zone=a  healthy\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("zone=b  unhealthy since 2026-01-02T03:02:00Z\n"), std::string::npos)
+      << text;
   EXPECT_NE(text.find("RollingUpgrade (step 2)"), std::string::npos) << text;
   EXPECT_NE(text.find("target: 3.4.24"), std::string::npos) << text;
   EXPECT_NE(text.find("result=ok  step=1  time=2026-01-02T03:01:00Z"), std::string::npos) << text;

@@ -137,15 +137,19 @@ class GridctlVerbsTest(bb.GridmasCase):
         self.assertEqual(resp.status, 200, body)
         self.assertEqual(json.loads(body)["cluster"], "main")
 
-        # Delete wiping the data: the version deleted is the one labelled for the wipe.
-        # (Whether the controller wipes depends on it having read that version before the
-        # delete: see the kvcluster README; the data dirs are not checked here.)
+        # Delete wiping the data: the version deleted is the one labelled for the wipe, and
+        # the controller wipes even when it never read that version (it takes the label from
+        # the watch's DELETED event).
+        data_dirs = glob.glob(os.path.join(self.dir, "root", "instances", "kv_main_*", "data"))
+        self.assertTrue(data_dirs)
         since = self.get()["metadata"]["resourceVersion"]
         out = self.ok("delete", "kv", "main", "--wipe-data")
         self.assertEqual(out, "kvcluster/main deleted (labelled grid.dev/wipe-on-delete=true: "
                               "the controller wipes the members' data)\n")
         deleted = self.watch_until_deleted(since)
         self.assertEqual(deleted["metadata"]["labels"], {"grid.dev/wipe-on-delete": "true"})
+        bb.poll(lambda: not any(os.path.exists(d) for d in data_dirs),
+                "the members' data dirs to be wiped")
 
     def watch_until_deleted(self, since):
         """The object of the DELETED event after revision `since` of kvclusters/main."""

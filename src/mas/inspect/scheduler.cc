@@ -54,7 +54,9 @@ InspectionScheduler::~InspectionScheduler() { Stop(); }
 Result<std::shared_ptr<InspectionScheduler::Held>> InspectionScheduler::Lock() {
   std::lock_guard<std::mutex> lock(session_mu_);
   if (held_ != nullptr && !held_->session->done()) return held_;
-  auto session = client::Session::Create(client_, {},
+  client::SessionOptions session_options;
+  session_options.ttl_seconds = kJobSessionTtlSeconds;
+  auto session = client::Session::Create(client_, session_options,
                                          client::Context().WithTimeout(options_.lock_timeout));
   if (!session.ok()) return session.status();
   auto held = std::make_shared<Held>();

@@ -44,6 +44,10 @@
 namespace grid::mas::inspect {
 
 inline constexpr std::chrono::milliseconds kSchedulerPeriod{1000};
+// TTL of the session (lease) the job locks are held under: a replica killed while it holds a
+// lock releases it this long after its last keep-alive, so the other replicas' next ticks are
+// not skipped waiting for it (their lock wait is lock_timeout).
+inline constexpr int64_t kJobSessionTtlSeconds = 10;
 inline constexpr char kInspectionJobPrefix[] = "inspect-";
 
 // The inspection interval of `spec` in seconds (default and minimum applied).
