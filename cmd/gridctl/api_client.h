@@ -44,6 +44,11 @@ class Api {
 
   // The JSON body of a successful response; a server error exits 1 with its message.
   static nlohmann::json Check(const httplib::Result& res);
+  // How long a response may take (default 30 s), for requests that do the work before
+  // answering (a backup).
+  void set_read_timeout(std::chrono::milliseconds timeout) {
+    http_.set_read_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
+  }
 
  private:
   std::string server_;

@@ -252,10 +252,13 @@ std::string RenderDescribe(const nlohmann::json& object) {
   if (members.is_array() && !members.empty()) {
     out += "Members:\n";
     for (const auto& m : members) {
-      out += fmt::format("  {}  id={}  client={}  peer={}  version={}  {}\n", Str(m, "name"),
-                         Str(m, "id", "-"), Str(m, "clientURL", "-"), Str(m, "peerURL", "-"),
-                         Str(m, "version", "-"),
-                         m.value("healthy", false) ? "healthy" : "unhealthy");
+      std::string line = fmt::format(
+          "  {}  id={}  client={}  peer={}  version={}", Str(m, "name"), Str(m, "id", "-"),
+          Str(m, "clientURL", "-"), Str(m, "peerURL", "-"), Str(m, "version", "-"));
+      if (!Str(m, "zone").empty()) line += "  zone=" + Str(m, "zone");
+      line += m.value("healthy", false) ? "  healthy" : "  unhealthy";
+      if (!Str(m, "downSince").empty()) line += " since " + Str(m, "downSince");
+      out += line + "\n";
     }
   }
   const nlohmann::json& op = Field(status, "operation");

@@ -8,14 +8,18 @@
 //   gridctl scale kvcluster NAME --members N | routerfleet NAME --replicas N
 //                 [--wait [--timeout 300s]]
 //   gridctl upgrade KIND NAME --version V [--wait [--timeout 300s]]
+//   gridctl restore kvcluster NAME [--backup latest|NAME] [--wait [--timeout 300s]]
 //   gridctl inspect kvcluster NAME
+//   gridctl backup create|list kvcluster NAME
 //
 // scale and upgrade change one spec field by compare-and-swap and print e.g.
 // "kvcluster/main scaled: members 3 -> 5 (generation 4)"; --wait then waits until the
 // controller has carried the change out (phase Run at that generation) and fails on phase
 // Failed or a rolled-back upgrade, naming the condition. delete --wipe-data labels the
 // KVCluster grid.dev/wipe-on-delete=true, then deletes that version (the KVCluster
-// controller wipes the data of a deleted cluster that carried the label).
+// controller wipes the data of a deleted cluster that carried the label). restore sets
+// spec.restoreFrom (a new request each time); the controller stops the members, keeps their
+// data dirs aside, restores every member from the backup and checks HashKV against it.
 //
 // --server defaults to $GRIDCTL_SERVER, else http://127.0.0.1:7070. Exit codes: 0 success,
 // 1 an error from the server (printed as "error: <message>") or a bad argument, 2 the server
@@ -30,6 +34,7 @@
 #include <fmt/format.h>
 
 #include "api_client.h"
+#include "backup_verbs.h"
 #include "format.h"
 #include "mas/resource/resource.h"
 #include "verbs.h"
@@ -247,9 +252,28 @@ int Run(int argc, char** argv) {
   upgrade->add_option("name", name)->required();
   upgrade->add_option("--version", version, "the version to run")->required();
   add_wait(upgrade);
+  auto* restore = app.add_subcommand(
+      "restore", "restore a kvcluster from a backup (after a quorum loss, or to go back)");
+  restore->add_option("kind", kind, "kvcluster")->required();
+  restore->add_option("name", name)->required();
+  std::string restore_backup = "latest";
+  restore->add_option("--backup", restore_backup, "latest, or a backup's name")
+      ->capture_default_str();
+  add_wait(restore);
   auto* inspect = app.add_subcommand("inspect", "inspect a kvcluster now and show the report");
   inspect->add_option("kind", kind, "kvcluster")->required();
   inspect->add_option("name", name)->required();
+  auto* backup = app.add_subcommand("backup", "take or list backups of a kvcluster");
+  backup->require_subcommand(1);
+  auto* backup_create = backup->add_subcommand("create", "take a backup now; prints its record");
+  backup_create->add_option("kind", kind, "kvcluster")->required();
+  backup_create->add_option("name", name)->required();
+  std::string backup_timeout = grid::gridctl::kDefaultBackupCreateTimeout;
+  backup_create->add_option("--timeout", backup_timeout, "wait for the backup; e.g. 10m, 1h")
+      ->capture_default_str();
+  auto* backup_list = backup->add_subcommand("list", "the backups, newest first");
+  backup_list->add_option("kind", kind, "kvcluster")->required();
+  backup_list->add_option("name", name)->required();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -270,7 +294,13 @@ int Run(int argc, char** argv) {
                            output);
     }
     if (upgrade->parsed()) grid::gridctl::Upgrade(api, kind, name, version, op_wait, output);
+    if (restore->parsed()) {
+      grid::gridctl::Restore(api, kind, name, restore_backup, op_wait, output);
+    }
     if (inspect->parsed()) grid::gridctl::Inspect(api, kind, name, output);
+    if (backup_create->parsed()) grid::gridctl::BackupCreate(api, kind, name, backup_timeout,
+                                                             output);
+    if (backup_list->parsed()) grid::gridctl::BackupList(api, kind, name, output);
   } catch (const Exit& e) {
     return e.code;
   }

@@ -1,11 +1,15 @@
 #include "verbs.h"
 
+#include <chrono>
 #include <iostream>
+#include <optional>
+#include <utility>
 
 #include <fmt/format.h>
 
 #include "format.h"
 #include "ops.h"
+#include "mas/resource/resource.h"
 
 namespace grid::gridctl {
 namespace {
@@ -69,7 +73,67 @@ void SetSpecField(Api& api, mas::Kind kind, const std::string& name, const SpecE
   if (wait.wait) WaitRollout(api, name, Rollout{kind, generation, edit}, wait);
 }
 
+// The Restored condition's answer to the request `key` (see the kvcluster README): its
+// message starts with `request "<key>": `. nullopt while the controller has not answered.
+std::optional<std::pair<bool, std::string>> RestoreAnswer(const nlohmann::json& object,
+                                                          const std::string& key) {
+  const std::string prefix = "request \"" + key + "\": ";
+  const nlohmann::json& conditions = object["status"].value("conditions", nlohmann::json());
+  if (!conditions.is_array()) return std::nullopt;
+  for (const auto& c : conditions) {
+    if (c.value("type", "") != "Restored") continue;
+    const std::string message = c.value("message", "");
+    if (message.rfind(prefix, 0) != 0) return std::nullopt;
+    return std::make_pair(c.value("status", "") == "True", message.substr(prefix.size()));
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+void Restore(Api& api, const std::string& kind_text, const std::string& name,
+             const std::string& backup, const WaitFlags& wait, const std::string& output) {
+  if (KindArg(kind_text) != mas::Kind::kKVCluster) Fail("restore takes a kvcluster");
+  // A new `requested` time makes every command a new request, even for the same backup.
+  const std::string requested = mas::FormatTimestamp(std::chrono::system_clock::now());
+  const std::string path = ObjectPath(mas::Kind::kKVCluster, name);
+  const SpecEdit edit{"restoreFrom", {{"backup", backup}, {"requested", requested}}};
+  nlohmann::json result;
+  for (int attempt = 0;; ++attempt) {
+    nlohmann::json now = Api::Check(api.Send("GET", path));
+    auto made = EditSpecField(now, edit);
+    if (!made.ok()) Fail(fmt::format("kvcluster/{}: {}", name, made.status().message()));
+    httplib::Result put = api.Send("PUT", path, made->body.dump(), "application/json");
+    if (put->status == 409 && attempt < kMaxConflictRetries) continue;
+    result = Api::Check(put);
+    break;
+  }
+  if (output == "table") {
+    std::cout << fmt::format("kvcluster/{} restore from backup {} requested at {} (generation {})",
+                             name, backup, requested, Generation(result))
+              << std::endl;
+  } else {
+    Print(output, result);
+  }
+  if (!wait.wait) return;
+  auto timeout = ParseDuration(wait.timeout_text);
+  if (!timeout.ok()) Fail(timeout.status().message());
+  const std::string key = backup + " requested " + requested;
+  const std::string object = "kvcluster/" + name;
+  PollObject(api, mas::Kind::kKVCluster, name, *timeout, wait.timeout_text,
+             object + " restored from " + backup,
+             [&](const std::optional<nlohmann::json>& current,
+                 std::string* last) -> std::optional<std::string> {
+               if (!current) Fail(object + " was deleted while waiting");
+               auto answer = RestoreAnswer(*current, key);
+               if (!answer) {
+                 *last = "phase " + (*current)["status"].value("phase", std::string("-"));
+                 return std::nullopt;
+               }
+               if (!answer->first) Fail(object + ": restore failed: " + answer->second);
+               return object + " restored: " + answer->second;
+             });
+}
 
 void Scale(Api& api, const std::string& kind_text, const std::string& name,
            std::optional<int64_t> members, std::optional<int64_t> replicas,

@@ -1,4 +1,4 @@
-// gridctl's operation verbs: scale, upgrade, inspect and delete --wipe-data. Each change is
+// gridctl's operation verbs: scale, upgrade, restore, inspect and delete --wipe-data. Each change is
 // a compare-and-swap of one field: read the object, set the field, PUT it with the
 // resourceVersion read; a conflict (a controller wrote the status in between) reads again
 // and retries, at most kMaxConflictRetries times. Errors end the command (api_client.h).
@@ -35,6 +35,13 @@ void Upgrade(Api& api, const std::string& kind_text, const std::string& name,
 // JSON/YAML with -o.
 void Inspect(Api& api, const std::string& kind_text, const std::string& name,
              const std::string& output);
+
+// restore kvcluster NAME [--backup latest|NAME]: sets spec.restoreFrom {backup, requested: now}
+// (a new request each time, even for the same backup; the server refuses it, naming the field,
+// when the cluster has no spec.backup). With --wait, waits for the controller's answer to this
+// request (the Restored condition) and fails with its message when the restore failed.
+void Restore(Api& api, const std::string& kind_text, const std::string& name,
+             const std::string& backup, const WaitFlags& wait, const std::string& output);
 
 // delete kvcluster NAME --wipe-data: labels the object grid.dev/wipe-on-delete=true (CAS),
 // then deletes that version (a status write in between: read again, retry).

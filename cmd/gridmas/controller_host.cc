@@ -2,9 +2,24 @@
 
 #include <spdlog/spdlog.h>
 
+#include <filesystem>
 #include <utility>
 
 namespace grid::mas {
+
+backup::RestoreBinaries RestoreTools(const runtime::VersionCatalog& catalog,
+                                     const std::string& engine, const std::string& version) {
+  backup::RestoreBinaries tools;
+  Result<std::string> binary = catalog.Lookup(engine, version);
+  if (!binary.ok()) return tools;
+  if (engine == kEngineGridkv) tools.gridkv = *binary;
+  if (engine == kEngineEtcd) {
+    const std::filesystem::path etcdctl = std::filesystem::path(*binary).parent_path() / "etcdctl";
+    std::error_code ec;
+    if (std::filesystem::exists(etcdctl, ec)) tools.etcdctl = etcdctl.string();
+  }
+  return tools;
+}
 
 DefaultControllerHost::DefaultControllerHost(client::Client* client, ResourceStore* store,
                                              const GridmasConfig* config,
@@ -56,8 +71,14 @@ void DefaultControllerHost::Start(const controller::Fence& fence) {
   ResourceStoreOptions fenced_options = store_->options();
   fenced_options.write_fence = fence.Compare();
   fenced_store_ = std::make_unique<ResourceStore>(client_, fenced_options);
+  kvcluster::KVClusterOptions kv_options;
+  kv_options.restore_scratch_dir = (std::filesystem::path(config_->root) / "restore").string();
+  kv_options.restore_binaries = [catalog = &config_->catalog](const std::string& engine,
+                                                              const std::string& version) {
+    return RestoreTools(*catalog, engine, version);
+  };
   auto kv = std::make_unique<kvcluster::KVClusterReconciler>(
-      fenced_store_.get(), runtime_, kvcluster::GrpcClusterApiFactory());
+      fenced_store_.get(), runtime_, kvcluster::GrpcClusterApiFactory(), std::move(kv_options));
   fleet::RouterFleetOptions fleet_options;
   fleet_options.default_store = config_->store_endpoints;
   auto rf = std::make_unique<fleet::RouterFleetReconciler>(fenced_store_.get(), runtime_, &probe_,

@@ -25,11 +25,13 @@
 #include "client/client.h"
 #include "client/watcher.h"
 #include "mas/controller/controller_runner.h"
+#include "mas/backup/restore.h"
 #include "mas/controller/leadership.h"
 #include "mas/fleet/reconciler.h"
 #include "mas/kvcluster/reconciler.h"
 #include "mas/resource/store.h"
 #include "mas/runtime/runtime.h"
+#include "mas/runtime/version_catalog.h"
 
 namespace grid::mas {
 
@@ -44,7 +46,13 @@ struct GridmasConfig {
   std::string root;                       // runtime directory (instances, data, logs)
   std::vector<std::string> binaries;      // "engine@version=/abs/path", for the runtime's catalog
   std::vector<std::string> store_endpoints;  // the control plane's store ("host:port")
+  runtime::VersionCatalog catalog;        // the runtime's binaries; restores take their tools here
 };
+
+// The restore tools of a cluster's (engine, version): gridkv is the catalog's binary; etcdctl
+// the one beside the catalog's etcd when there is one; otherwise the names, found on $PATH.
+backup::RestoreBinaries RestoreTools(const runtime::VersionCatalog& catalog,
+                                     const std::string& engine, const std::string& version);
 
 class ControllerHost {
  public:

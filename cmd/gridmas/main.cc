@@ -1,11 +1,16 @@
 // gridmas: the control plane. Serves the resource API on every replica (writes go to the
 // store, so any replica serves them) and runs the controllers on the elected leader only.
 // Every replica also runs the KVCluster inspection scheduler (exactly once per tick across
-// replicas through the store's job lock) and serves POST .../kvclusters/{name}/inspect.
+// replicas through the store's job lock) and serves POST .../kvclusters/{name}/inspect; and
+// the backup scheduler of KVClusters with spec.backup (backups.h), with
+// GET/POST .../kvclusters/{name}/backups; and the web console at /console.
 //
 //   gridmas --endpoints 127.0.0.1:2379 [--prefix /gridmas] [--listen 127.0.0.1:7070]
 //           [--replica NAME] [--root DIR] [--binary engine@version=/path ...]
-//           [--stop-instances-on-exit]
+//           [--stop-instances-on-exit] [--s3-endpoint http://H:P] [--s3-region R]
+//
+// S3 credentials (s3:// backup buckets) come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY;
+// the endpoint and region from the flags, else GRID_S3_ENDPOINT / AWS_REGION.
 //
 // The runtime's catalog holds every --binary entry plus, unless an entry names them: the
 // gridkv and gridrouter built beside this gridmas as version "local", and the `etcd` on
@@ -29,8 +34,10 @@
 
 #include "client/client.h"
 #include "client/context.h"
+#include "backups.h"
 #include "controller_host.h"
 #include "mas/api/api_server.h"
+#include "mas/console/console.h"
 #include "mas/controller/leadership.h"
 #include "mas/inspect/job.h"
 #include "mas/inspect/scheduler.h"
@@ -123,6 +130,39 @@ void AddDefaultBinaries(grid::mas::runtime::VersionCatalog* catalog) {
   }
 }
 
+// The HTTP answer of a backup error: 400 for a request that cannot be served (no
+// spec.backup, no members), 503 when the bucket, member or lock is unreachable.
+grid::mas::api::ApiResponse BackupError(const Status& status) {
+  using grid::Code;
+  switch (status.code()) {
+    case Code::kFailedPrecondition:
+    case Code::kInvalidArgument:
+      return grid::mas::api::ApiResponse::Error(400, status.message());
+    case Code::kUnavailable:
+    case Code::kDeadlineExceeded:
+      return grid::mas::api::ApiResponse::Error(503, status.message());
+    default:
+      return grid::mas::api::ApiResponse::Error(status);
+  }
+}
+
+Status AddBackupRoutes(grid::mas::api::ApiServer* api, grid::mas::BackupService* backups) {
+  const std::string path = R"(/apis/grid\.dev/v1/kvclusters/([a-z0-9-]+)/backups)";
+  GRID_RETURN_IF_ERROR(api->AddRoute(
+      "GET", path, [backups](const grid::mas::api::ApiRequest& request) {
+        auto listed = backups->List(request.matches.at(0));
+        if (!listed.ok()) return BackupError(listed.status());
+        nlohmann::json items = nlohmann::json::array();
+        for (const auto& record : *listed) items.push_back(grid::mas::backup::ToJson(record));
+        return grid::mas::api::ApiResponse::Json(200, {{"items", std::move(items)}});
+      }));
+  return api->AddRoute("POST", path, [backups](const grid::mas::api::ApiRequest& request) {
+    auto record = backups->TakeNow(request.matches.at(0));
+    if (!record.ok()) return BackupError(record.status());
+    return grid::mas::api::ApiResponse::Json(201, grid::mas::backup::ToJson(*record));
+  });
+}
+
 int Run(int argc, char** argv) {
   CLI::App app{"gridmas: the grid control plane (resource API and controllers)"};
   std::string endpoints;
@@ -143,6 +183,11 @@ int Run(int argc, char** argv) {
   bool stop_instances_on_exit = false;
   app.add_flag("--stop-instances-on-exit", stop_instances_on_exit,
                "stop every instance of the runtime when gridmas exits (a local grid's Ctrl-C)");
+  grid::mas::BackupServiceOptions backup_options;
+  app.add_option("--s3-endpoint", backup_options.s3.endpoint,
+                 "S3 endpoint http://host:port of s3:// backup buckets (env GRID_S3_ENDPOINT)");
+  app.add_option("--s3-region", backup_options.s3.region,
+                 "S3 region of s3:// backup buckets (env AWS_REGION, else us-east-1)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -179,6 +224,7 @@ int Run(int argc, char** argv) {
     return 2;
   }
   AddDefaultBinaries(&*catalog);
+  config.catalog = *catalog;
   for (const auto& entry : catalog->List()) {
     spdlog::info("binary {}@{} = {}", entry.engine, entry.version, entry.binary);
   }
@@ -248,6 +294,20 @@ int Run(int argc, char** argv) {
     spdlog::error("api route: {}", s.ToString());
     return 1;
   }
+  // Backups: a scheduler on every replica (the job lock makes each fire time run once);
+  // GET lists a cluster's backups, POST takes one now under the same lock.
+  backup_options.prefix = config.prefix;
+  backup_options.replica = config.replica;
+  backup_options.root = config.root;
+  grid::mas::BackupService backups(client->get(), &store, backup_options);
+  if (Status s = AddBackupRoutes(&api, &backups); !s.ok()) {
+    spdlog::error("api route: {}", s.ToString());
+    return 1;
+  }
+  if (Status s = grid::mas::console::RegisterConsole(&api); !s.ok()) {
+    spdlog::error("console: {}", s.ToString());
+    return 1;
+  }
   auto bound = api.Start(listen);
   if (!bound.ok()) {
     spdlog::error("api: {}", bound.status().ToString());
@@ -255,6 +315,7 @@ int Run(int argc, char** argv) {
   }
   std::cout << "api on " << *bound << std::endl;
   inspections.Start();
+  backups.Start();
   spdlog::info("replica {} serving the API on {}; store {} prefix {}", config.replica, *bound,
                endpoints, config.prefix);
 
@@ -284,6 +345,7 @@ int Run(int argc, char** argv) {
   spdlog::info("signal {}: stopping", sig);
   api.Stop();
   inspections.Stop();
+  backups.Stop();
   (*leadership)->Stop();  // resigns; on_change(false) stops the controllers
   host.Stop();
   if (stop_instances_on_exit) {

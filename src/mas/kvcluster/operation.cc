@@ -31,6 +31,8 @@ nlohmann::json OperationToJson(const Operation& op) {
   PutIfSet(&j, "oldId", op.old_id);
   PutIfSet(&j, "reason", op.reason);
   PutIfSet(&j, "started", op.started);
+  PutIfSet(&j, "stage", op.stage);
+  if (!op.record.is_null()) j["record"] = op.record;
   nlohmann::json steps = nlohmann::json::array();
   for (const StepRecord& r : op.steps) {
     steps.push_back({{"step", r.step}, {"time", r.time}, {"result", r.result}});
@@ -56,6 +58,11 @@ Result<std::optional<Operation>> OperationFromJson(const nlohmann::json& j) {
   GRID_RETURN_IF_ERROR(ReadString(j, "oldId", &op.old_id));
   GRID_RETURN_IF_ERROR(ReadString(j, "reason", &op.reason));
   GRID_RETURN_IF_ERROR(ReadString(j, "started", &op.started));
+  GRID_RETURN_IF_ERROR(ReadString(j, "stage", &op.stage));
+  if (auto it = j.find("record"); it != j.end() && !it->is_null()) {
+    if (!it->is_object()) return Corruption("status.operation.record: not an object");
+    op.record = *it;
+  }
   if (auto it = j.find("steps"); it != j.end() && !it->is_null()) {
     if (!it->is_array()) return Corruption("status.operation.steps: not an array");
     for (const auto& s : *it) {

@@ -38,6 +38,10 @@ inline constexpr char kOpScaleIn[] = "ScaleIn";
 inline constexpr char kOpRollingUpgrade[] = "RollingUpgrade";
 inline constexpr char kOpRollback[] = "Rollback";
 inline constexpr char kOpReplaceMember[] = "ReplaceMember";
+// Restore (restore_step.h): `target` the requested backup ("latest" or a name), `from` the
+// backup it resolved to, `stage` the next stage, `record` the backup's record (JSON),
+// `reason` the request key (spec.restoreFrom), `memberStarted` when the members started.
+inline constexpr char kOpRestore[] = "Restore";
 
 struct StepRecord {
   std::string step;    // "AddLearner orders-3"
@@ -56,6 +60,8 @@ struct Operation {
   std::string old_id;          // ReplaceMember: the store id (hex) of the lost incarnation
   std::string reason;          // Rollback: why the upgrade failed
   std::string started;         // RFC 3339
+  std::string stage;           // Restore: the next stage (restore_step.h)
+  nlohmann::json record;       // Restore: the fetched backup's record (null before)
   std::vector<StepRecord> steps;
   bool operator==(const Operation&) const = default;
 };

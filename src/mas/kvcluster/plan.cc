@@ -697,12 +697,14 @@ const char* StepKindName(StepKind kind) {
     case StepKind::kRemoveMember: return "RemoveMember";
     case StepKind::kStopMember: return "StopMember";
     case StepKind::kDeleteInstance: return "DeleteInstance";
+    case StepKind::kRestore: return "Restore";
   }
   return "?";
 }
 
 std::string Step::Describe() const {
   std::string out = StepKindName(kind);
+  if (!stage.empty()) out += " " + stage;
   if (!member.empty()) {
     out += " " + member;
   } else {
@@ -748,8 +750,8 @@ std::string FailedUpgradeVersion(const ResourceStatus& status) {
 std::string QuorumLostMessage(const std::string& cluster, size_t reachable, size_t voters) {
   return fmt::format(
       "{}/{} voters reachable past the grace period; the cluster cannot change its membership. "
-      "Recover by restoring from a backup: `gridctl kvcluster restore {} --from <backup>` "
-      "(not available yet: restore the data dirs by hand and recreate the resource)",
+      "Recover by restoring from a backup (spec.backup.bucket): `gridctl restore kvcluster {} "
+      "[--backup latest|<backup name>]` (the members' data dirs are moved aside and kept)",
       reachable, voters, cluster);
 }
 

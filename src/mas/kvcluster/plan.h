@@ -112,6 +112,7 @@ enum class StepKind {
   kStopMember,        // Runtime::Stop(member)
   kDeleteInstance,    // Runtime::Remove(member, wipe); drops it from status.members when
                       // `forget` (scale in)
+  kRestore,           // run restore stage `stage` (restore_step.h) of the Restore operation
 };
 const char* StepKindName(StepKind kind);
 
@@ -134,6 +135,7 @@ struct Step {
   std::string cluster_state;         // kStartMember: "new" | "existing"
   bool wipe = false;                 // kDeleteInstance
   bool forget = false;               // kDeleteInstance: drop from status.members
+  std::string stage;                 // kRestore: the stage to run
   Phase phase = Phase::kNone;        // the phase to set
   std::vector<ConditionUpdate> conditions;  // to set (others kept)
   // The operation after this step (nullopt = none runs). The reconciler records the step

@@ -254,7 +254,7 @@ const Case kCases[] = {
        const ConditionUpdate* q = Cond(s, kCondQuorumLost);
        ASSERT_NE(q, nullptr);
        EXPECT_EQ(q->status, ConditionStatus::kTrue);
-       EXPECT_NE(q->message.find("gridctl kvcluster restore c"), std::string::npos);
+       EXPECT_NE(q->message.find("gridctl restore kvcluster c"), std::string::npos);
        EXPECT_NE(q->message.find("1/3"), std::string::npos);
      }},
     // Rolling upgrade: followers in name order, the leader last.

@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "mas/kvcluster/restore_step.h"
+
 namespace grid::mas::kvcluster {
 namespace {
 
@@ -90,6 +92,12 @@ KVClusterReconciler::KVClusterReconciler(std::unique_ptr<KVClusterStore> store,
       options_([&] {
         if (!options.now) options.now = [] { return std::chrono::system_clock::now(); };
         if (!options.data_dir_empty) options.data_dir_empty = MemberDataLost;
+        if (!options.restore_io) options.restore_io = LocalRestoreIo();
+        if (!options.restore_binaries) {
+          options.restore_binaries = [](const std::string&, const std::string&) {
+            return backup::RestoreBinaries{};
+          };
+        }
         return std::move(options);
       }()) {}
 
@@ -97,15 +105,16 @@ runtime::InstanceSpec KVClusterReconciler::MemberInstance(const Resource& resour
                                                           const MemberStatus& member,
                                                           const std::string& version,
                                                           const std::string& initial_cluster,
-                                                          const std::string& cluster_state) const {
+                                                          const std::string& cluster_state,
+                                                          const std::string& restore_token) const {
   const auto& spec = std::get<KVClusterSpec>(resource.spec);
   runtime::InstanceSpec is;
   is.name = InstanceName(resource.metadata.name, member.name);
   is.engine = spec.engine.empty() ? kEngineGridkv : spec.engine;
   is.version = version;
   is.restart = runtime::RestartPolicy::kInPlace;
-  const std::string token = resource.metadata.uid.empty()
-                                ? resource.metadata.name
+  const std::string token = !restore_token.empty()      ? restore_token
+                            : resource.metadata.uid.empty() ? resource.metadata.name
                                 : resource.metadata.name + "-" + resource.metadata.uid.substr(0, 8);
   is.args = {"--name", member.name,
              "--data-dir", "{data_dir}",
@@ -294,6 +303,8 @@ Status KVClusterReconciler::Execute(const Resource& resource, const Step& step,
     }
     case StepKind::kStopMember:
       return runtime_->Stop(InstanceName(cluster, step.member), options_.stop_grace);
+    case StepKind::kRestore:
+      return Internal("a restore stage runs through RunRestore");
     case StepKind::kDeleteInstance: {
       GRID_RETURN_IF_ERROR(runtime_->Remove(InstanceName(cluster, step.member), step.wipe));
       if (step.forget) {
@@ -303,6 +314,28 @@ Status KVClusterReconciler::Execute(const Resource& resource, const Step& step,
     }
   }
   return Internal("unknown step");
+}
+
+Status KVClusterReconciler::RunRestore(const Resource& resource, const KVClusterSpec& spec,
+                                       Step* step, ResourceStatus* next) {
+  auto parsed = OperationFromJson(resource.status.operation);
+  const Operation current = parsed.ok() && *parsed ? **parsed : Operation{};
+  RestoreRunContext ctx;
+  ctx.resource = &resource;
+  ctx.spec = &spec;
+  ctx.runtime = runtime_;
+  ctx.io = options_.restore_io.get();
+  ctx.stop_grace = options_.stop_grace;
+  ctx.scratch_dir = options_.restore_scratch_dir;
+  ctx.binaries = options_.restore_binaries(spec.engine.empty() ? kEngineGridkv : spec.engine,
+                                           spec.version);
+  ctx.member_instance = [&](const MemberStatus& m, const std::string& initial,
+                            const std::string& token) {
+    return MemberInstance(resource, m, spec.version, initial, "new", token);
+  };
+  const Status result = RunRestoreStage(ctx, current, step, next);
+  if (!result.ok()) FailRestore(step, step->operation ? *step->operation : current, result);
+  return result;
 }
 
 void KVClusterReconciler::ObserveDeleted(const Resource& last) {
@@ -357,10 +390,16 @@ Result<controller::ReconcileResult> KVClusterReconciler::Reconcile(const std::st
   }
 
   const Observed observed = Observe(resource, api.get(), now);
-  const Step step = Decide(spec, resource.status, observed, now, options_.plan);
+  std::optional<Step> restore = DecideRestore(spec, resource.status, observed, now, options_.plan);
+  Step step = restore ? std::move(*restore) : Decide(spec, resource.status, observed, now, options_.plan);
 
   ResourceStatus next = resource.status;
-  const Status result = Execute(resource, step, observed, api.get(), &next);
+  Status result;
+  if (step.kind == StepKind::kRestore) {
+    result = RunRestore(resource, spec, &step, &next);
+  } else {
+    result = Execute(resource, step, observed, api.get(), &next);
+  }
   if (Executes(step)) {
     spdlog::info("KVCluster {}: {} -> {}", name, step.Describe(),
                  result.ok() ? std::string("ok") : "error " + result.ToString());

@@ -29,6 +29,7 @@
 #include "mas/controller/reconciler.h"
 #include "mas/kvcluster/cluster_api.h"
 #include "mas/kvcluster/plan.h"
+#include "mas/kvcluster/restore_run.h"
 #include "mas/resource/store.h"
 #include "mas/runtime/runtime.h"
 
@@ -49,6 +50,13 @@ struct KVClusterOptions {
   // True when a member's data is lost; default: its data dir lacks kMemberMarkerFile.
   std::function<bool(const std::string& data_dir)> data_dir_empty;
   std::chrono::milliseconds stop_grace = runtime::kDefaultStopGrace;
+  // Restore (restore_step.h): the file system, bucket and tools; default LocalRestoreIo().
+  std::shared_ptr<RestoreIo> restore_io;
+  // Where a restore fetches its snapshot; "" = beside the first member's data dir.
+  std::string restore_scratch_dir;
+  // The restore tools of (engine, version); default "gridkv" and "etcdctl" from $PATH.
+  std::function<backup::RestoreBinaries(const std::string& engine, const std::string& version)>
+      restore_binaries;
 };
 
 // The reconciler's access to KVCluster resources: a ResourceStore in production, an
@@ -86,7 +94,8 @@ class KVClusterReconciler final : public controller::Reconciler {
   runtime::InstanceSpec MemberInstance(const Resource& resource, const MemberStatus& member,
                                        const std::string& version,
                                        const std::string& initial_cluster,
-                                       const std::string& cluster_state) const;
+                                       const std::string& cluster_state,
+                                       const std::string& token = "") const;
 
  private:
   struct Memory {
@@ -97,6 +106,9 @@ class KVClusterReconciler final : public controller::Reconciler {
   Observed Observe(const Resource& resource, ClusterApi* api, TimePoint now) const;
   Status Execute(const Resource& resource, const Step& step, const Observed& observed,
                  ClusterApi* api, ResourceStatus* next);
+  // Runs a kRestore step; a failure ends the operation (FailRestore) and is returned.
+  Status RunRestore(const Resource& resource, const KVClusterSpec& spec, Step* step,
+                    ResourceStatus* next);
   // "name=peer,..." of the store's membership (planned names), else of the planned members.
   static std::string InitialCluster(const ResourceStatus& status, const Observed& observed,
                                     const std::string& joining);

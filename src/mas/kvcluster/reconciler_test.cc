@@ -408,7 +408,7 @@ TEST_F(KVClusterReconcilerTest, QuorumLossFailsWithRecoveryCommand) {
   const Condition* q = FindCondition(Current().status, kCondQuorumLost);
   ASSERT_NE(q, nullptr);
   EXPECT_EQ(q->status, ConditionStatus::kTrue);
-  EXPECT_NE(q->message.find("gridctl kvcluster restore c"), std::string::npos);
+  EXPECT_NE(q->message.find("gridctl restore kvcluster c"), std::string::npos);
 }
 
 TEST_F(KVClusterReconcilerTest, WaitingPassesLeaveStatusUnchanged) {

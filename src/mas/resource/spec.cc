@@ -1,7 +1,11 @@
 #include "mas/resource/spec.h"
 
 #include <charconv>
+#include <cstdint>
 #include <string>
+
+#include "mas/backup/retention.h"
+#include "mas/backup/schedule.h"
 
 namespace grid::mas {
 namespace {
@@ -100,9 +104,168 @@ KVClusterSpec DecodeKVClusterSpec(const nlohmann::json& j, const std::string& pa
     spec.inspection = inspection;
   }
   spec.provision_timeout_seconds = r.Int("provisionTimeoutSeconds");
+  if (const nlohmann::json* b = r.Object("backup")) {
+    BackupSpec backup;
+    ObjectReader br(*b, r.PathOf("backup"), errors);
+    backup.schedule = br.String("schedule").value_or("");
+    backup.bucket = br.String("bucket", /*required=*/true).value_or("");
+    if (const nlohmann::json* ret = br.Object("retention")) {
+      BackupRetention retention;
+      ObjectReader rr(*ret, br.PathOf("retention"), errors);
+      retention.keep_last = rr.Int("keepLast");
+      retention.hourly = rr.Int("hourly");
+      retention.daily = rr.Int("daily");
+      retention.weekly = rr.Int("weekly");
+      rr.Finish();
+      backup.retention = retention;
+    }
+    br.Finish();
+    spec.backup = std::move(backup);
+  }
+  if (const nlohmann::json* rf = r.Object("restoreFrom")) {
+    RestoreFrom restore;
+    ObjectReader rr(*rf, r.PathOf("restoreFrom"), errors);
+    restore.backup = rr.String("backup", /*required=*/true).value_or("");
+    restore.requested = rr.String("requested").value_or("");
+    rr.Finish();
+    spec.restore_from = std::move(restore);
+  }
   r.Finish();
   return spec;
 }
+
+namespace {
+
+nlohmann::json BackupToJson(const BackupSpec& backup) {
+  nlohmann::json j = nlohmann::json::object();
+  if (!backup.schedule.empty()) j["schedule"] = backup.schedule;
+  j["bucket"] = backup.bucket;
+  if (backup.retention) {
+    nlohmann::json r = nlohmann::json::object();
+    if (backup.retention->keep_last) r["keepLast"] = *backup.retention->keep_last;
+    if (backup.retention->hourly) r["hourly"] = *backup.retention->hourly;
+    if (backup.retention->daily) r["daily"] = *backup.retention->daily;
+    if (backup.retention->weekly) r["weekly"] = *backup.retention->weekly;
+    j["retention"] = std::move(r);
+  }
+  return j;
+}
+
+// "/abs", "dir:///abs" or "s3://bucket[/prefix]"; "" when it has that shape.
+std::string BucketUrlError(const std::string& url) {
+  if (url.empty()) return "required";
+  if (url.size() > kMaxBackupBucketBytes) {
+    return "must be at most " + std::to_string(kMaxBackupBucketBytes) + " bytes, got " +
+           std::to_string(url.size());
+  }
+  for (char c : url) {
+    if (static_cast<unsigned char>(c) < ' ' || c == 0x7f) return "must not contain control characters";
+  }
+  const std::string dir_scheme = "dir://";
+  const std::string s3_scheme = "s3://";
+  if (url.front() == '/') return "";
+  if (url.rfind(dir_scheme, 0) == 0) {
+    if (url.size() > dir_scheme.size() && url[dir_scheme.size()] == '/') return "";
+    return "dir:// needs an absolute path (dir:///path), got " + Quote(url);
+  }
+  if (url.rfind(s3_scheme, 0) == 0) {
+    if (url.size() > s3_scheme.size() && url[s3_scheme.size()] != '/') return "";
+    return "s3:// needs a bucket name (s3://bucket[/prefix]), got " + Quote(url);
+  }
+  return "must be an absolute directory path, dir:///path or s3://bucket[/prefix], got " +
+         Quote(url);
+}
+
+void ValidateBackup(const BackupSpec& spec, const std::string& path, FieldErrors* errors) {
+  if (!spec.schedule.empty()) {
+    auto parsed = backup::CronSchedule::Parse(spec.schedule);
+    if (!parsed.ok()) errors->Add(JoinPath(path, "schedule"), parsed.status().message());
+  }
+  if (std::string e = BucketUrlError(spec.bucket); !e.empty()) {
+    errors->Add(JoinPath(path, "bucket"), e);
+  }
+  if (!spec.retention) return;
+  const std::string retention_path = JoinPath(path, "retention");
+  const BackupRetention& r = *spec.retention;
+  backup::RetentionPolicy policy;
+  bool in_int = true;
+  auto take = [&](std::optional<int64_t> value, const char* field, int min, int* out) {
+    if (!value) return;
+    if (*value < INT32_MIN || *value > INT32_MAX) {
+      errors->Add(JoinPath(retention_path, field),
+                  "must be " + std::to_string(min) + ".." +
+                      std::to_string(backup::kMaxRetentionCount) + ", got " +
+                      std::to_string(*value));
+      in_int = false;
+      return;
+    }
+    *out = static_cast<int>(*value);
+  };
+  take(r.keep_last, "keepLast", backup::kMinKeepLast, &policy.keep_last);
+  take(r.hourly, "hourly", 0, &policy.hourly);
+  take(r.daily, "daily", 0, &policy.daily);
+  take(r.weekly, "weekly", 0, &policy.weekly);
+  if (!in_int) return;
+  Status s = backup::ValidateRetention(policy, retention_path);
+  if (s.ok()) return;
+  // "<field>: <message>; ..." -> one error per field.
+  const std::string& text = s.message();
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find("; ", start);
+    if (end == std::string::npos) end = text.size();
+    const std::string one = text.substr(start, end - start);
+    const size_t colon = one.find(": ");
+    if (colon == std::string::npos) {
+      errors->Add(retention_path, one);
+    } else {
+      errors->Add(one.substr(0, colon), one.substr(colon + 2));
+    }
+    start = end + 2;
+  }
+}
+
+}  // namespace
+
+namespace {
+
+void ValidateRestoreFrom(const KVClusterSpec& spec, const std::string& path,
+                         FieldErrors* errors) {
+  const RestoreFrom& rf = *spec.restore_from;
+  if (!spec.backup) {
+    errors->Add(path, "requires spec.backup.bucket (the bucket backups are restored from)");
+  }
+  const std::string backup_path = JoinPath(path, "backup");
+  if (rf.backup.empty()) {
+    errors->Add(backup_path, "required: \"latest\" or a backup name");
+  } else if (rf.backup.size() > kMaxRestoreBackupBytes) {
+    errors->Add(backup_path, "must be at most " + std::to_string(kMaxRestoreBackupBytes) +
+                                 " bytes, got " + std::to_string(rf.backup.size()));
+  } else {
+    for (char c : rf.backup) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                      (c >= '0' && c <= '9') || c == '-';
+      if (!ok) {
+        errors->Add(backup_path, "must be \"latest\" or a backup name of [A-Za-z0-9-], got " +
+                                     Quote(rf.backup));
+        break;
+      }
+    }
+  }
+  const std::string requested_path = JoinPath(path, "requested");
+  if (rf.requested.size() > kMaxRestoreRequestedBytes) {
+    errors->Add(requested_path, "must be at most " + std::to_string(kMaxRestoreRequestedBytes) +
+                                    " bytes, got " + std::to_string(rf.requested.size()));
+  }
+  for (char c : rf.requested) {
+    if (static_cast<unsigned char>(c) < ' ' || c == 0x7f) {
+      errors->Add(requested_path, "must not contain control characters");
+      break;
+    }
+  }
+}
+
+}  // namespace
 
 namespace {
 
@@ -243,6 +406,12 @@ nlohmann::json ToJson(const KVClusterSpec& spec) {
   if (spec.provision_timeout_seconds) {
     j["provisionTimeoutSeconds"] = *spec.provision_timeout_seconds;
   }
+  if (spec.backup) j["backup"] = BackupToJson(*spec.backup);
+  if (spec.restore_from) {
+    nlohmann::json rf = {{"backup", spec.restore_from->backup}};
+    if (!spec.restore_from->requested.empty()) rf["requested"] = spec.restore_from->requested;
+    j["restoreFrom"] = std::move(rf);
+  }
   return j;
 }
 
@@ -268,6 +437,17 @@ void Defaults(KVClusterSpec* spec) {
   }
   if (!spec->provision_timeout_seconds) {
     spec->provision_timeout_seconds = kDefaultProvisionTimeoutSeconds;
+  }
+  if (spec->backup) {
+    // No retention section: RetentionPolicy's defaults. A section says what it keeps: its
+    // unset tiers keep nothing (unset keepLast: the default).
+    const backup::RetentionPolicy defaults;
+    const bool given = spec->backup->retention.has_value();
+    BackupRetention& r = given ? *spec->backup->retention : spec->backup->retention.emplace();
+    if (!r.keep_last) r.keep_last = defaults.keep_last;
+    if (!r.hourly) r.hourly = given ? 0 : defaults.hourly;
+    if (!r.daily) r.daily = given ? 0 : defaults.daily;
+    if (!r.weekly) r.weekly = given ? 0 : defaults.weekly;
   }
 }
 
@@ -330,6 +510,8 @@ void Validate(const KVClusterSpec& spec, const std::string& path, FieldErrors* e
                       std::to_string(s));
     }
   }
+  if (spec.backup) ValidateBackup(*spec.backup, JoinPath(path, "backup"), errors);
+  if (spec.restore_from) ValidateRestoreFrom(spec, JoinPath(path, "restoreFrom"), errors);
 }
 
 void Validate(const RouterFleetSpec& spec, const std::string& path, FieldErrors* errors) {

@@ -32,6 +32,8 @@ inline constexpr int64_t kDefaultInspectionIntervalSeconds = 3600;
 inline constexpr int64_t kMinProvisionTimeoutSeconds = 10;
 inline constexpr int64_t kMaxProvisionTimeoutSeconds = 3600;
 inline constexpr int64_t kDefaultProvisionTimeoutSeconds = 300;
+// spec.backup: the bucket URL's length (a dir path or s3://bucket/prefix).
+inline constexpr size_t kMaxBackupBucketBytes = 1024;
 inline constexpr char kEngineGridkv[] = "gridkv";
 inline constexpr char kEngineEtcd[] = "etcd";
 
@@ -68,6 +70,46 @@ struct Inspection {
   bool operator==(const Inspection&) const = default;
 };
 
+// spec.backup.retention: mas/backup/retention.h's RetentionPolicy (ranges checked with
+// ValidateRetention). Defaults: no section = RetentionPolicy's defaults (keepLast 7, hourly
+// 0, daily 7, weekly 4); in a given section an unset keepLast is 7 and an unset tier 0 (so
+// {keepLast: 2} keeps exactly the 2 newest).
+struct BackupRetention {
+  std::optional<int64_t> keep_last;
+  std::optional<int64_t> hourly;
+  std::optional<int64_t> daily;
+  std::optional<int64_t> weekly;
+  bool operator==(const BackupRetention&) const = default;
+};
+
+// spec.backup: scheduled and on-demand backups of the cluster (mas/backup).
+struct BackupSpec {
+  // Five-field cron in UTC (mas/backup/schedule.h); "" = on-demand backups only.
+  std::string schedule;
+  // Where backups go: "/abs/dir", "dir:///abs/dir" or "s3://bucket[/prefix]" (S3
+  // credentials and endpoint come from gridmas's environment and flags, never the spec).
+  // Required, at most kMaxBackupBucketBytes.
+  std::string bucket;
+  std::optional<BackupRetention> retention;
+  bool operator==(const BackupSpec&) const = default;
+};
+
+// spec.restoreFrom: restore the cluster's data from a backup in spec.backup.bucket (the
+// KVCluster controller's Restore operation). Runs once per distinct request: a restore is done
+// when status holds a Restored condition for the same (backup, requested) pair.
+inline constexpr char kRestoreLatest[] = "latest";
+inline constexpr size_t kMaxRestoreBackupBytes = 128;
+inline constexpr size_t kMaxRestoreRequestedBytes = 64;
+struct RestoreFrom {
+  // "latest" (the newest verified backup of the cluster) or a backup name
+  // "<cluster>-<yyyymmddThhmmssZ>"; required, [A-Za-z0-9-], at most kMaxRestoreBackupBytes.
+  std::string backup;
+  // Free text making a repeated request distinct (`gridctl restore` writes the RFC 3339 time);
+  // at most kMaxRestoreRequestedBytes, no control characters.
+  std::string requested;
+  bool operator==(const RestoreFrom&) const = default;
+};
+
 struct KVClusterSpec {
   std::string engine;   // "gridkv" | "etcd"; "" = unset (default gridkv)
   std::string version;  // the binary version to run, e.g. "3.4.23"; required
@@ -76,6 +118,10 @@ struct KVClusterSpec {
   std::optional<int64_t> quota_backend_bytes;
   std::optional<Inspection> inspection;
   std::optional<int64_t> provision_timeout_seconds;
+  // Absent = no backups (and the spec's JSON is as before the field existed).
+  std::optional<BackupSpec> backup = {};
+  // Absent = no restore requested. Requires `backup` (its bucket is read).
+  std::optional<RestoreFrom> restore_from = {};
   bool operator==(const KVClusterSpec&) const = default;
 };
 

@@ -44,6 +44,14 @@ void FakeCluster::SetCatchUpPolls(int polls) {
   catch_up_polls_ = polls;
 }
 
+void FakeCluster::Reset() {
+  std::lock_guard<std::mutex> lock(mu_);
+  members_.clear();
+  bootstrapped_ = false;
+  leader_ = 0;
+  calls_.push_back("Reset");
+}
+
 std::vector<MemberInfo> FakeCluster::Members() {
   std::lock_guard<std::mutex> lock(mu_);
   SyncLocked();

@@ -31,6 +31,9 @@ class FakeCluster {
   // Instances of `version` never answer.
   void SetBadVersion(const std::string& version);
   void SetCatchUpPolls(int polls);
+  // Forgets the membership (a restore makes a new cluster): the next instance started with
+  // --initial-cluster-state new bootstraps it again, with new ids.
+  void Reset();
 
   std::vector<MemberInfo> Members();
   uint64_t LeaderId();
