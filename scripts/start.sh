@@ -80,6 +80,7 @@ cat <<MSG
 
 grid started (logs and data: $data)
   control plane:  gridmas  http://127.0.0.1:$mas_port   store http://127.0.0.1:$port
+  console:        http://127.0.0.1:$mas_port/console
   KVCluster main: $endpoints
   RouterFleet edge: http://127.0.0.1:$router_port  (tenants by header X-Tenant: acme -> c1, globex -> c2)
   try:

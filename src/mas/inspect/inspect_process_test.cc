@@ -235,6 +235,16 @@ TEST_F(InspectProcessTest, StatusConflictsAreRetriedUpToTheLimit) {
 TEST_F(InspectProcessTest, EveryTickRunsExactlyOnceAcrossReplicas) {
   for (const char* name : {"a", "b"}) CreateWithMember(store_.get(), name, 10);
   ASSERT_TRUE(store_->Create(Cluster("unprovisioned", 10)).ok());  // skipped: no members
+  CreateWithMember(store_.get(), "provisioning", 10);  // skipped: phase Provision
+  {
+    auto p = store_->Get(Kind::kKVCluster, "provisioning");
+    ASSERT_TRUE(p.ok());
+    ResourceStatus status = p->status;
+    status.phase = Phase::kProvision;
+    ASSERT_TRUE(store_->UpdateStatus(Kind::kKVCluster, "provisioning", status,
+                                     p->metadata.resource_version)
+                    .ok());
+  }
   std::atomic<int64_t> now_seconds{1'000'000'000};  // a multiple of 10: tick boundary
   auto now = [&] { return std::chrono::system_clock::time_point(std::chrono::seconds(now_seconds.load())); };
 

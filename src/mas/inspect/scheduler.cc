@@ -84,7 +84,13 @@ Result<int> InspectionScheduler::RunDue() {
   Status first_error;
   for (const Resource& r : list.items) {
     // Nothing to inspect yet (not provisioned) or any more: the tick stays unspent.
-    if (r.status.phase == Phase::kDestroy || r.status.members.empty()) continue;
+    // Not yet (or no longer) a cluster to inspect: the tick is not spent, so the first
+    // inspection runs once it is up (a provisioning cluster has no leader yet, and its
+    // conditions would say so until the next tick).
+    if (r.status.phase == Phase::kDestroy || r.status.phase == Phase::kProvision ||
+        r.status.members.empty()) {
+      continue;
+    }
     const std::string& name = r.metadata.name;
     const int64_t tick = Tick(now, IntervalSeconds(std::get<KVClusterSpec>(r.spec)));
     {

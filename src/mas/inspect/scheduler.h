@@ -10,8 +10,8 @@
 // the KVClusters and, for each whose tick this replica has not yet tried, calls
 // JobLock::RunExclusive, which runs the job with ScheduledRun{tick, options.replica}; a tick
 // that the lock refused for a transient reason (lock timeout, store down) is tried again on
-// the next pass. KVClusters in phase Destroy or without
-// members in their status (not provisioned yet) are skipped without spending the tick.
+// the next pass. KVClusters in phase Provision or Destroy, or without members in their
+// status, are skipped without spending the tick.
 // The background thread (Start) runs a pass every `period` on `clock`.
 //
 // RunNow runs a job immediately, outside the ticks (not recorded as one), holding the same
