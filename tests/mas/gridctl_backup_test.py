@@ -8,10 +8,8 @@ run as soon as the cluster has a member, so the test does not wait for a minute 
 
 usage: gridctl_backup_test.py GRIDMAS GRIDCTL [unittest args]
 """
-import glob
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -40,42 +38,13 @@ BACKUP = """  backup:
 """
 
 
-class BackupCase(bb.GridmasCase):
+class BackupCase(verbs.InstancesCase):
     """gridmas running etcd members, with helpers; the tests are in the subclasses."""
 
     def mas_args(self):
         # s3:// buckets: an endpoint where nothing listens.
         return ["--binary", f"etcd@{verbs.V_A}={verbs.etcd_binary()}", "--stop-instances-on-exit",
                 "--s3-endpoint", "http://127.0.0.1:%d" % bb.free_port()]
-
-    def tearDown(self):
-        # gridmas first (it would restart what is killed), stopping its instances on exit;
-        # then any instance left, by its recorded pid.
-        if self.mas.poll() is None:
-            self.mas.send_signal(signal.SIGTERM)
-            try:
-                self.mas.wait(timeout=bb.DEADLINE_S)
-            except subprocess.TimeoutExpired:
-                self.mas.kill()
-        for record in glob.glob(os.path.join(self.dir, "root", "instances", "*",
-                                             "instance.json")):
-            try:
-                with open(record) as f:
-                    pid = json.load(f).get("pid", 0)
-                if pid > 0:
-                    os.killpg(pid, signal.SIGKILL)
-            except (OSError, ValueError):
-                pass
-        super().tearDown()
-
-    def ok(self, *args, stdin=None, timeout=bb.DEADLINE_S):
-        r = self.ctl(*args, stdin=stdin, timeout=timeout)
-        self.assertEqual(r.returncode, 0, "gridctl %s: %s\n%s" %
-                         (" ".join(args), r.stderr, self.log("gridmas.log")))
-        return r.stdout
-
-    def get(self):
-        return json.loads(self.ok("get", "kv", "main", "-o", "json"))
 
     def etcdctl(self, endpoint, *args):
         env = dict(os.environ, ETCDCTL_API="3")

@@ -32,11 +32,8 @@ def etcd_binary():
     return os.environ.get("GRID_TEST_ETCD_BINARY") or shutil.which("etcd")
 
 
-class GridctlVerbsTest(bb.GridmasCase):
-    def mas_args(self):
-        etcd = etcd_binary()
-        return ["--binary", f"etcd@{V_A}={etcd}", "--binary", f"etcd@{V_B}={etcd}",
-                "--stop-instances-on-exit"]
+class InstancesCase(bb.GridmasCase):
+    """A gridmas that runs instances; tearDown stops gridmas, then kills what is left."""
 
     def tearDown(self):
         # gridmas first (it would restart what is killed), stopping its instances on exit;
@@ -66,6 +63,13 @@ class GridctlVerbsTest(bb.GridmasCase):
 
     def get(self):
         return json.loads(self.ok("get", "kv", "main", "-o", "json"))
+
+
+class GridctlVerbsTest(InstancesCase):
+    def mas_args(self):
+        etcd = etcd_binary()
+        return ["--binary", f"etcd@{V_A}={etcd}", "--binary", f"etcd@{V_B}={etcd}",
+                "--stop-instances-on-exit"]
 
     def test_scale_upgrade_invalid_inspect_delete_labelled_for_wipe(self):
         self.assertIn("kvcluster/main created",
