@@ -52,7 +52,12 @@ system_clock::time_point LatestFire(const backup::CronSchedule& schedule,
 
 BackupService::BackupService(client::Client* client, ResourceStore* store,
                              BackupServiceOptions options)
-    : client_(client), store_(store), options_(std::move(options)) {}
+    : client_(client),
+      store_(store),
+      options_(std::move(options)),
+      locks_(client_, controller::JobLockOptions{.prefix = options_.prefix + "/jobs/",
+                                                 .replica = options_.replica,
+                                                 .lock_timeout = options_.lock_timeout}) {}
 
 BackupService::~BackupService() { Stop(); }
 
@@ -62,25 +67,6 @@ system_clock::time_point BackupService::Now() const {
 
 std::string BackupService::LastKey(const std::string& cluster) const {
   return options_.prefix + "/backups/" + cluster + "/last";
-}
-
-Result<std::shared_ptr<BackupService::Held>> BackupService::Lock() {
-  std::lock_guard<std::mutex> lock(session_mu_);
-  if (held_ != nullptr && !held_->session->done()) return held_;
-  client::SessionOptions session_options;
-  session_options.ttl_seconds = kBackupLockSessionTtlSeconds;
-  auto session = client::Session::Create(client_, session_options,
-                                         client::Context().WithTimeout(options_.lock_timeout));
-  if (!session.ok()) return session.status();
-  auto held = std::make_shared<Held>();
-  held->session = std::move(*session);
-  controller::JobLockOptions jl;
-  jl.prefix = options_.prefix + "/jobs/";
-  jl.replica = options_.replica;
-  jl.lock_timeout = options_.lock_timeout;
-  held->lock = std::make_unique<controller::JobLock>(held->session.get(), jl);
-  held_ = held;
-  return held;
 }
 
 Result<std::unique_ptr<bucket::Bucket>> BackupService::OpenFor(const std::string& cluster,
@@ -218,7 +204,7 @@ Result<backup::BackupRecord> BackupService::TakeNow(const std::string& cluster) 
   // Refuse early (no lock taken) what cannot run.
   GRID_ASSIGN_OR_RETURN(Resource res, store_->Get(Kind::kKVCluster, cluster));
   GRID_RETURN_IF_ERROR(BackupSpecOf(res).status());
-  GRID_ASSIGN_OR_RETURN(auto held, Lock());
+  GRID_ASSIGN_OR_RETURN(auto held, locks_.Get());
   client::Mutex mutex(held->session.get(), held->lock->LockPrefix(BackupJobName(cluster)));
   GRID_RETURN_IF_ERROR(mutex.Lock(client::Context().WithTimeout(options_.lock_timeout)));
   auto result = Run(cluster, std::nullopt);
@@ -257,7 +243,7 @@ Result<int> BackupService::RunDue() {
       fire = LatestFire(*schedule, it->second.next_fire, now);
     }
     const int64_t tick = BackupTick(fire);
-    auto held = Lock();
+    auto held = locks_.Get();
     if (!held.ok()) return held.status();
     Status job_status;
     auto outcome = (*held)->lock->RunExclusive(BackupJobName(name), tick, [&] {

@@ -21,8 +21,8 @@
 //   <prefix>/backups/<cluster>/last   {"cluster","outcome":"succeeded"|"failed","name",
 //                      "revision","sizeBytes","created","error","time","tick","replica"}
 //
-// The job lock's session has a TTL of kBackupLockSessionTtlSeconds, so the lock of a
-// killed replica is released quickly. Backups taken now hold the same lock (never
+// The job locks are held under a controller::JobLockSession (TTL kJobSessionTtlSeconds), so
+// the lock of a killed replica is released quickly. Backups taken now hold the same lock (never
 // concurrent with a scheduled run of that cluster on any replica) and are not ticks.
 // Backups are named by their second: one that finds a backup of the same second waits for
 // the next second and tries once more. Scheduled backups run one at a time on the
@@ -50,12 +50,12 @@
 #include "mas/backup/schedule.h"
 #include "mas/bucket/bucket.h"
 #include "mas/controller/job_lock.h"
+#include "mas/controller/job_lock_session.h"
 #include "mas/resource/store.h"
 
 namespace grid::mas {
 
 inline constexpr std::chrono::milliseconds kBackupSchedulerPeriod{1000};
-inline constexpr int64_t kBackupLockSessionTtlSeconds = 10;
 inline constexpr char kBackupJobPrefix[] = "backup-";
 inline constexpr char kBackupSucceededCondition[] = "BackupSucceeded";
 inline constexpr int kMaxBackupStatusTries = 5;
@@ -103,15 +103,10 @@ class BackupService {
   std::string LastKey(const std::string& cluster) const;
 
  private:
-  struct Held {
-    std::unique_ptr<client::Session> session;
-    std::unique_ptr<controller::JobLock> lock;
-  };
   struct Due {
     std::string schedule;
     std::chrono::system_clock::time_point next_fire;
   };
-  Result<std::shared_ptr<Held>> Lock();
   std::chrono::system_clock::time_point Now() const;
   Result<std::unique_ptr<bucket::Bucket>> OpenFor(const std::string& cluster,
                                                   const BackupSpec& spec);
@@ -125,8 +120,7 @@ class BackupService {
   ResourceStore* const store_;
   const BackupServiceOptions options_;
 
-  std::mutex session_mu_;
-  std::shared_ptr<Held> held_;  // guarded by session_mu_
+  controller::JobLockSession locks_;
 
   std::mutex due_mu_;
   std::map<std::string, Due> due_;  // guarded by due_mu_

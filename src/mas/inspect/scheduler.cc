@@ -37,7 +37,10 @@ InspectionScheduler::InspectionScheduler(client::Client* client, ResourceStore* 
       store_(store),
       run_(std::move(run)),
       options_(std::move(options)),
-      clock_(options_.clock != nullptr ? options_.clock : controller::SystemClock()) {}
+      clock_(options_.clock != nullptr ? options_.clock : controller::SystemClock()),
+      locks_(client_, controller::JobLockOptions{.prefix = options_.job_prefix,
+                                                 .replica = options_.replica,
+                                                 .lock_timeout = options_.lock_timeout}) {}
 
 InspectionScheduler::InspectionScheduler(client::Client* client, ResourceStore* store,
                                          InspectionRun run, InspectionSchedulerOptions options)
@@ -50,25 +53,6 @@ InspectionScheduler::InspectionScheduler(client::Client* client, ResourceStore* 
           std::move(options)) {}
 
 InspectionScheduler::~InspectionScheduler() { Stop(); }
-
-Result<std::shared_ptr<InspectionScheduler::Held>> InspectionScheduler::Lock() {
-  std::lock_guard<std::mutex> lock(session_mu_);
-  if (held_ != nullptr && !held_->session->done()) return held_;
-  client::SessionOptions session_options;
-  session_options.ttl_seconds = kJobSessionTtlSeconds;
-  auto session = client::Session::Create(client_, session_options,
-                                         client::Context().WithTimeout(options_.lock_timeout));
-  if (!session.ok()) return session.status();
-  auto held = std::make_shared<Held>();
-  held->session = std::move(*session);
-  controller::JobLockOptions jl;
-  jl.prefix = options_.job_prefix;
-  jl.replica = options_.replica;
-  jl.lock_timeout = options_.lock_timeout;
-  held->lock = std::make_unique<controller::JobLock>(held->session.get(), jl);
-  held_ = held;
-  return held;
-}
 
 Result<int> InspectionScheduler::RunDue() {
   GRID_ASSIGN_OR_RETURN(ResourceList list, store_->List(Kind::kKVCluster));
@@ -98,7 +82,7 @@ Result<int> InspectionScheduler::RunDue() {
       auto it = tried_.find(name);
       if (it != tried_.end() && it->second >= tick) continue;
     }
-    auto held = Lock();
+    auto held = locks_.Get();
     if (!held.ok()) return held.status();
     auto outcome = (*held)->lock->RunExclusive(JobName(name), tick, [&] {
       return run_(name, ScheduledRun{.tick = tick, .replica = options_.replica});
@@ -127,7 +111,7 @@ Result<int> InspectionScheduler::RunDue() {
 
 Result<nlohmann::json> InspectionScheduler::RunNow(
     const std::string& cluster, const std::function<Result<nlohmann::json>()>& job) {
-  GRID_ASSIGN_OR_RETURN(auto held, Lock());
+  GRID_ASSIGN_OR_RETURN(auto held, locks_.Get());
   client::Mutex mutex(held->session.get(), held->lock->LockPrefix(JobName(cluster)));
   GRID_RETURN_IF_ERROR(mutex.Lock(client::Context().WithTimeout(options_.lock_timeout)));
   auto result = job();

@@ -38,16 +38,13 @@
 #include "common/status.h"
 #include "mas/controller/clock.h"
 #include "mas/controller/job_lock.h"
+#include "mas/controller/job_lock_session.h"
 #include "mas/inspect/scheduled_run.h"
 #include "mas/resource/store.h"
 
 namespace grid::mas::inspect {
 
 inline constexpr std::chrono::milliseconds kSchedulerPeriod{1000};
-// TTL of the session (lease) the job locks are held under: a replica killed while it holds a
-// lock releases it this long after its last keep-alive, so the other replicas' next ticks are
-// not skipped waiting for it (their lock wait is lock_timeout).
-inline constexpr int64_t kJobSessionTtlSeconds = 10;
 inline constexpr char kInspectionJobPrefix[] = "inspect-";
 
 // The inspection interval of `spec` in seconds (default and minimum applied).
@@ -92,13 +89,6 @@ class InspectionScheduler {
   void Stop();
 
  private:
-  // A session and the JobLock over it; kept alive by whoever uses them.
-  struct Held {
-    std::unique_ptr<client::Session> session;
-    std::unique_ptr<controller::JobLock> lock;
-  };
-  // The current session and its JobLock, (re)created when needed.
-  Result<std::shared_ptr<Held>> Lock();
   void Loop();
 
   client::Client* const client_;
@@ -107,8 +97,7 @@ class InspectionScheduler {
   const InspectionSchedulerOptions options_;
   controller::Clock* const clock_;
 
-  std::mutex session_mu_;  // serialises Lock()
-  std::shared_ptr<Held> held_;  // guarded by session_mu_
+  controller::JobLockSession locks_;
 
   std::mutex tried_mu_;
   std::map<std::string, int64_t> tried_;  // guarded by tried_mu_: cluster -> last tick tried
