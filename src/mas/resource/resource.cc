@@ -196,6 +196,7 @@ ResourceStatus DecodeStatus(const nlohmann::json& j, FieldErrors* errors) {
     }
   }
   if (const nlohmann::json* op = r.Object("operation")) st.operation = *op;
+  if (const nlohmann::json* mirror = r.Object("mirror")) st.mirror = *mirror;
   if (const nlohmann::json* history = r.Array("history")) {
     for (size_t i = 0; i < history->size(); ++i) {
       st.history.push_back(
@@ -295,6 +296,10 @@ void ValidateStatusInto(const ResourceStatus& st, FieldErrors* errors) {
   if (!st.operation.is_null() && !st.operation.is_object()) {
     errors->Add("status.operation", std::string("must be an object, got ") +
                                         st.operation.type_name());
+  }
+  if (!st.mirror.is_null() && !st.mirror.is_object()) {
+    errors->Add("status.mirror", std::string("must be an object, got ") +
+                                     st.mirror.type_name());
   }
   if (st.history.size() > kMaxOperationHistory) {
     errors->Add("status.history", "must have at most " + std::to_string(kMaxOperationHistory) +
@@ -485,6 +490,7 @@ nlohmann::json ToJson(const ResourceStatus& st) {
     j["members"] = std::move(list);
   }
   if (st.operation.is_object()) j["operation"] = st.operation;
+  if (st.mirror.is_object()) j["mirror"] = st.mirror;
   if (!st.history.empty()) {
     nlohmann::json list = nlohmann::json::array();
     for (const OperationRecord& rec : st.history) {
@@ -527,6 +533,11 @@ Status Validate(const Resource& resource) {
   FieldErrors errors;
   ValidateMeta(resource.metadata, &errors);
   std::visit([&](const auto& s) { Validate(s, "spec", &errors); }, resource.spec);
+  if (const auto* kv = std::get_if<KVClusterSpec>(&resource.spec);
+      kv != nullptr && kv->standby && kv->standby->cluster == resource.metadata.name &&
+      !kv->standby->cluster.empty()) {
+    errors.Add("spec.standby.cluster", "must name another KVCluster, not this one");
+  }
   ValidateStatusInto(resource.status, &errors);
   return errors.ToStatus();
 }

@@ -4,7 +4,7 @@
 //   kind: KVCluster | RouterFleet
 //   metadata: {name, labels, generation, resourceVersion, creationTimestamp, uid}
 //   spec: per kind (spec.h)
-//   status: {phase, conditions, observedGeneration, members, operation, history}
+//   status: {phase, conditions, observedGeneration, members, operation, history, mirror}
 //
 // ParseResource reads YAML or JSON strictly (unknown fields refused, every error naming its
 // field path); Defaults() fills unset optional spec fields; Validate() checks names, labels,
@@ -121,6 +121,10 @@ struct ResourceStatus {
   nlohmann::json operation;
   // Finished operations, oldest first, at most kMaxOperationHistory.
   std::vector<OperationRecord> history;
+  // KVCluster with spec.standby: the mirror to the standby, its lag and the promotion
+  // (switch-over / fail-over) state, written only by the standby controller (mas/standby,
+  // whose README documents the fields); other writers keep it as they read it. null when none.
+  nlohmann::json mirror = {};
   bool operator==(const ResourceStatus&) const = default;
 };
 

@@ -119,6 +119,7 @@ KVClusterSpec DecodeKVClusterSpec(const nlohmann::json& j, const std::string& pa
       rr.Finish();
       backup.retention = retention;
     }
+    backup.auto_restore_after_seconds = br.Int("autoRestoreAfterSeconds");
     br.Finish();
     spec.backup = std::move(backup);
   }
@@ -129,6 +130,9 @@ KVClusterSpec DecodeKVClusterSpec(const nlohmann::json& j, const std::string& pa
     restore.requested = rr.String("requested").value_or("");
     rr.Finish();
     spec.restore_from = std::move(restore);
+  }
+  if (const nlohmann::json* sb = r.Object("standby")) {
+    spec.standby = DecodeStandby(*sb, r.PathOf("standby"), errors);
   }
   r.Finish();
   return spec;
@@ -147,6 +151,9 @@ nlohmann::json BackupToJson(const BackupSpec& backup) {
     if (backup.retention->daily) r["daily"] = *backup.retention->daily;
     if (backup.retention->weekly) r["weekly"] = *backup.retention->weekly;
     j["retention"] = std::move(r);
+  }
+  if (backup.auto_restore_after_seconds) {
+    j["autoRestoreAfterSeconds"] = *backup.auto_restore_after_seconds;
   }
   return j;
 }
@@ -183,6 +190,15 @@ void ValidateBackup(const BackupSpec& spec, const std::string& path, FieldErrors
   }
   if (std::string e = BucketUrlError(spec.bucket); !e.empty()) {
     errors->Add(JoinPath(path, "bucket"), e);
+  }
+  if (spec.auto_restore_after_seconds) {
+    const int64_t s = *spec.auto_restore_after_seconds;
+    if (s < kMinAutoRestoreAfterSeconds || s > kMaxAutoRestoreAfterSeconds) {
+      errors->Add(JoinPath(path, "autoRestoreAfterSeconds"),
+                  "must be " + std::to_string(kMinAutoRestoreAfterSeconds) + ".." +
+                      std::to_string(kMaxAutoRestoreAfterSeconds) + ", got " +
+                      std::to_string(s));
+    }
   }
   if (!spec.retention) return;
   const std::string retention_path = JoinPath(path, "retention");
@@ -382,6 +398,7 @@ RouterFleetSpec DecodeRouterFleetSpec(const nlohmann::json& j, const std::string
       spec.store.push_back(e.get<std::string>());
     }
   }
+  spec.store_cluster = r.String("storeCluster").value_or("");
   if (const nlohmann::json* rollout = r.Object("rollout")) {
     spec.rollout = DecodeRollout(*rollout, r.PathOf("rollout"), errors);
   }
@@ -412,6 +429,7 @@ nlohmann::json ToJson(const KVClusterSpec& spec) {
     if (!spec.restore_from->requested.empty()) rf["requested"] = spec.restore_from->requested;
     j["restoreFrom"] = std::move(rf);
   }
+  if (spec.standby) j["standby"] = ToJson(*spec.standby);
   return j;
 }
 
@@ -424,6 +442,7 @@ nlohmann::json ToJson(const RouterFleetSpec& spec) {
     j["l4Front"] = {{"name", spec.l4_front->name}, {"listen", spec.l4_front->listen}};
   }
   if (!spec.store.empty()) j["store"] = spec.store;
+  if (!spec.store_cluster.empty()) j["storeCluster"] = spec.store_cluster;
   if (spec.rollout) j["rollout"] = RolloutToJson(*spec.rollout);
   return j;
 }
@@ -512,6 +531,7 @@ void Validate(const KVClusterSpec& spec, const std::string& path, FieldErrors* e
   }
   if (spec.backup) ValidateBackup(*spec.backup, JoinPath(path, "backup"), errors);
   if (spec.restore_from) ValidateRestoreFrom(spec, JoinPath(path, "restoreFrom"), errors);
+  if (spec.standby) Validate(*spec.standby, "", JoinPath(path, "standby"), errors);
 }
 
 void Validate(const RouterFleetSpec& spec, const std::string& path, FieldErrors* errors) {
@@ -562,6 +582,14 @@ void Validate(const RouterFleetSpec& spec, const std::string& path, FieldErrors*
                           : ListenError(endpoint);
       if (e.empty() && endpoint.find(',') != std::string::npos) e = "must not contain ','";
       if (!e.empty()) errors->Add(IndexPath(store_path, i), e);
+    }
+  }
+  if (!spec.store_cluster.empty()) {
+    const std::string cluster_path = JoinPath(path, "storeCluster");
+    if (std::string e = DnsLabelError(spec.store_cluster); !e.empty()) {
+      errors->Add(cluster_path, e);
+    } else if (!spec.store.empty()) {
+      errors->Add(cluster_path, "must not be set together with spec.store (one table source)");
     }
   }
   if (spec.rollout) Validate(*spec.rollout, JoinPath(path, "rollout"), errors);

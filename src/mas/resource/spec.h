@@ -34,6 +34,8 @@ inline constexpr int64_t kMaxProvisionTimeoutSeconds = 3600;
 inline constexpr int64_t kDefaultProvisionTimeoutSeconds = 300;
 // spec.backup: the bucket URL's length (a dir path or s3://bucket/prefix).
 inline constexpr size_t kMaxBackupBucketBytes = 1024;
+inline constexpr int64_t kMinAutoRestoreAfterSeconds = 30;
+inline constexpr int64_t kMaxAutoRestoreAfterSeconds = 7 * 24 * 3600;
 inline constexpr char kEngineGridkv[] = "gridkv";
 inline constexpr char kEngineEtcd[] = "etcd";
 
@@ -91,6 +93,10 @@ struct BackupSpec {
   // Required, at most kMaxBackupBucketBytes.
   std::string bucket;
   std::optional<BackupRetention> retention;
+  // When set, a cluster whose quorum has been lost for this long restores its newest verified
+  // backup by itself (the controller writes spec.restoreFrom {backup: latest}); absent = only
+  // on request. kMinAutoRestoreAfterSeconds..kMaxAutoRestoreAfterSeconds.
+  std::optional<int64_t> auto_restore_after_seconds = {};
   bool operator==(const BackupSpec&) const = default;
 };
 
@@ -110,6 +116,33 @@ struct RestoreFrom {
   bool operator==(const RestoreFrom&) const = default;
 };
 
+// spec.standby: another KVCluster (the standby, normally in another zone) kept equal to this
+// one by mirroring the named key prefixes (mas/standby), and the request to promote it.
+inline constexpr size_t kMaxStandbyPrefixes = 16;
+inline constexpr char kPromoteSwitchover[] = "switchover";
+inline constexpr char kPromoteFailover[] = "failover";
+inline constexpr size_t kMaxPromoteRequestedBytes = 64;
+// The request to make the standby the primary. Runs once per distinct (mode, requested) pair:
+// done when status.mirror.promotion holds the same pair.
+struct PromoteRequest {
+  // "switchover": planned; writes to this cluster are stopped and the standby catches up to
+  // lag 0 before it is promoted. "failover": this cluster is lost; the standby is promoted at
+  // once and the revisions it may miss are reported. Required.
+  std::string mode;
+  // Free text making a repeated request distinct (`gridctl` writes the RFC 3339 time); at most
+  // kMaxPromoteRequestedBytes, no control characters.
+  std::string requested;
+  bool operator==(const PromoteRequest&) const = default;
+};
+struct StandbySpec {
+  std::string cluster;  // the standby KVCluster's name: a DNS label, not this cluster; required
+  // Key prefixes mirrored, each at most kMaxKeyPrefixBytes, at most kMaxStandbyPrefixes;
+  // empty = every key (the mirror's own keys excepted).
+  std::vector<std::string> prefixes;
+  std::optional<PromoteRequest> promote = {};
+  bool operator==(const StandbySpec&) const = default;
+};
+
 struct KVClusterSpec {
   std::string engine;   // "gridkv" | "etcd"; "" = unset (default gridkv)
   std::string version;  // the binary version to run, e.g. "3.4.23"; required
@@ -122,6 +155,8 @@ struct KVClusterSpec {
   std::optional<BackupSpec> backup = {};
   // Absent = no restore requested. Requires `backup` (its bucket is read).
   std::optional<RestoreFrom> restore_from = {};
+  // Absent = no standby.
+  std::optional<StandbySpec> standby = {};
   bool operator==(const KVClusterSpec&) const = default;
 };
 
@@ -154,11 +189,22 @@ struct RouterFleetSpec {
   // The store endpoints ("host:port", <= kMaxStoreEndpoints) the routers read their table
   // from; empty = the store the control plane itself uses (the fleet controller's default).
   std::vector<std::string> store = {};  // (initialiser: aggregates may omit it)
+  // The KVCluster whose members serve the routing table (their client URLs when a router
+  // starts); a DNS label; exclusive with `store`. A switch-over of that cluster points it at
+  // the promoted standby.
+  std::string store_cluster = {};
   // Absent = the default rollout (kept absent by Defaults, so a spec written before the
   // field existed keeps its generation).
   std::optional<Rollout> rollout = {};
   bool operator==(const RouterFleetSpec&) const = default;
 };
+
+// spec.standby's pieces (standby_spec.cc).
+StandbySpec DecodeStandby(const nlohmann::json& j, const std::string& path, FieldErrors* errors);
+nlohmann::json ToJson(const StandbySpec& standby);
+// `cluster_name` is the KVCluster's own name ("" when not known; then only the shape is checked).
+void Validate(const StandbySpec& standby, const std::string& cluster_name,
+              const std::string& path, FieldErrors* errors);
 
 // Decoders add type and unknown-field errors under `path` (normally "spec").
 KVClusterSpec DecodeKVClusterSpec(const nlohmann::json& j, const std::string& path,
