@@ -28,6 +28,7 @@
 #include "mas/backup/restore.h"
 #include "mas/controller/leadership.h"
 #include "mas/fleet/reconciler.h"
+#include "mas/metrics/registry.h"
 #include "mas/kvcluster/reconciler.h"
 #include "mas/resource/store.h"
 #include "mas/runtime/runtime.h"
@@ -47,6 +48,7 @@ struct GridmasConfig {
   std::vector<std::string> binaries;      // "engine@version=/abs/path", for the runtime's catalog
   std::vector<std::string> store_endpoints;  // the control plane's store ("host:port")
   runtime::VersionCatalog catalog;        // the runtime's binaries; restores take their tools here
+  metrics::Registry* metrics = nullptr;   // the process's series (served on /metrics); never null in gridmas
 };
 
 // The restore tools of a cluster's (engine, version): gridkv is the catalog's binary; etcdctl

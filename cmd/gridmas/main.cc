@@ -167,6 +167,8 @@ int Run(int argc, char** argv) {
   CLI::App app{"gridmas: the grid control plane (resource API and controllers)"};
   std::string endpoints;
   grid::mas::GridmasConfig config;
+  grid::mas::metrics::Registry metrics;  // the process's own series, served on /metrics
+  config.metrics = &metrics;
   config.prefix = "/gridmas";
   std::string listen = "127.0.0.1:7070";
   config.replica = DefaultReplica();
@@ -262,6 +264,7 @@ int Run(int argc, char** argv) {
     grid::client::Context ctx = grid::client::Context().WithTimeout(std::chrono::seconds(2));
     return raw_client->MemberStatus(ctx).status();
   };
+  api_options.extra_metrics = [&metrics] { return metrics.Render(); };
   grid::mas::api::ApiServer api(&store, api_options);
 
   // Inspection of KVClusters: a scheduler on every replica; the job lock in the store makes

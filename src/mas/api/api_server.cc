@@ -259,7 +259,9 @@ ApiResponse ApiServer::Handle(const ApiRequest& request) {
     return get ? Ready() : ApiResponse::Error(405, "/readyz takes GET");
   }
   if (request.path == "/metrics") {
-    return get ? ApiResponse{200, "text/plain; version=0.0.4", metrics_.Render()}
+    std::string text = metrics_.Render();
+    if (get && options_.extra_metrics) text += options_.extra_metrics();
+    return get ? ApiResponse{200, "text/plain; version=0.0.4", std::move(text)}
                : ApiResponse::Error(405, "/metrics takes GET");
   }
   std::optional<ApiPath> api = ParseApiPath(request.path);

@@ -78,6 +78,9 @@ struct ApiServerOptions {
   int keep_alive_timeout_seconds = 2;  // an idle keep-alive connection holds a worker
   // /readyz: OK when the store answers. Empty: always ready.
   std::function<Status()> ready_check;
+  // /metrics: appended after the API's own series (e.g. metrics::Registry::Render of the
+  // process). Empty: nothing appended.
+  std::function<std::string()> extra_metrics;
 };
 
 // A request as seen by a route handler.
