@@ -53,7 +53,12 @@ void ControllerRunner::WorkerLoop() {
 
 void ControllerRunner::ProcessOne(const std::string& key) {
   reconciles_.fetch_add(1);
+  const TimePoint started = clock_->Now();
   auto result = reconciler_->Reconcile(key);
+  if (options_.on_reconciled) {
+    options_.on_reconciled(key, result.ok() ? Status::Ok() : result.status(),
+                           clock_->Now() - started);
+  }
   Status requeued;
   if (!result.ok()) {
     errors_.fetch_add(1);

@@ -39,11 +39,17 @@ inline constexpr Duration kDefaultResyncPeriod = std::chrono::minutes(5);
 // resync thread. Must be thread-safe.
 using KeyLister = std::function<std::vector<std::string>()>;
 
+// Told after every Reconcile, on the worker thread that ran it: the key, the outcome and how
+// long it took (by the queue's clock). Must be thread-safe and quick (e.g. record metrics).
+using ReconcileObserver =
+    std::function<void(const std::string& key, const Status& outcome, Duration took)>;
+
 struct ControllerRunnerOptions {
   size_t workers = kDefaultWorkers;              // 1..kMaxWorkers
   Duration resync_period = kDefaultResyncPeriod;  // 0 = no resync
   KeyLister list_keys;                           // empty = no resync
   WorkQueueOptions queue;                        // its clock is also the resync clock
+  ReconcileObserver on_reconciled;               // empty = none
 };
 
 class ControllerRunner {

@@ -235,6 +235,37 @@ TEST(ControllerRunnerTest, StopDrainsQueuedKeys) {
   EXPECT_EQ(runner.Enqueue("late").code(), Code::kUnavailable);
 }
 
+TEST(ControllerRunnerTest, ObserverSeesEveryOutcomeAndItsDuration) {
+  FakeClock clock;
+  FakeReconciler rec;
+  rec.respond = [&](const std::string& key) -> Result<ReconcileResult> {
+    clock.Advance(seconds(2));  // the reconcile "takes" 2 s on the runner's clock
+    if (key == "bad") return Unavailable("store down");
+    return ReconcileResult{};
+  };
+  std::mutex mu;
+  std::map<std::string, std::pair<Code, Duration>> seen;
+  ControllerRunnerOptions o = Opts(&clock, 1);
+  o.on_reconciled = [&](const std::string& key, const Status& outcome, Duration took) {
+    std::lock_guard lock(mu);
+    seen[key] = {outcome.code(), took};
+  };
+  ControllerRunner runner(&rec, o);
+  ASSERT_TRUE(runner.Enqueue("good").ok());
+  ASSERT_TRUE(runner.Enqueue("bad").ok());
+  runner.Start();
+  ASSERT_TRUE(WaitFor([&] {
+    std::lock_guard lock(mu);
+    return seen.size() == 2;
+  }));
+  runner.Stop();
+  std::lock_guard lock(mu);
+  EXPECT_EQ(seen["good"].first, Code::kOk);
+  EXPECT_EQ(seen["bad"].first, Code::kUnavailable);
+  EXPECT_EQ(seen["good"].second, seconds(2));
+  EXPECT_EQ(seen["bad"].second, seconds(2));
+}
+
 TEST(ControllerRunnerTest, QueueLimitRefusesEnqueueAndCountsDroppedRequeues) {
   FakeClock clock;
   FakeReconciler rec;
