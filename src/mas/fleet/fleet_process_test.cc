@@ -1,8 +1,9 @@
 // The RouterFleet reconciler end to end: real gridrouter replicas and L4 front started by a
 // LocalRuntime, the resource kept in a real etcd 3.4 (ResourceStore), which also holds the
 // routers' table. Provision → Run, blue-green with the weights read from the front's /stats,
-// a version that never gets ready rolled back, deletion. Needs `etcd` on $PATH (or
-// $GRID_TEST_ETCD_BINARY); skipped when it cannot start.
+// a version that never gets ready rolled back, deletion; a switch of the table source to a
+// second store named by a KVCluster (spec.storeCluster) under load through the front. Needs
+// `etcd` on $PATH (or $GRID_TEST_ETCD_BINARY); skipped when it cannot start.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -55,6 +57,33 @@ std::string HttpGet(int port, const std::string& path) {
   if (response.rfind("HTTP/1.1 200", 0) != 0) return "";
   const size_t body = response.find("\r\n\r\n");
   return body == std::string::npos ? "" : response.substr(body + 4);
+}
+
+// One request to 127.0.0.1:port; true when a complete HTTP status line came back (any
+// status: the routers here answer an unknown tenant themselves).
+bool Answered(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  timeval tv{2, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string response;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
+    const std::string req = "GET / HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n";
+    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
+      char buf[1024];
+      for (ssize_t n; response.find("\r\n") == std::string::npos &&
+                      (n = ::recv(fd, buf, sizeof(buf), 0)) > 0;) {
+        response.append(buf, n);
+      }
+    }
+  }
+  ::close(fd);
+  return response.rfind("HTTP/1.1 ", 0) == 0 && response.find("\r\n") != std::string::npos;
 }
 
 // Weight per backend address of the front's listener, from its /stats; empty when it does
@@ -249,6 +278,75 @@ TEST_F(FleetProcessTest, ProvisionBlueGreenRollbackDelete) {
   auto done = reconciler_->Reconcile("RouterFleet/web");
   ASSERT_TRUE(done.ok()) << done.status().ToString();
   EXPECT_TRUE(runtime_->List("rf/web/").empty());
+}
+
+TEST_F(FleetProcessTest, TableSourceSwitchToANamedClusterWithoutFailedRequests) {
+  // Store B: a second etcd with the same table, named by the KVCluster "b".
+  auto etcd_b = client::testing::EtcdProcess::Start();
+  ASSERT_TRUE(etcd_b.ok()) << etcd_b.status().ToString();
+  auto client_b = client::Client::Connect({(*etcd_b)->endpoint()}, client::ClientOptions{});
+  ASSERT_TRUE(client_b.ok()) << client_b.status().ToString();
+  ASSERT_TRUE((*client_b)
+                  ->Put(std::string(kPrefix) + "/cells/c1",
+                        R"({"backends": [{"address": "127.0.0.1:9"}]})")
+                  .ok());
+  Resource kv;
+  kv.metadata.name = "b";
+  KVClusterSpec kv_spec;
+  kv_spec.engine = "etcd";
+  kv_spec.version = "3.4";
+  kv_spec.members = 1;
+  kv.spec = kv_spec;
+  auto created = store_->Create(kv);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  ResourceStatus kv_status = created->status;
+  kv_status.members = {{"b0", "1", "http://" + (*etcd_b)->endpoint(), "", "3.4", true}};
+  ASSERT_TRUE(
+      store_->UpdateStatus(Kind::kKVCluster, "b", kv_status, created->metadata.resource_version)
+          .ok());
+
+  Apply(Fleet(2, "1.0"));
+  Settle();
+  const int front_port = std::stoi(front_listen_.substr(front_listen_.rfind(':') + 1));
+  for (auto until = steady_clock::now() + milliseconds(10000);
+       !Answered(front_port) && steady_clock::now() < until;) {
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  ASSERT_TRUE(Answered(front_port));
+
+  // Load through the front while the source moves from store A to the cluster "b".
+  std::atomic<bool> stop{false};
+  std::atomic<int> answered{0}, failed{0};
+  std::thread load([&] {
+    while (!stop.load()) {
+      (Answered(front_port) ? answered : failed)++;
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+  });
+  Resource switched = Fleet(2, "1.0");
+  auto& spec = std::get<RouterFleetSpec>(switched.spec);
+  spec.store.clear();
+  spec.store_cluster = "b";
+  Apply(switched);
+  Settle();
+  stop = true;
+  load.join();
+  EXPECT_EQ(failed.load(), 0) << answered.load() << " answered";
+  EXPECT_GT(answered.load(), 0);
+
+  const FleetState s = State();
+  EXPECT_EQ(s.active_source, "cluster/b");
+  EXPECT_EQ(s.active_color, kGreen);
+  const std::vector<runtime::InstanceStatus> replicas = runtime_->List("rf/web/green-");
+  ASSERT_EQ(replicas.size(), 2u);
+  for (const runtime::InstanceStatus& r : replicas) {
+    EXPECT_EQ(r.spec.args.at(1), (*etcd_b)->endpoint()) << r.spec.name;
+  }
+  EXPECT_TRUE(runtime_->List("rf/web/blue-").empty());
+  auto r = store_->Get(Kind::kRouterFleet, "web");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status.phase, Phase::kRun);
+  EXPECT_EQ(FindCondition(r->status, kConditionUpgrade)->reason, "Completed");
 }
 
 }  // namespace

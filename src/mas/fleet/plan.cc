@@ -131,6 +131,14 @@ class Builder {
   Step step_;
 };
 
+// The candidate of an upgrade for messages: its version, and its table source when that
+// changes.
+std::string TargetText(const FleetState& s) {
+  std::string out = s.target_version;
+  if (s.target_source != s.active_source) out += " with table source " + s.target_source;
+  return out;
+}
+
 // Leaves the upgrade: weights back to the active color, the candidate removed.
 Step BeginRollback(const Desired& d, const FleetState& s, mas::Phase phase, bool record_failure,
                    std::string reason, std::string message) {
@@ -140,11 +148,12 @@ Step BeginRollback(const Desired& d, const FleetState& s, mas::Phase phase, bool
   b.next().green_percent = 0;
   if (record_failure) {
     b.next().failed_version = s.target_version;
+    b.next().failed_source = s.target_source;
     b.next().failed_generation = d.generation;
   }
   b.Phase(Phase::kRollback)
       .Cond(kConditionUpgrade, ConditionStatus::kFalse, reason,
-            "upgrade to " + s.target_version + " rolled back: " + message);
+            "upgrade to " + TargetText(s) + " rolled back: " + message);
   return b.Do(Action::kUpdateState, reason + ": " + message);
 }
 
@@ -214,8 +223,9 @@ std::optional<Step> EnsureFront(const Desired& d, const FleetState& s, mas::Phas
   return std::nullopt;
 }
 
-Step DecideBlueGreen(const Desired& d, mas::Phase phase, const FleetState& s, const Observed& obs,
-                     WallTime now, const PlanOptions& opt) {
+Step DecideBlueGreen(const Desired& d, const std::string& source, mas::Phase phase,
+                     const FleetState& s, const Observed& obs, WallTime now,
+                     const PlanOptions& opt) {
   const RolloutPlan rollout = PlanRollout(d.spec);
   const std::string cand_color = OtherColor(s.active_color);
   const std::vector<Replica> blue = OfColor(s, s.active_color);
@@ -223,6 +233,10 @@ Step DecideBlueGreen(const Desired& d, mas::Phase phase, const FleetState& s, co
   if (d.spec.version != s.target_version) {
     return BeginRollback(d, s, phase, /*record_failure=*/false, "VersionChanged",
                          "spec.version is now " + d.spec.version);
+  }
+  if (source != s.target_source) {
+    return BeginRollback(d, s, phase, /*record_failure=*/false, "SourceChanged",
+                         "the table source is now " + source);
   }
   if (s.step == kStepRetireBlue) {
     if (d.spec.l4_front) {
@@ -241,15 +255,18 @@ Step DecideBlueGreen(const Desired& d, mas::Phase phase, const FleetState& s, co
     FleetState& n = b.next();
     n.active_color = cand_color;
     n.active_version = s.target_version;
+    n.active_source = s.target_source;
     n.target_version.clear();
+    n.target_source.clear();
+    n.target_endpoints.clear();
     n.green_percent = 0;
     n.operation.clear();
     n.step.clear();
     n.step_started = now;
     b.Phase(Phase::kRun)
         .Cond(kConditionUpgrade, ConditionStatus::kTrue, "Completed",
-              "running version " + s.target_version);
-    return b.Do(Action::kUpdateState, "upgrade to " + s.target_version + " complete");
+              "running version " + s.target_version + " from table source " + s.target_source);
+    return b.Do(Action::kUpdateState, "upgrade to " + TargetText(s) + " complete");
   }
 
   if (auto st = EnsureRunning(d, s, phase, obs, blue)) return *std::move(st);
@@ -267,7 +284,7 @@ Step DecideBlueGreen(const Desired& d, mas::Phase phase, const FleetState& s, co
     if (green.size() < blue.size()) {
       Builder b(s, phase);
       b.next().replicas.push_back(Replica{cand_color, SmallestFreeIndex(green), s.target_version,
-                                          kPortToAllocate, kPortToAllocate});
+                                          kPortToAllocate, kPortToAllocate, s.target_endpoints});
       SortReplicas(&b.next().replicas);
       return b.Do(Action::kAllocatePorts, "add a " + cand_color + " replica");
     }
@@ -345,10 +362,86 @@ Step DecideRollback(const Desired& d, mas::Phase phase, const FleetState& s, con
   b.next().operation.clear();
   b.next().step.clear();
   b.next().target_version.clear();
+  b.next().target_source.clear();
+  b.next().target_endpoints.clear();
   return b.Phase(Phase::kRun).Do(Action::kUpdateState, "rollback complete");
 }
 
+// Ready=False/StoreClusterUnavailable in phase `want` (written once), then waits.
+Step SourceUnavailable(const Desired& d, const FleetState& s, mas::Phase phase, mas::Phase want,
+                       const Observed& obs, const PlanOptions& opt) {
+  if (phase == want && obs.ready_reason == kReasonStoreClusterUnavailable) {
+    return Builder(s, phase).Wait(opt.source_retry,
+                                  "waiting for KVCluster " + d.spec.store_cluster);
+  }
+  const std::string message =
+      !d.source_error.empty()
+          ? d.source_error
+          : "KVCluster \"" + d.spec.store_cluster + "\" has no member endpoints";
+  Builder b(s, phase);
+  b.Phase(want).Cond(kConditionReady, ConditionStatus::kFalse, kReasonStoreClusterUnavailable,
+                     message);
+  return b.Do(Action::kUpdateState, "table source unavailable: " + message);
+}
+
+// A state written before the table source was recorded: the desired source becomes the
+// active one (and the candidate's), and replicas without endpoints get the desired ones
+// (what they were started with then). REQUIRES: d.spec.store non-empty. Returns whether
+// anything changed.
+bool AdoptSource(const Desired& d, const std::string& source, FleetState* s) {
+  bool changed = false;
+  if (s->active_source.empty()) {
+    s->active_source = source;
+    changed = true;
+  }
+  if (InBlueGreen(*s) && s->target_source.empty()) {
+    s->target_source = source;
+    changed = true;
+  }
+  if (InBlueGreen(*s) && s->target_endpoints.empty()) {
+    s->target_endpoints = d.spec.store;
+    changed = true;
+  }
+  for (Replica& r : s->replicas) {
+    if (r.endpoints.empty()) {
+      r.endpoints = (InBlueGreen(*s) && r.color != s->active_color) ? s->target_endpoints
+                                                                     : d.spec.store;
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+bool NeedsAdoption(const FleetState& s) {
+  if (s.active_source.empty()) return true;
+  if (InBlueGreen(s) && (s.target_source.empty() || s.target_endpoints.empty())) return true;
+  return std::any_of(s.replicas.begin(), s.replicas.end(),
+                     [](const Replica& r) { return r.endpoints.empty(); });
+}
+
+// The endpoints of a new replica of the active color: the desired ones while the active
+// source is the desired one (a named cluster's current members), else those of an active
+// replica (same source); nullopt when neither is known.
+std::optional<std::vector<std::string>> NewActiveEndpoints(const Desired& d,
+                                                           const std::string& source,
+                                                           const FleetState& s) {
+  if (source == s.active_source && !d.spec.store.empty()) return d.spec.store;
+  for (const Replica& r : OfColor(s, s.active_color)) {
+    if (!r.endpoints.empty()) return r.endpoints;
+  }
+  if (!d.spec.store.empty()) return d.spec.store;
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::string TableSource(const RouterFleetSpec& spec) {
+  if (!spec.store_cluster.empty()) return kSourceClusterPrefix + spec.store_cluster;
+  if (spec.store.empty()) return kSourceDefault;
+  std::vector<std::string> sorted = spec.store;
+  std::sort(sorted.begin(), sorted.end());
+  return kSourceStorePrefix + Join(sorted, ",");
+}
 
 std::string OtherColor(const std::string& color) { return color == kBlue ? kGreen : kBlue; }
 
@@ -398,8 +491,9 @@ runtime::InstanceSpec ReplicaSpec(const Desired& d, const Replica& r) {
   spec.name = ReplicaName(d.name, r.color, r.index);
   spec.engine = kRouterEngine;
   spec.version = r.version;
-  spec.args = {"--endpoints", Join(d.spec.store, ","), "--prefix", d.spec.routes_prefix,
-               "--listen",    HostPort(r.port),        "--admin",  HostPort(r.admin_port)};
+  const std::vector<std::string>& endpoints = r.endpoints.empty() ? d.spec.store : r.endpoints;
+  spec.args = {"--endpoints", Join(endpoints, ","), "--prefix", d.spec.routes_prefix,
+               "--listen",    HostPort(r.port),     "--admin",  HostPort(r.admin_port)};
   spec.restart = runtime::RestartPolicy::kReplace;
   return spec;
 }
@@ -456,17 +550,23 @@ nlohmann::json FleetStateToJson(const FleetState& s) {
                       {"replicas", nlohmann::json::array()}};
   if (!s.target_version.empty()) f["targetVersion"] = s.target_version;
   for (const Replica& r : s.replicas) {
-    f["replicas"].push_back({{"color", r.color},
-                             {"index", r.index},
-                             {"version", r.version},
-                             {"port", r.port},
-                             {"adminPort", r.admin_port}});
+    nlohmann::json rj = {{"color", r.color},
+                         {"index", r.index},
+                         {"version", r.version},
+                         {"port", r.port},
+                         {"adminPort", r.admin_port}};
+    if (!r.endpoints.empty()) rj["endpoints"] = r.endpoints;
+    f["replicas"].push_back(std::move(rj));
   }
+  if (!s.active_source.empty()) f["activeSource"] = s.active_source;
+  if (!s.target_source.empty()) f["targetSource"] = s.target_source;
+  if (!s.target_endpoints.empty()) f["targetEndpoints"] = s.target_endpoints;
   if (s.front_admin_port != 0) {
     f["front"] = {{"adminPort", s.front_admin_port}, {"version", s.front_version}};
   }
   if (!s.failed_version.empty()) {
     f["failedVersion"] = s.failed_version;
+    if (!s.failed_source.empty()) f["failedSource"] = s.failed_source;
     f["failedGeneration"] = s.failed_generation;
   }
   j["fleet"] = std::move(f);
@@ -495,11 +595,16 @@ Result<FleetState> FleetStateFromJson(const nlohmann::json& j) {
     s.green_percent = f.at("greenPercent").get<int>();
     s.step_started = WallTime(Millis(f.at("stepStartedMs").get<int64_t>()));
     s.target_version = f.value("targetVersion", "");
+    s.active_source = f.value("activeSource", "");
+    s.target_source = f.value("targetSource", "");
+    s.target_endpoints = f.value("targetEndpoints", std::vector<std::string>{});
     field = "status.operation.fleet.replicas";
     for (const auto& r : f.at("replicas")) {
-      s.replicas.push_back(Replica{r.at("color").get<std::string>(), r.at("index").get<int>(),
-                                   r.at("version").get<std::string>(), r.at("port").get<int>(),
-                                   r.at("adminPort").get<int>()});
+      s.replicas.push_back(Replica{
+          r.at("color").get<std::string>(), r.at("index").get<int>(),
+          r.at("version").get<std::string>(), r.at("port").get<int>(),
+          r.at("adminPort").get<int>(),
+          r.value("endpoints", std::vector<std::string>{})});
     }
     field = "status.operation.fleet.front";
     if (f.contains("front")) {
@@ -523,6 +628,7 @@ Result<FleetState> FleetStateFromJson(const nlohmann::json& j) {
     }
     field = "status.operation.fleet";
     s.failed_version = f.value("failedVersion", "");
+    s.failed_source = f.value("failedSource", "");
     s.failed_generation = f.value("failedGeneration", int64_t{0});
     field = "status.operation.log";
     if (j.contains("log")) {
@@ -537,26 +643,36 @@ Result<FleetState> FleetStateFromJson(const nlohmann::json& j) {
   return s;
 }
 
-Step Decide(const Desired& d, Phase phase, const FleetState& s, const Observed& obs, WallTime now,
-            const PlanOptions& opt) {
-  if (d.spec.store.empty()) {
-    if (phase == Phase::kFailed) return Builder(s, phase).Wait(opt.run_resync, "no store");
-    Builder b(s, phase);
+Step Decide(const Desired& d, Phase phase, const FleetState& in, const Observed& obs,
+            WallTime now, const PlanOptions& opt) {
+  const std::string source = d.source.empty() ? TableSource(d.spec) : d.source;
+  const bool resolved = !d.spec.store.empty();
+  if (!resolved && d.spec.store_cluster.empty()) {
+    if (phase == Phase::kFailed) return Builder(in, phase).Wait(opt.run_resync, "no store");
+    Builder b(in, phase);
     b.Phase(Phase::kFailed)
-        .Cond(kConditionReady, ConditionStatus::kFalse, "NoStore",
+        .Cond(kConditionReady, ConditionStatus::kFalse, kReasonNoStore,
               "spec.store is empty and the controller has no default store");
     return b.Do(Action::kUpdateState, "no store endpoints");
   }
-  if (s.active_version.empty()) {
-    Builder b(s, phase);
+  if (in.active_version.empty()) {
+    if (!resolved) return SourceUnavailable(d, in, phase, Phase::kProvision, obs, opt);
+    Builder b(in, phase);
     b.next().active_color = kBlue;
     b.next().active_version = d.spec.version;
+    b.next().active_source = source;
     b.next().operation = kOpProvision;
     b.next().step.clear();
     b.next().step_started = now;
     return b.Phase(Phase::kProvision).Do(Action::kUpdateState, "provision " + d.spec.version);
   }
-  if (InBlueGreen(s)) return DecideBlueGreen(d, phase, s, obs, now, opt);
+  FleetState s = in;
+  bool adopted = false;  // an older state took the desired source: persisted at the next write
+  if (NeedsAdoption(s)) {
+    if (!resolved) return SourceUnavailable(d, s, phase, phase, obs, opt);
+    adopted = AdoptSource(d, source, &s);
+  }
+  if (InBlueGreen(s)) return DecideBlueGreen(d, source, phase, s, obs, now, opt);
   if (InRollback(s)) return DecideRollback(d, phase, s, obs);
 
   // Provision and scale: the active color at spec.replicas, all ready, then the front.
@@ -572,10 +688,12 @@ Step Decide(const Desired& d, Phase phase, const FleetState& s, const Observed& 
     }
   };
   if (active.size() < want) {
+    const std::optional<std::vector<std::string>> endpoints = NewActiveEndpoints(d, source, s);
+    if (!endpoints) return SourceUnavailable(d, s, phase, phase, obs, opt);
     Builder b(s, phase);
     scaling(b);
     b.next().replicas.push_back(Replica{s.active_color, SmallestFreeIndex(active), s.active_version,
-                                        kPortToAllocate, kPortToAllocate});
+                                        kPortToAllocate, kPortToAllocate, *endpoints});
     SortReplicas(&b.next().replicas);
     return b.Do(Action::kAllocatePorts, "add a " + s.active_color + " replica");
   }
@@ -604,21 +722,44 @@ Step Decide(const Desired& d, Phase phase, const FleetState& s, const Observed& 
       known = known || name == ReplicaName(d.name, r.color, r.index);
     if (!known) return Builder(s, phase).Remove(name, "remove unknown instance " + name);
   }
-  if (d.spec.version != s.active_version &&
-      !(d.spec.version == s.failed_version && d.generation == s.failed_generation)) {
+  // A new version or table source: one blue-green upgrade for both. It needs the desired
+  // endpoints; a candidate whose gate failed is not tried again at the same generation.
+  const bool version_change = d.spec.version != s.active_version;
+  const bool source_change = source != s.active_source;
+  const bool failed_here = d.generation == s.failed_generation &&
+                           d.spec.version == s.failed_version &&
+                           (s.failed_source.empty() || s.failed_source == source);
+  if ((version_change || source_change) && resolved && !failed_here) {
     Builder b(s, phase);
     b.next().operation = kOpBlueGreen;
     b.next().step = kStepStartGreen;
     b.next().target_version = d.spec.version;
+    b.next().target_source = source;
+    b.next().target_endpoints = d.spec.store;
     b.next().green_percent = 0;
     b.next().step_started = now;
-    b.Phase(Phase::kUpdate)
-        .Cond(kConditionUpgrade, ConditionStatus::kUnknown, "InProgress",
-              "blue-green upgrade " + s.active_version + " -> " + d.spec.version);
-    return b.Do(Action::kUpdateState, "begin blue-green upgrade to " + d.spec.version);
+    std::string what = "blue-green upgrade " + s.active_version + " -> " + d.spec.version;
+    if (source_change) what += ", table source " + s.active_source + " -> " + source;
+    std::string reason = "begin blue-green upgrade to ";
+    if (version_change) reason += d.spec.version;
+    if (version_change && source_change) reason += " and ";
+    if (source_change) reason += "table source " + source;
+    b.Phase(Phase::kUpdate).Cond(kConditionUpgrade, ConditionStatus::kUnknown, "InProgress", what);
+    return b.Do(Action::kUpdateState, reason);
   }
+  // A named cluster that does not resolve: the replicas keep their endpoints, Ready=False.
+  const bool unavailable = !resolved;
+  const bool ready_reason_stale = unavailable
+                                      ? obs.ready_reason != kReasonStoreClusterUnavailable
+                                      : obs.ready_reason == kReasonStoreClusterUnavailable;
   if (phase != Phase::kRun || !s.operation.empty() || !s.step.empty() ||
-      obs.observed_generation != d.generation) {
+      obs.observed_generation != d.generation || adopted || ready_reason_stale) {
+    if (unavailable) {
+      Step st = SourceUnavailable(d, s, phase, Phase::kRun, Observed{}, opt);
+      st.next.operation.clear();
+      st.next.step.clear();
+      return st;
+    }
     Builder b(s, phase);
     b.next().operation.clear();
     b.next().step.clear();
@@ -626,6 +767,10 @@ Step Decide(const Desired& d, Phase phase, const FleetState& s, const Observed& 
         .Cond(kConditionReady, ConditionStatus::kTrue, "AllReady",
               std::to_string(kept.size()) + "/" + std::to_string(want) + " replicas ready");
     return b.Do(Action::kUpdateState, "run: " + std::to_string(kept.size()) + " replicas ready");
+  }
+  if (unavailable) {
+    return Builder(s, phase).Wait(opt.source_retry,
+                                  "waiting for KVCluster " + d.spec.store_cluster);
   }
   return Builder(s, phase).Wait(opt.run_resync, "in shape");
 }

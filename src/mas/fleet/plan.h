@@ -10,6 +10,11 @@
 //                      {data_dir}/l4.yaml --admin 127.0.0.1:<admin port>
 // Colors are "blue" and "green"; the active color serves, the other is the candidate of a
 // blue-green upgrade and becomes the active one when the upgrade completes.
+//
+// The table source: the identity of where the routers read their table (TableSource). A
+// change of it (spec.store, spec.storeCluster's name) is rolled out blue-green like a version
+// change; a change of the endpoints a named KVCluster resolves to is not (each replica keeps
+// the endpoints it was started with; replicas recorded later get the current ones).
 #pragma once
 
 #include <chrono>
@@ -53,12 +58,20 @@ inline constexpr char kStepRemoveGreen[] = "RemoveGreen";
 inline constexpr char kConditionUpgrade[] = "Upgrade";
 inline constexpr char kConditionReady[] = "Ready";
 inline constexpr char kConditionProgressing[] = "Progressing";  // False: a step's action failed
+// Ready=False reasons.
+inline constexpr char kReasonNoStore[] = "NoStore";
+inline constexpr char kReasonStoreClusterUnavailable[] = "StoreClusterUnavailable";
+// Table source identities (TableSource).
+inline constexpr char kSourceDefault[] = "default";          // the control plane's own store
+inline constexpr char kSourceStorePrefix[] = "store/";       // + spec.store sorted, ","-joined
+inline constexpr char kSourceClusterPrefix[] = "cluster/";   // + spec.storeCluster
 
 // The tunables of the decision (RouterFleetOptions carries them). The rollout's own steps,
 // hold and gate come from the spec (RolloutPlan).
 struct PlanOptions {
   Millis readiness_poll{500};  // requeue delay while waiting on readiness or a hold
   Millis run_resync{10000};    // requeue delay in phase Run (readiness re-observed)
+  Millis source_retry{2000};   // requeue delay while spec.storeCluster does not resolve
 };
 
 // A blue-green upgrade's rollout: spec.rollout with its defaults (EffectiveRollout).
@@ -79,6 +92,9 @@ struct Replica {
   std::string version;
   int port = kPortToAllocate;
   int admin_port = kPortToAllocate;
+  // The store endpoints ("host:port") it runs with (--endpoints), fixed when it is recorded;
+  // empty only in a state written before the field existed (Decide fills it in).
+  std::vector<std::string> endpoints = {};
   bool operator==(const Replica&) const = default;
 };
 
@@ -101,7 +117,13 @@ struct FleetState {
   int green_percent = 0;          // the candidate's share of the front's weight
   std::string target_version;     // BlueGreen: the candidate's version
   WallTime step_started{};        // when the current step began (timeouts and holds)
+  // The table source (TableSource) the active color reads; "" only in a state written before
+  // the field existed (Decide adopts the desired source then, without a rollout).
+  std::string active_source;
+  std::string target_source;               // BlueGreen: the candidate's table source
+  std::vector<std::string> target_endpoints;  // BlueGreen: the candidate's endpoints
   std::string failed_version;     // the last version whose blue-green gate failed
+  std::string failed_source;      // ... with this table source ("" = any: an older state)
   int64_t failed_generation = 0;  // ... at this spec generation (not retried at it)
   std::vector<LogEntry> log;      // oldest first, bounded by the reconciler
   bool operator==(const FleetState&) const = default;
@@ -124,13 +146,24 @@ struct Observed {
   std::map<std::string, ObservedInstance> instances;  // every instance under "rf/<fleet>/"
   std::string front_config;                           // the front's current l4.yaml, "" when absent
   int64_t observed_generation = 0;  // status.observedGeneration as read with the resource
+  std::string ready_reason;         // the reason of the status' Ready condition, "" without one
 };
 
 struct Desired {
   std::string name;  // metadata.name
   int64_t generation = 0;
-  RouterFleetSpec spec;  // defaulted; spec.store resolved (non-empty) by the reconciler
+  // Defaulted; spec.store = the endpoints the routers use, resolved by the reconciler (the
+  // default store when the spec names none; a KVCluster's members for spec.storeCluster,
+  // empty while it does not resolve).
+  RouterFleetSpec spec;
+  std::string source;        // TableSource of the spec as written; "" = TableSource(spec)
+  std::string source_error;  // why spec.storeCluster did not resolve (condition message)
 };
+
+// The identity of the spec's table source: "cluster/<storeCluster>", "store/<spec.store
+// sorted, joined with ','>" (a reordering is no change), or "default" (the control plane's
+// own store, whatever endpoints it is reached by).
+std::string TableSource(const RouterFleetSpec& spec);
 
 enum class Action {
   kNone,              // nothing to do now; requeue after `requeue_after` if > 0
@@ -174,6 +207,16 @@ std::string RenderFrontConfig(const Desired& desired, const FleetState& state);
 // stays until its hold ends, then moves to the first new step above it (green's share never
 // goes down during an upgrade). A converged fleet whose status.observedGeneration lags
 // (e.g. only spec.rollout changed) gets one status write that catches it up.
+//
+// The table source: a change of TableSource (desired.source) begins the same blue-green
+// upgrade as a version change (both at once: one upgrade); green replicas start with the
+// desired endpoints, recorded in the state (target_endpoints, then per replica). A failed gate
+// records the version, the source and the generation; that candidate is not tried again at
+// that generation. A source change during an upgrade rolls it back (reason SourceChanged).
+// While spec.storeCluster does not resolve (desired.spec.store empty), replicas keep their
+// endpoints, no upgrade begins, and the fleet gets Ready=False/StoreClusterUnavailable (phase
+// Provision before the first provision, else Run once in shape). A state without an active
+// source (written before it was recorded) adopts the desired one without an upgrade.
 Step Decide(const Desired& desired, Phase phase, const FleetState& state, const Observed& observed,
             WallTime now, const PlanOptions& options);
 

@@ -54,7 +54,8 @@ TEST(FleetPlan, ProvisionRecordsStartsWaitsThenFrontThenRun) {
   Step st = w.Decide();
   ASSERT_EQ(st.action, Action::kAllocatePorts);
   ASSERT_EQ(st.next.replicas.size(), 1u);
-  EXPECT_EQ(st.next.replicas[0], (Replica{kBlue, 0, "1.0", kPortToAllocate, kPortToAllocate}));
+  EXPECT_EQ(st.next.replicas[0], (Replica{kBlue, 0, "1.0", kPortToAllocate, kPortToAllocate,
+                                             {testing::kStoreA}}));
   w.Apply(st);
   st = w.Decide();
   ASSERT_EQ(st.action, Action::kAllocatePorts);  // the second record before any start
@@ -127,11 +128,11 @@ const Row kSteadyRows[] = {
     {"replica in back-off is left to the runtime",
      [](World* w) { w->obs.instances.at("rf/f/blue-0").state = InstanceState::kBackoff; },
      Action::kNone, "", "waiting for rf/f/blue-0 to be ready"},
-    {"store changed: replace one", [](World* w) { w->d.spec.store = {"127.0.0.1:2380"}; },
+    {"routes prefix changed: replace one", [](World* w) { w->d.spec.routes_prefix = "/s/"; },
      Action::kRemove, "rf/f/blue-0", "replace rf/f/blue-0: spec changed"},
-    {"store changed, other replica unready: wait",
+    {"routes prefix changed, other replica unready: wait",
      [](World* w) {
-       w->d.spec.store = {"127.0.0.1:2380"};
+       w->d.spec.routes_prefix = "/s/";
        w->SetReady("rf/f/blue-1", false);
      },
      Action::kNone, "", "waiting for rf/f/blue-1 to be ready"},

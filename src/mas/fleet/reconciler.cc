@@ -100,7 +100,61 @@ int AdminPortOf(const std::string& fleet, const FleetState& state, const std::st
 
 const char* PhaseLabel(Phase phase) { return phase == Phase::kNone ? "None" : PhaseName(phase); }
 
+RouterFleetOptions WithStoreResolver(RouterFleetOptions options, ResourceStore* store) {
+  if (!options.resolve_store_cluster) {
+    options.resolve_store_cluster = ResourceStoreClusterResolver(store);
+  }
+  return options;
+}
+
+// Fills desired->spec.store for spec.storeCluster (or the default store when the spec names
+// none), or desired->source_error naming the cluster.
+void ResolveStore(const RouterFleetOptions& options, Desired* desired) {
+  const std::string& cluster = desired->spec.store_cluster;
+  if (cluster.empty()) {
+    if (desired->spec.store.empty()) desired->spec.store = options.default_store;
+    return;
+  }
+  desired->spec.store.clear();
+  const std::string name = "KVCluster \"" + cluster + "\" (spec.storeCluster)";
+  if (!options.resolve_store_cluster) {
+    desired->source_error = name + ": the controller cannot resolve KVClusters";
+    return;
+  }
+  Result<std::vector<std::string>> endpoints = options.resolve_store_cluster(cluster);
+  if (!endpoints.ok()) {
+    desired->source_error = name + ": " + endpoints.status().ToString();
+  } else if (endpoints->empty()) {
+    desired->source_error = name + " has no members with a client URL";
+  } else {
+    desired->spec.store = std::move(endpoints).value();
+  }
+  if (desired->source_error.size() > kMaxConditionMessageBytes) {
+    desired->source_error.resize(kMaxConditionMessageBytes);
+  }
+}
+
 }  // namespace
+
+std::vector<std::string> StoreClusterEndpoints(const ResourceStatus& status) {
+  std::vector<std::string> out;
+  for (const MemberStatus& m : status.members) {
+    std::string url = m.client_url;
+    if (const size_t scheme = url.find("://"); scheme != std::string::npos) {
+      url.erase(0, scheme + 3);
+    }
+    while (!url.empty() && url.back() == '/') url.pop_back();
+    if (!url.empty()) out.push_back(std::move(url));
+  }
+  return out;
+}
+
+StoreClusterResolver ResourceStoreClusterResolver(ResourceStore* store) {
+  return [store](const std::string& cluster) -> Result<std::vector<std::string>> {
+    GRID_ASSIGN_OR_RETURN(Resource r, store->Get(Kind::kKVCluster, cluster));
+    return StoreClusterEndpoints(r.status);
+  };
+}
 
 std::optional<OperationResult> EndedAs(const std::string& prev, const std::string& next,
                                        Phase next_phase) {
@@ -148,7 +202,7 @@ RouterFleetReconciler::RouterFleetReconciler(ResourceStore* store, runtime::Runt
       store_(owned_store_.get()),
       runtime_(runtime),
       probe_(probe),
-      options_(std::move(options)) {}
+      options_(WithStoreResolver(std::move(options), store)) {}
 
 RouterFleetReconciler::RouterFleetReconciler(FleetStore* store, runtime::Runtime* runtime,
                                              ReadinessProbe* probe, RouterFleetOptions options)
@@ -173,12 +227,16 @@ Result<controller::ReconcileResult> RouterFleetReconciler::Reconcile(const std::
   desired.generation = resource.metadata.generation;
   desired.spec = std::get<RouterFleetSpec>(resource.spec);
   Defaults(&desired.spec);
-  if (desired.spec.store.empty()) desired.spec.store = options_.default_store;
+  desired.source = TableSource(desired.spec);  // before the default store fills spec.store
+  ResolveStore(options_, &desired);
   GRID_ASSIGN_OR_RETURN(FleetState state, FleetStateFromJson(resource.status.operation));
 
   const WallTime now = options_.now ? options_.now() : std::chrono::system_clock::now();
   Observed observed = Observe(name, state);
   observed.observed_generation = resource.status.observed_generation;
+  if (const Condition* ready = FindCondition(resource.status, kConditionReady)) {
+    observed.ready_reason = ready->reason;
+  }
   Step step = Decide(desired, resource.status.phase, state, observed, now, options_.plan);
   if (step.action == Action::kNone) {
     controller::ReconcileResult result;

@@ -77,10 +77,27 @@ class ResourceStoreFleetStore final : public FleetStore {
   ResourceStore* const store_;
 };
 
+// The client endpoints ("host:port") of a KVCluster's members, from its
+// status.members[].clientURL (scheme dropped; members without one skipped), in member order.
+std::vector<std::string> StoreClusterEndpoints(const ResourceStatus& status);
+
+// Resolves spec.storeCluster: the client endpoints of the named KVCluster's members; an error
+// (e.g. NotFound) or an empty list when it has none.
+using StoreClusterResolver =
+    std::function<Result<std::vector<std::string>>(const std::string& cluster)>;
+
+// The resolver that reads the KVCluster from `store` (StoreClusterEndpoints of its status).
+// REQUIRES: store outlives the resolver.
+StoreClusterResolver ResourceStoreClusterResolver(ResourceStore* store);
+
 struct RouterFleetOptions {
   PlanOptions plan;  // poll delays (the rollout's steps, hold and gate come from the spec)
   // Used when spec.store is empty: the control plane's own store endpoints ("host:port").
   std::vector<std::string> default_store;
+  // Resolves spec.storeCluster at every pass. Unset: the constructor taking a ResourceStore
+  // reads the KVCluster from that store (ResourceStoreClusterResolver); the one taking a
+  // FleetStore resolves nothing (every named cluster is unavailable).
+  StoreClusterResolver resolve_store_cluster;
   size_t max_log_entries = kDefaultMaxLogEntries;
   std::function<WallTime()> now;  // the clock; default std::chrono::system_clock::now
 };

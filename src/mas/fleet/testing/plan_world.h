@@ -20,6 +20,8 @@ inline constexpr PlanOptions kOptions{milliseconds(500), milliseconds(10000)};
 inline constexpr Millis kHold = std::chrono::seconds(kDefaultRolloutHoldSeconds);
 inline constexpr Millis kReadyTimeout = std::chrono::seconds(kDefaultRolloutReadyTimeoutSeconds);
 inline constexpr WallTime kT0{std::chrono::hours(500000)};
+inline constexpr char kStoreA[] = "127.0.0.1:2379";
+inline constexpr char kSourceA[] = "store/127.0.0.1:2379";
 
 // A fleet "f" of 2 blue replicas at 1.0 behind front "edge", converged (phase Run), and a
 // tiny executor that applies steps the way the reconciler does.
@@ -37,10 +39,12 @@ struct World {
     d.spec.replicas = 2;
     d.spec.version = "1.0";
     d.spec.routes_prefix = "/r/";
-    d.spec.store = {"127.0.0.1:2379"};
+    d.spec.store = {kStoreA};
     d.spec.l4_front = L4Front{"edge", "127.0.0.1:8443"};
     s.active_version = "1.0";
-    s.replicas = {Replica{kBlue, 0, "1.0", 1000, 1001}, Replica{kBlue, 1, "1.0", 1002, 1003}};
+    s.active_source = kSourceA;
+    s.replicas = {Replica{kBlue, 0, "1.0", 1000, 1001, {kStoreA}},
+                  Replica{kBlue, 1, "1.0", 1002, 1003, {kStoreA}}};
     s.front_admin_port = 2000;
     s.front_version = "1.0";
     Converge();
@@ -60,6 +64,13 @@ struct World {
     }
   }
   Step Decide() const { return fleet::Decide(d, phase, s, obs, now, kOptions); }
+  // Observes a named KVCluster source: `endpoints` empty = it does not resolve.
+  void SetCluster(const std::string& cluster, std::vector<std::string> endpoints) {
+    d.spec.store_cluster = cluster;
+    d.spec.store = std::move(endpoints);
+    d.source = TableSource(d.spec);
+    d.source_error = d.spec.store.empty() ? "KVCluster \"" + cluster + "\" not found" : "";
+  }
   // Applies `step`: started instances are ready at once unless `ready_on_start` is false.
   void Apply(const Step& st, bool ready_on_start = true) {
     switch (st.action) {
@@ -91,6 +102,7 @@ struct World {
       if (s.front_admin_port == kPortToAllocate) s.front_admin_port = next_port++;
     }
     phase = st.phase;
+    if (st.condition && st.condition->type == kConditionReady) obs.ready_reason = st.condition->reason;
   }
   // Decides and applies until the decision is to wait; returns the actions taken.
   std::vector<Action> RunUntilWait(bool ready_on_start = true, int max_steps = 100) {
@@ -115,10 +127,12 @@ inline World UpgradeWorld(const char* op, const char* step, int percent) {
   w.s.operation = op;
   w.s.step = step;
   w.s.target_version = "2.0";
+  w.s.target_source = kSourceA;
+  w.s.target_endpoints = {kStoreA};
   w.s.green_percent = percent;
   w.s.step_started = kT0;
-  w.s.replicas.push_back(Replica{kGreen, 0, "2.0", 3000, 3001});
-  w.s.replicas.push_back(Replica{kGreen, 1, "2.0", 3002, 3003});
+  w.s.replicas.push_back(Replica{kGreen, 0, "2.0", 3000, 3001, {kStoreA}});
+  w.s.replicas.push_back(Replica{kGreen, 1, "2.0", 3002, 3003, {kStoreA}});
   w.Converge();
   return w;
 }
