@@ -1,6 +1,7 @@
 #include "client/watch_queue.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace grid::client {
 
@@ -13,11 +14,11 @@ Result<std::unique_ptr<WatchQueue>> WatchQueue::Start(Client* client, std::strin
   std::unique_ptr<WatchQueue> q(new WatchQueue());
   q->queue_->max_queued = max_queued;
   auto queue = q->queue_;
-  GRID_ASSIGN_OR_RETURN(q->watcher_, client->Watch(key, options, [queue](const WatchUpdate& u) {
+  GRID_ASSIGN_OR_RETURN(q->watcher_, client->Watch(key, options, [queue](WatchUpdate&& u) {
     std::unique_lock<std::mutex> lock(queue->mu);
     queue->cv.wait(lock, [&] { return queue->closed || queue->updates.size() < queue->max_queued; });
     if (queue->closed) return;
-    queue->updates.push_back(u);
+    queue->updates.push_back(std::move(u));
     queue->cv.notify_all();
   }));
   return q;

@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include <grpcpp/client_context.h>
 
@@ -46,7 +47,7 @@ void Watcher::State::Deliver(WatchUpdate update) {
     std::lock_guard<std::mutex> lock(mu);
     if (stopping) return;
   }
-  callback(update);
+  callback(std::move(update));
 }
 
 void Watcher::State::End() {

@@ -46,7 +46,10 @@ struct WatchUpdate {
   Status status;
 };
 
-using WatchCallback = std::function<void(const WatchUpdate&)>;
+// The update is handed over as an rvalue: a callback that keeps it (queues it for another
+// thread) takes `WatchUpdate&&` and moves it, instead of copying every event of a large
+// response on the stream thread. A callback taking `const WatchUpdate&` works too.
+using WatchCallback = std::function<void(WatchUpdate&&)>;
 
 struct WatcherOptions {
   // How long Start() waits for the server to confirm the watch.

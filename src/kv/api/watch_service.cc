@@ -2,9 +2,11 @@
 
 #include <deque>
 #include <memory>
+#include <string>
 #include <utility>
+#include <vector>
 
-#include <google/protobuf/io/coded_stream.h>
+#include "kv/watch/event_encoding.h"
 
 namespace grid::kv::api {
 
@@ -13,12 +15,6 @@ namespace {
 // etcd 3.4's texts.
 constexpr char kErrStopped[] = "etcdserver: server stopped";
 constexpr char kErrWatchCanceled[] = "etcdserver: watch canceled";
-
-// Encoded size of one element of WatchResponse.events (field 11: a one-byte tag).
-size_t EventFieldBytes(const mvccpb::Event& ev) {
-  const size_t n = ev.ByteSizeLong();
-  return 1 + google::protobuf::io::CodedOutputStream::VarintSize64(n) + n;
-}
 
 }  // namespace
 
@@ -195,18 +191,17 @@ class WatchStreamReactor final
         return;
     }
     const size_t max_bytes = service_->hub_->options().max_response_bytes;
-    std::vector<mvccpb::Event> events;
-    events.reserve(o.events.size());
+    // Events go out encoded straight from the hub's shared events (see event_encoding.h).
+    std::vector<std::string> events(o.events.size());
     size_t events_bytes = 0;
-    for (const auto& ev : o.events) {
-      events.push_back(*ev);
-      if (!o.prev_kv) events.back().clear_prev_kv();
-      events_bytes += EventFieldBytes(events.back());
+    for (size_t i = 0; i < o.events.size(); ++i) {
+      watch::AppendEncodedEvent(*o.events[i], o.prev_kv, &events[i]);
+      events_bytes += watch::EventFieldBytes(events[i].size());
     }
     // etcd's sendFragments: only when asked, only if too big, only with more than one event;
     // each fragment is filled until it would reach max_bytes (but holds at least one event).
     if (!o.fragment || events.size() < 2 || r.ByteSizeLong() + events_bytes < max_bytes) {
-      for (auto& ev : events) *r.add_events() = std::move(ev);
+      for (std::string& ev : events) watch::AddEncodedEvent(std::move(ev), &r);
       out_.push_back(std::move(r));
       return;
     }
@@ -216,11 +211,13 @@ class WatchStreamReactor final
     while (i < events.size()) {
       etcdserverpb::WatchResponse part = r;
       size_t bytes = base_bytes;
+      size_t in_part = 0;
       while (i < events.size()) {
-        const size_t add = EventFieldBytes(events[i]);
-        if (part.events_size() >= 1 && bytes + add >= max_bytes) break;
+        const size_t add = watch::EventFieldBytes(events[i].size());
+        if (in_part >= 1 && bytes + add >= max_bytes) break;
         bytes += add;
-        *part.add_events() = std::move(events[i++]);
+        ++in_part;
+        watch::AddEncodedEvent(std::move(events[i++]), &part);
       }
       if (i == events.size()) part.set_fragment(false);
       out_.push_back(std::move(part));

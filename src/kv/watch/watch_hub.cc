@@ -258,7 +258,11 @@ void WatchHub::OnCommit(const std::vector<mvccpb::Event>& events, int64_t revisi
   {
     std::lock_guard<std::mutex> lock(mu_);
     GRID_CHECK_LE(revision_, revision);
-    std::vector<PendingEvent> shared(events.size());
+    // At most two shared copies per event: with prev_kv, and without it (taken by watchers
+    // that did not ask for prev_kv while no full copy exists). Copying prev_kv only when a
+    // watcher wants it halves the copy of an update (the store sets prev_kv on every update).
+    std::vector<PendingEvent> full(events.size());
+    std::vector<PendingEvent> bare(events.size());
     std::unordered_map<Watcher*, std::vector<PendingEvent>> matched;
     int64_t last = revision_;
     for (size_t i = 0; i < events.size(); ++i) {
@@ -270,13 +274,21 @@ void WatchHub::OnCommit(const std::vector<mvccpb::Event>& events, int64_t revisi
       last = rev;
       auto visit = [&](Watcher* w) {
         if (!w->synced || rev < w->next_revision || w->Filtered(ev)) return;
-        if (shared[i].event == nullptr) {
-          auto copy = std::make_shared<mvccpb::Event>(ev);
-          shared[i].bytes = copy->ByteSizeLong();
-          shared[i].revision = rev;
-          shared[i].event = std::move(copy);
+        const bool use_full = w->prev_kv || !ev.has_prev_kv() || full[i].event != nullptr;
+        PendingEvent& slot = use_full ? full[i] : bare[i];
+        if (slot.event == nullptr) {
+          auto copy = std::make_shared<mvccpb::Event>();
+          if (use_full) {
+            *copy = ev;
+          } else {
+            copy->set_type(ev.type());
+            *copy->mutable_kv() = ev.kv();
+          }
+          slot.bytes = copy->ByteSizeLong();
+          slot.revision = rev;
+          slot.event = std::move(copy);
         }
-        matched[w].push_back(shared[i]);
+        matched[w].push_back(slot);
       };
       const std::string& key = ev.kv().key();
       if (auto it = key_watchers_.find(key); it != key_watchers_.end()) {

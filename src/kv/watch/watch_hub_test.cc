@@ -167,6 +167,35 @@ TEST(WatchHubTest, FiltersAndPrevKv) {
                                                               mvccpb::Event::PUT}));
 }
 
+TEST(WatchHubTest, PrevKvIsCopiedOnlyForWatchersThatAskedForIt) {
+  Harness h;
+  auto s = h.hub.NewStream(nullptr);
+  WatchSpec with_prev = Key("k");
+  with_prev.prev_kv = true;
+  const int64_t shared_without = s->Watch(Key("k"))->watch_id;  // shares k's events
+  const int64_t with = s->Watch(with_prev)->watch_id;
+  const int64_t alone = s->Watch(Key("only"))->watch_id;  // no watcher of "only" wants prev_kv
+  h.Put("k", "1");
+  h.Put("k", "2");
+  h.Put("only", "1");
+  h.Put("only", "2");
+  std::map<int64_t, std::vector<const mvccpb::Event*>> events;
+  const std::vector<WatchOutput> outs = Drain(*s);
+  for (const auto& o : outs) {
+    EXPECT_EQ(o.prev_kv, o.watch_id == with);
+    for (const auto& ev : o.events) events[o.watch_id].push_back(ev.get());
+  }
+  ASSERT_EQ(events[with].size(), 2u);
+  EXPECT_FALSE(events[with][0]->has_prev_kv());
+  ASSERT_TRUE(events[with][1]->has_prev_kv());
+  EXPECT_EQ(events[with][1]->prev_kv().value(), "1");
+  EXPECT_EQ(events[shared_without].size(), 2u);  // may carry prev_kv: the consumer strips it
+  ASSERT_EQ(events[alone].size(), 2u);
+  EXPECT_FALSE(events[alone][1]->has_prev_kv());
+  EXPECT_EQ(events[alone][1]->kv().value(), "2");
+  EXPECT_EQ(events[alone][1]->kv().mod_revision(), h.source.CurrentRevision());
+}
+
 TEST(WatchHubTest, FutureStartRevisionSkipsEarlierEvents) {
   Harness h;
   auto s = h.hub.NewStream(nullptr);

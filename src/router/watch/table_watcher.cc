@@ -318,7 +318,7 @@ void TableWatcher::Run() {
     wopts.max_retry_backoff = options_.max_retry_backoff;
     auto watcher =
         client::Watcher::Start(client_->channel(), key, wo, wopts,
-                               [queue](const client::WatchUpdate& u) { queue->Push(u); });
+                               [queue](client::WatchUpdate&& u) { queue->Push(std::move(u)); });
     FollowEnd end = FollowEnd::kEnded;
     if (watcher.ok()) {
       const auto started = std::chrono::steady_clock::now();
