@@ -130,10 +130,17 @@ TEST(TransportTest, TwoMembersExchangeBatchesInOrder) {
       EXPECT_EQ(m->events.messages[i], App(from, m->id().value(), i)) << i;
     }
   }
-  auto stats = a->Stats(MemberId(2));
+  // The sender counts a batch once its write returned, which can be after the peer delivered
+  // it: wait for the count to reach what the peer received, then it must be exactly that.
+  Result<PeerStats> stats = a->Stats(MemberId(2));
+  ASSERT_TRUE(Eventually([&] {
+    stats = a->Stats(MemberId(2));
+    return !stats.ok() || stats->sent_msgs >= total;
+  }));
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(stats->sent_msgs, total);
   EXPECT_EQ(stats->dropped_msgs, 0u);
+  EXPECT_EQ(stats->queued_msgs, 0u);
   EXPECT_TRUE(stats->connected);
   EXPECT_EQ(a.events.unreachable_count(MemberId(2)), 0);
 }

@@ -10,8 +10,9 @@ same name, peer URL and token): it must exit non-zero within REFUSAL_DEADLINE_SE
 could count toward a quorum for entries it no longer holds. The other two keep serving. A
 member that the cluster does not list, started with state existing, must be refused too.
 Then the documented recovery: `member remove <id>`, `member add` with the same peer URL, and
-a start with state existing on an empty data dir; the member joins and every key written
-before (and while it was out) is readable from it with a serializable (local) read. etcd 3.4
+a start with state existing on an empty data dir; its first MemberList answer (asked from the
+moment it starts) lists every member the leader lists, and every key written before (and while
+it was out) is readable from it with a serializable (local) read. etcd 3.4
 and gridkv must both pass (run with --server "$(command -v etcd)" to check the test itself).
 """
 import os
@@ -25,12 +26,15 @@ sys.path.insert(0, HERE)
 sys.path.insert(1, os.path.join(HERE, "..", "compat"))
 import cluster  # noqa: E402
 
+import etcd3  # noqa: E402  (Debian's python3-etcd3)
+
 KEYS = 20
 REFUSAL_DEADLINE_SECONDS = 30
 JOIN_DEADLINE_SECONDS = 60
 RECONFIG_DEADLINE_SECONDS = 60
 COMMAND_TIMEOUT_SECONDS = 20
 POLL_INTERVAL_SECONDS = 0.2
+FIRST_ANSWER_POLL_SECONDS = 0.005
 PREFIX = "rebootstrap/"
 REFUSAL = "has already been bootstrapped"
 
@@ -73,6 +77,39 @@ def reconfigure(cl, m, *args):
         return True
     poll(" ".join(args), done, RECONFIG_DEADLINE_SECONDS)
     return out["stdout"]
+
+
+def member_ids(cl, m):
+    """Sorted hex ids of `m`'s MemberList answer, or None when it does not answer."""
+    doc = cluster.etcdctl_json(cl.etcdctl, [m.endpoint], "member", "list")
+    if doc is None:
+        return None
+    return sorted("%x" % x["ID"] for x in doc.get("members", []))
+
+
+def first_member_list(m):
+    """The sorted hex ids of the first MemberList answer of `m`, started just now: asked through
+    a fresh gRPC connection every FIRST_ANSWER_POLL_SECONDS from the moment the process starts,
+    so that an answer given while it still catches up is seen (etcdctl starts too slowly for
+    that). A member that joined answers with the full membership as soon as it serves clients
+    (etcd 3.4)."""
+    host, port = m.endpoint.split(":")
+    deadline = time.monotonic() + JOIN_DEADLINE_SECONDS
+    last = None
+    while time.monotonic() < deadline:
+        if not m.running():
+            raise Failure("%s exited with %s before answering MemberList:\n%s"
+                          % (m.name, m.proc.returncode, m.log_tail()))
+        client = etcd3.client(host=host, port=int(port), timeout=COMMAND_TIMEOUT_SECONDS)
+        try:
+            return sorted("%x" % x.id for x in client.members)
+        except Exception as e:  # not serving yet: any gRPC error
+            last = e
+        finally:
+            client.close()
+        time.sleep(FIRST_ANSWER_POLL_SECONDS)
+    raise Failure("%s did not answer MemberList within %ds (last error: %s)"
+                  % (m.name, JOIN_DEADLINE_SECONDS, last))
 
 
 def log_size(m):
@@ -163,7 +200,14 @@ def run(args):
             raise Failure("member add printed no ETCD_INITIAL_CLUSTER:\n%s" % added)
         shutil.rmtree(os.path.join(victim.dir, "data"), ignore_errors=True)
         victim.expect_exit = False
-        cl.start_added(victim, found.group(1))
+        want_ids = member_ids(cl, leader)
+        if want_ids is None:
+            raise Failure("member list at the leader %s failed" % leader.name)
+        victim.start(found.group(1), "existing")
+        first_ids = first_member_list(victim)
+        if first_ids != want_ids:
+            raise Failure("the joined %s first answered MemberList with %s, the leader lists %s"
+                          % (victim.name, first_ids, want_ids))
         new_id = member_ids_by_name(cl, leader).get(victim.name)
         keys = ["%s%02d" % (PREFIX, i) for i in range(KEYS)] + [PREFIX + "while-out"]
         want = ["v%d" % i for i in range(KEYS)] + ["w"]

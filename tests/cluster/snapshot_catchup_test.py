@@ -97,19 +97,30 @@ def check_hashes(cl, members, revision):
 
 def add_member_retrying(cl, leader, name, *flags):
     """`member add`, retried while the strict reconfiguration check says the cluster is not
-    healthy yet (members connected for less than 5 s). Returns the new member's id (hex)."""
+    healthy yet (members connected for less than 5 s). Returns the new member's id (hex), once
+    the leader lists it. The id is read from the JSON answer: the text one pads it to 16
+    columns with spaces ("Member  ead1... added") when its first hex digit is 0."""
     out = {}
 
     def added():
-        r = ctl(cl, [leader.endpoint], "member", "add", name, *flags, check=False)
+        r = ctl(cl, [leader.endpoint], "member", "add", name, *flags, "-w", "json", check=False)
         if r.returncode != 0:
             if "unhealthy cluster" in r.stderr:
                 return False
             raise Failure("member add %s: %s" % (name, r.stderr))
-        out["id"] = r.stdout.split("Member ")[1].split(" ")[0]
+        out["stdout"] = r.stdout  # added: not retried, whatever the answer says
         return True
     poll("member %s added" % name, added, 60)
-    return out["id"]
+    try:
+        out["id"] = json.loads(out["stdout"])["member"]["ID"]
+    except (ValueError, KeyError, TypeError) as e:
+        raise Failure("member add %s: no member ID in its answer (%s): %r"
+                      % (name, e, out["stdout"][:500]))
+    if not isinstance(out["id"], int) or out["id"] == 0:
+        raise Failure("member add %s: invalid member ID %r" % (name, out["id"]))
+    poll("member %s (%x) listed by the leader" % (name, out["id"]),
+         lambda: out["id"] in [x for x, _ in member_ids(cl, leader)], 30)
+    return "%x" % out["id"]
 
 
 def member_ids(cl, m):

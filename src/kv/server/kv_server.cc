@@ -291,6 +291,10 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
       lease::MinLeaseTtlSeconds(config.heartbeat_interval_ms, config.election_timeout_ms);
   p.lessor = std::make_unique<lease::Lessor>(p.clock, lessor_options);
   GRID_RETURN_IF_ERROR(LoadBackendState(*p.store, *p.lessor, p.alarms, p.members));
+  if (!member_log.joined_members.empty()) {
+    // Joined just now: clients and peers see the running members' membership at once.
+    p.members.ShowJoinedUntilSelfApplied(p.member.member_id, member_log.joined_members);
+  }
   p.snapshots = std::make_unique<MemberSnapshots>(member_dir.string(),
                                                   (member_dir / "snap").string(), store_dir_name,
                                                   store_options, p.store.get());
@@ -338,7 +342,7 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
     p.applier->ApplyNow(std::move(tail));
   }
   // The Raft configuration is the member table's, as of the commit index just applied.
-  const raft::ConfState conf_state = ConfStateOf(p.members.List());
+  const raft::ConfState conf_state = ConfStateOf(p.members.Applied());
 
   // Watchers, the apply thread and the log thread.
   mvcc::Options defaults;
@@ -415,8 +419,7 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
                                  return info;
                                },
                                [raw] { raw->OnRemoved(); }));
-  p.peers->SyncPeers(p.members.List());
-  p.peers->SyncPeers(member_log.joined_members);
+  p.peers->SyncPeers(p.members.List());  // a member that joined: the running members
   raft_deps.peers = p.peers.get();
   auto durable_log = std::make_unique<replication::DurableLog>(std::move(member_log.wal),
                                                                std::move(replay), conf_state);

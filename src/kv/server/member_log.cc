@@ -13,6 +13,7 @@
 
 #include "kv/replication/durable_log.h"
 #include "kv/server/bootstrap_check.h"
+#include "kv/server/members.h"
 
 namespace grid::kv {
 namespace {
@@ -48,11 +49,18 @@ Status JoinExisting(const ServerConfig& config, const std::string& auto_tls_dir,
   GRID_ASSIGN_OR_RETURN(transport::ClusterInfo info,
                         transport::FetchClusterInfo(others, PeerTlsOptions(config, auto_tls_dir),
                                                     std::chrono::seconds(5)));
+  if (info.members.size() > MemberTable::kMaxMembers) {
+    return FailedPrecondition(fmt::format(
+        "cluster {:x} lists {} members, more than the {} a member table holds", info.cluster_id,
+        info.members.size(), MemberTable::kMaxMembers));
+  }
   std::vector<std::string> mine = config.initial_advertise_peer_urls;
   std::sort(mine.begin(), mine.end());
   for (const transport::ClusterMemberInfo& m : info.members) {
     kvpb::MemberRecord record;
     record.set_id(m.id);
+    record.set_name(m.name);
+    record.set_is_learner(m.is_learner);
     for (const auto& u : m.peer_urls) record.add_peer_urls(u);
     known->push_back(std::move(record));
   }

@@ -21,8 +21,9 @@ struct MemberLog {
   std::unique_ptr<wal::Wal> wal;
   wal::ReplayResult replay;  // metadata, hard state, snapshot marker, entries after it
   bool created = false;      // the log did not exist before this start
-  // A member joining an existing cluster: the members a running member listed (its peers
-  // until its own table fills up from the log).
+  // A member joining an existing cluster: the members a running member listed (id, name, peer
+  // URLs, learner flag; at most MemberTable::kMaxMembers). Its peers, and what its member
+  // table shows, until the log reaches its own addition.
   std::vector<kvpb::MemberRecord> joined_members;
 };
 

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "common/check.h"
+
 namespace grid::kv {
 namespace {
 
@@ -52,18 +54,48 @@ void MemberTable::Load(const std::vector<kvpb::MemberRecord>& members) {
   for (const auto& m : members) members_[m.id()] = m;
 }
 
+void MemberTable::ShowJoinedUntilSelfApplied(uint64_t self_id,
+                                             std::vector<kvpb::MemberRecord> joined) {
+  GRID_CHECK(joined.size() <= kMaxMembers)
+      << "joined membership of " << joined.size() << " members exceeds " << kMaxMembers;
+  std::lock_guard lock(mu_);
+  joined_.clear();
+  joined_self_ = self_id;
+  for (auto& m : joined) {
+    const uint64_t id = m.id();
+    joined_[id] = std::move(m);
+  }
+}
+
+const std::map<uint64_t, kvpb::MemberRecord>& MemberTable::ShownLocked() const {
+  if (joined_.empty()) return members_;
+  if (members_.count(joined_self_) != 0) {
+    joined_.clear();  // the log caught up with this member's addition: for good
+    return members_;
+  }
+  return joined_;
+}
+
 std::vector<kvpb::MemberRecord> MemberTable::List() const {
   std::lock_guard lock(mu_);
   std::vector<kvpb::MemberRecord> out;
-  for (const auto& [id, m] : members_) out.push_back(m);
+  for (const auto& [id, m] : ShownLocked()) out.push_back(m);
   return out;
 }
 
 std::optional<kvpb::MemberRecord> MemberTable::Get(uint64_t id) const {
   std::lock_guard lock(mu_);
-  auto it = members_.find(id);
-  if (it == members_.end()) return std::nullopt;
+  const auto& shown = ShownLocked();
+  auto it = shown.find(id);
+  if (it == shown.end()) return std::nullopt;
   return it->second;
+}
+
+std::vector<kvpb::MemberRecord> MemberTable::Applied() const {
+  std::lock_guard lock(mu_);
+  std::vector<kvpb::MemberRecord> out;
+  for (const auto& [id, m] : members_) out.push_back(m);
+  return out;
 }
 
 bool MemberTable::PeerUrlTakenLocked(const std::string& url, uint64_t except_id) const {

@@ -52,9 +52,22 @@ class MemberTable {
   // Members kept at most (a bound on the table and on MemberList responses).
   static constexpr size_t kMaxMembers = 128;
 
+  // Replaces the applied members (a backend's members table).
   void Load(const std::vector<kvpb::MemberRecord>& members);
-  std::vector<kvpb::MemberRecord> List() const;  // ordered by id
+  // A member that joined a running cluster (--initial-cluster-state existing) starts with no
+  // applied member and learns them as it applies the leader's log. Until the applied members
+  // include `self_id` (the log reached this member's own addition), List() and Get() answer
+  // from `joined` instead: the membership a running member reported at the join, as etcd
+  // answers MemberList from it. Apply() and SetAttributes() always work on the applied members.
+  // At most kMaxMembers records (a bug otherwise).
+  void ShowJoinedUntilSelfApplied(uint64_t self_id, std::vector<kvpb::MemberRecord> joined);
+
+  // The membership shown to clients and peers (see ShowJoinedUntilSelfApplied), ordered by id.
+  std::vector<kvpb::MemberRecord> List() const;
   std::optional<kvpb::MemberRecord> Get(uint64_t id) const;
+  // The members applied from the log or loaded from a backend, ordered by id: what the Raft
+  // configuration follows.
+  std::vector<kvpb::MemberRecord> Applied() const;
 
   // Validates and applies `change` (every member applies the same changes in log order, so
   // every table agrees). Returns the changed record; the caller persists it (or deletes it for
@@ -68,9 +81,14 @@ class MemberTable {
 
  private:
   bool PeerUrlTakenLocked(const std::string& url, uint64_t except_id) const;
+  // What List() and Get() answer from; drops `joined_` once the applied members list self.
+  const std::map<uint64_t, kvpb::MemberRecord>& ShownLocked() const;
 
   mutable std::mutex mu_;
-  std::map<uint64_t, kvpb::MemberRecord> members_;  // GUARDED_BY(mu_)
+  std::map<uint64_t, kvpb::MemberRecord> members_;  // GUARDED_BY(mu_): applied
+  // GUARDED_BY(mu_): shown while the applied members lack `joined_self_` (empty otherwise).
+  mutable std::map<uint64_t, kvpb::MemberRecord> joined_;
+  uint64_t joined_self_ = 0;  // GUARDED_BY(mu_)
 };
 
 }  // namespace grid::kv
