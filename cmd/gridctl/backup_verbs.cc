@@ -71,6 +71,30 @@ void BackupCreate(Api& api, const std::string& kind_text, const std::string& nam
   std::cout << RenderBackupRecord(record);
 }
 
+std::string RenderBackupVerified(const nlohmann::json& answer) {
+  const nlohmann::json record = answer.value("backup", nlohmann::json::object());
+  return fmt::format("backup {} OK: {} bytes, revision {}, sha256 {}\n", Text(record, "name"),
+                     Text(record, "sizeBytes"), Text(record, "revision"),
+                     Text(record, "sha256"));
+}
+
+void BackupVerify(Api& api, const std::string& kind_text, const std::string& name,
+                  const std::string& backup, const std::string& timeout_text,
+                  const std::string& output) {
+  auto timeout = ParseDuration(timeout_text);
+  if (!timeout.ok()) Fail(timeout.status().message());
+  api.set_read_timeout(*timeout);
+  const std::string path = BackupsPath(kind_text, name) + "/" + backup + "/verify";
+  nlohmann::json answer = Api::Check(api.Send("POST", path, "", ""));
+  const bool ok = answer.value("ok", false);
+  if (output != "table") Print(output, answer);
+  if (!ok) {
+    const nlohmann::json record = answer.value("backup", nlohmann::json::object());
+    Fail("backup " + Text(record, "name") + " failed verification: " + Text(answer, "error"));
+  }
+  if (output == "table") std::cout << RenderBackupVerified(answer);
+}
+
 void BackupList(Api& api, const std::string& kind_text, const std::string& name,
                 const std::string& output) {
   nlohmann::json list = Api::Check(api.Send("GET", BackupsPath(kind_text, name)));

@@ -287,6 +287,29 @@ std::string RenderDescribe(const nlohmann::json& object) {
       }
     }
   }
+  // The standby mirror (status.mirror): scalars on one line each, then the running
+  // promotion's step and the last promotion.
+  const nlohmann::json& mirror = Field(status, "mirror");
+  if (mirror.is_object() && !mirror.empty()) {
+    out += "Mirror:\n";
+    for (auto it = mirror.begin(); it != mirror.end(); ++it) {
+      if (it.key() == "operation" || it.key() == "promotion") continue;
+      out += fmt::format("  {}: {}\n", it.key(), Scalar(it.value()));
+    }
+    const nlohmann::json& mop = Field(mirror, "operation");
+    if (mop.is_object()) {
+      out += fmt::format("  operation: {} (step {}, since {})\n", Str(mop, "name", "-"),
+                         Str(mop, "step", "-"), Str(mop, "stepStarted", "-"));
+    }
+    const nlohmann::json& promotion = Field(mirror, "promotion");
+    if (promotion.is_object()) {
+      std::string line;
+      for (auto it = promotion.begin(); it != promotion.end(); ++it) {
+        line += (line.empty() ? "" : "  ") + it.key() + "=" + Scalar(it.value());
+      }
+      out += "  promotion: " + line + "\n";
+    }
+  }
   // Finished operations, newest first, each with its steps (oldest first).
   const nlohmann::json& history = Field(status, "history");
   out += "History:\n";

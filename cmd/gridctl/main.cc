@@ -11,6 +11,7 @@
 //   gridctl restore kvcluster NAME [--backup latest|NAME] [--wait [--timeout 300s]]
 //   gridctl inspect kvcluster NAME
 //   gridctl backup create|list kvcluster NAME
+//   gridctl backup verify kvcluster NAME BACKUP|latest
 //
 // scale and upgrade change one spec field by compare-and-swap and print e.g.
 // "kvcluster/main scaled: members 3 -> 5 (generation 4)"; --wait then waits until the
@@ -37,6 +38,7 @@
 #include "backup_verbs.h"
 #include "format.h"
 #include "mas/resource/resource.h"
+#include "standby_verbs.h"
 #include "verbs.h"
 
 namespace {
@@ -274,6 +276,15 @@ int Run(int argc, char** argv) {
   auto* backup_list = backup->add_subcommand("list", "the backups, newest first");
   backup_list->add_option("kind", kind, "kvcluster")->required();
   backup_list->add_option("name", name)->required();
+  auto* backup_verify = backup->add_subcommand("verify", "download a backup and check it");
+  backup_verify->add_option("kind", kind, "kvcluster")->required();
+  backup_verify->add_option("name", name)->required();
+  std::string verify_backup;
+  backup_verify->add_option("backup", verify_backup, "a backup's name, or latest")->required();
+  backup_verify->add_option("--timeout", backup_timeout, "wait for the check; e.g. 10m")
+      ->capture_default_str();
+  grid::gridctl::StandbyVerbs standby_verbs;
+  grid::gridctl::AddStandbyVerbs(&app, &standby_verbs);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -298,9 +309,13 @@ int Run(int argc, char** argv) {
       grid::gridctl::Restore(api, kind, name, restore_backup, op_wait, output);
     }
     if (inspect->parsed()) grid::gridctl::Inspect(api, kind, name, output);
+    grid::gridctl::RunStandbyVerbs(api, standby_verbs, output);
     if (backup_create->parsed()) grid::gridctl::BackupCreate(api, kind, name, backup_timeout,
                                                              output);
     if (backup_list->parsed()) grid::gridctl::BackupList(api, kind, name, output);
+    if (backup_verify->parsed()) {
+      grid::gridctl::BackupVerify(api, kind, name, verify_backup, backup_timeout, output);
+    }
   } catch (const Exit& e) {
     return e.code;
   }

@@ -24,7 +24,13 @@ backup::RestoreBinaries RestoreTools(const runtime::VersionCatalog& catalog,
 DefaultControllerHost::DefaultControllerHost(client::Client* client, ResourceStore* store,
                                              const GridmasConfig* config,
                                              runtime::Runtime* runtime)
-    : client_(client), store_(store), config_(config), runtime_(runtime) {}
+    : client_(client),
+      store_(store),
+      config_(config),
+      runtime_(runtime),
+      operation_metrics_(config->metrics != nullptr
+                             ? std::make_unique<metrics::OperationMetrics>(config->metrics)
+                             : nullptr) {}
 
 Status DefaultControllerHost::StartKind(Kind kind,
                                         std::unique_ptr<controller::Reconciler> reconciler,
@@ -34,6 +40,19 @@ Status DefaultControllerHost::StartKind(Kind kind,
   controller::ControllerRunnerOptions options;
   options.workers = kControllerWorkersPerKind;
   options.resync_period = kControllerResyncPeriod;
+  if (metrics::Registry* registry = config_->metrics) {
+    metrics::Family* reconciles = &registry->Counter(
+        "grid_mas_reconciles_total", "Reconcile passes of the controllers, by kind and result.",
+        {"kind", "result"});
+    metrics::Family* seconds = &registry->Histogram(
+        "grid_mas_reconcile_duration_seconds", "Duration of one reconcile pass, by kind.",
+        {"kind"}, {0.001, 0.01, 0.1, 0.5, 1, 5, 30});
+    options.on_reconciled = [reconciles, seconds, kind](const std::string&, const Status& outcome,
+                                                        controller::Duration took) {
+      reconciles->Add({KindName(kind), outcome.ok() ? "ok" : "error"});
+      seconds->Observe({KindName(kind)}, std::chrono::duration<double>(took).count());
+    };
+  }
   options.list_keys = [store, kind] {
     std::vector<std::string> keys;
     auto list = store->List(kind);
@@ -47,7 +66,8 @@ Status DefaultControllerHost::StartKind(Kind kind,
   controller::ControllerRunner* runner = out->runner.get();
   GRID_ASSIGN_OR_RETURN(
       out->watch, store_->Watch(kind, list.revision + 1,
-                                [runner, kind, on_deleted = std::move(on_deleted)](
+                                [runner, kind, on_deleted = std::move(on_deleted),
+                                 ops = operation_metrics_.get()](
                                     const ResourceWatchUpdate& update) {
                                   if (!update.status.ok()) {
                                     spdlog::warn("{} watch: {} (the resync repairs it)",
@@ -57,11 +77,19 @@ Status DefaultControllerHost::StartKind(Kind kind,
                                     if (e.type == EventType::kDeleted && on_deleted) {
                                       on_deleted(e.resource);
                                     }
+                                    if (ops != nullptr && e.type == EventType::kDeleted) {
+                                      ops->Forget(kind, e.resource.metadata.name);
+                                    } else if (ops != nullptr) {
+                                      ops->Observe(e.resource);
+                                    }
                                     (void)runner->Enqueue(e.resource.metadata.name);
                                   }
                                 }));
   runner->Start();
-  for (const Resource& r : list.items) (void)runner->Enqueue(r.metadata.name);
+  for (const Resource& r : list.items) {
+    if (operation_metrics_) operation_metrics_->Observe(r);
+    (void)runner->Enqueue(r.metadata.name);
+  }
   return Status::Ok();
 }
 
@@ -91,6 +119,11 @@ void DefaultControllerHost::Start(const controller::Fence& fence) {
   if (Status s = StartKind(Kind::kRouterFleet, std::move(rf), nullptr, &fleet_); !s.ok()) {
     spdlog::error("RouterFleet controller: {} (the next term retries)", s.ToString());
   }
+  standby::StandbyControllerOptions standby_options;
+  standby_options.metrics = config_->metrics;
+  standby_ = std::make_unique<standby::StandbyController>(fenced_store_.get(),
+                                                          std::move(standby_options));
+  standby_->Start();
   running_ = true;
   spdlog::info("controllers started (term token {}, fence {}, root {})", fence.token, fence.key,
                config_->root);
@@ -98,6 +131,9 @@ void DefaultControllerHost::Start(const controller::Fence& fence) {
 
 void DefaultControllerHost::Stop() {
   if (!running_) return;
+  // First the mirrors: none may write after the term (its store is fenced anyway).
+  if (standby_) standby_->Stop();
+  standby_.reset();
   for (KindController* k : {&kv_, &fleet_}) {
     k->watch.reset();
     if (k->runner) k->runner->Stop();

@@ -3,7 +3,8 @@
 // the term), Stop() when it is lost or the process stops. Stop returns only once every
 // controller has stopped acting, so that a deposed replica takes no further step.
 //
-// DefaultControllerHost runs the KVCluster and RouterFleet controllers over the runtime:
+// DefaultControllerHost runs the KVCluster and RouterFleet controllers over the runtime, and
+// the standby controller (mas/standby: mirrors and promotions of KVClusters with spec.standby):
 // per kind a ControllerRunner fed by a watch of the kind's resources (from the revision of
 // an initial list, so no event is missed) and a periodic resync. While it leads, the runtime
 // is active (restarts crashed instances); otherwise passive (observes only).
@@ -28,11 +29,13 @@
 #include "mas/backup/restore.h"
 #include "mas/controller/leadership.h"
 #include "mas/fleet/reconciler.h"
+#include "mas/metrics/operation_metrics.h"
 #include "mas/metrics/registry.h"
 #include "mas/kvcluster/reconciler.h"
 #include "mas/resource/store.h"
 #include "mas/runtime/runtime.h"
 #include "mas/runtime/version_catalog.h"
+#include "mas/standby/controller.h"
 
 namespace grid::mas {
 
@@ -95,6 +98,9 @@ class DefaultControllerHost : public ControllerHost {
   std::unique_ptr<ResourceStore> fenced_store_;  // the current term's writes; set while running
   KindController kv_;
   KindController fleet_;
+  // Operation durations from what the watches deliver; null without config->metrics.
+  std::unique_ptr<metrics::OperationMetrics> operation_metrics_;
+  std::unique_ptr<standby::StandbyController> standby_;  // set while running
 };
 
 }  // namespace grid::mas

@@ -54,7 +54,7 @@ Result<nlohmann::json> InspectionJob::Run(const std::string& cluster,
   for (auto& e : report.events) AppendEvent(&events, std::move(e));
 
   std::vector<Condition> conditions;
-  if (api != nullptr && HasNoSpace(report.probes)) {
+  if (api != nullptr && HasNoSpace(report.probes) && NoSpaceRemedyAllowed(res.status)) {
     RemedyResult remedy = RemedyNoSpace(api.get(), report.probes, quota);
     for (auto& e : remedy.events) AppendEvent(&events, std::move(e));
     conditions.push_back(remedy.condition);

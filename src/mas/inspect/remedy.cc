@@ -33,6 +33,12 @@ bool IsCompactedError(const Status& s) {
 
 }  // namespace
 
+bool NoSpaceRemedyAllowed(const ResourceStatus& status) {
+  if (!status.mirror.is_object()) return true;
+  auto it = status.mirror.find("writeFenced");
+  return it == status.mirror.end() || *it != true;
+}
+
 bool HasNoSpace(const Probes& probes) {
   return std::any_of(probes.alarms.begin(), probes.alarms.end(), [](const kvcluster::AlarmInfo& a) {
     return a.type == kvcluster::AlarmType::kNoSpace;

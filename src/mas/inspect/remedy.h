@@ -31,6 +31,11 @@ struct RemedyResult {
 // True when `probes` hold a NOSPACE alarm.
 bool HasNoSpace(const Probes& probes);
 
+// False when the cluster's NOSPACE alarm is a write fence the standby controller raised on a
+// former primary (status.mirror.writeFenced, mas/standby): it must stay, or clients still
+// pointing at the old primary could write there after a switch-over.
+bool NoSpaceRemedyAllowed(const ResourceStatus& status);
+
 // The order of defragmentation: answering followers in probe order, then the leader.
 std::vector<const MemberProbe*> DefragmentOrder(const Probes& probes);
 

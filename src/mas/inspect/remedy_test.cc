@@ -210,5 +210,14 @@ TEST_F(RemedyTest, DefragmentOnceWhenBelowQuota) {
   EXPECT_EQ(defrags, 3u);
 }
 
+TEST(NoSpaceRemedyAllowedTest, NotOnAWriteFencedFormerPrimary) {
+  ResourceStatus status;
+  EXPECT_TRUE(NoSpaceRemedyAllowed(status));
+  status.mirror = {{"state", "Watching"}, {"writeFenced", false}};
+  EXPECT_TRUE(NoSpaceRemedyAllowed(status));
+  status.mirror["writeFenced"] = true;
+  EXPECT_FALSE(NoSpaceRemedyAllowed(status));
+}
+
 }  // namespace
 }  // namespace grid::mas::inspect
