@@ -106,8 +106,82 @@ Result<std::vector<backup::BackupRecord>> BackupService::List(const std::string&
   return listed;
 }
 
+std::string BackupService::ScratchDir(const std::string& cluster) const {
+  return (std::filesystem::path(options_.root) / "backups" / cluster).string();
+}
+
+Result<BackupVerification> BackupService::Verify(const std::string& cluster,
+                                                 const std::string& name) {
+  GRID_ASSIGN_OR_RETURN(Resource res, store_->Get(Kind::kKVCluster, cluster));
+  GRID_ASSIGN_OR_RETURN(BackupSpec spec, BackupSpecOf(res));
+  GRID_ASSIGN_OR_RETURN(auto bucket, OpenFor(cluster, spec));
+  std::vector<std::string> skipped;
+  auto listed = backup::ListBackups(bucket.get(), cluster, &skipped);
+  if (!listed.ok()) {
+    return Status(listed.status().code(),
+                  "bucket " + bucket->Describe() + ": " + listed.status().message());
+  }
+  const backup::BackupRecord* found = nullptr;
+  for (const auto& r : *listed) {
+    if (name == kLatestBackup || r.name == name) {
+      found = &r;
+      break;
+    }
+  }
+  if (found == nullptr) {
+    std::string message = "no verified backup " + name + " of KVCluster \"" + cluster +
+                          "\" in bucket " + bucket->Describe();
+    for (const std::string& line : skipped) message += "; not counted: " + line;
+    return NotFound(message);
+  }
+  const std::string scratch = ScratchDir(cluster);
+  std::error_code ec;
+  std::filesystem::create_directories(scratch, ec);
+  if (ec) return IOError("scratch directory " + scratch + ": " + ec.message());
+  BackupVerification verification{.record = *found, .result = Status::Ok()};
+  Status checked = backup::VerifyStoredBackup(bucket.get(), *found, scratch);
+  if (!checked.ok() && checked.code() != Code::kCorruption) return checked;
+  verification.result = checked;
+  if (checked.ok()) {
+    spdlog::info("backup {} of KVCluster \"{}\" verified", found->name, cluster);
+  } else {
+    spdlog::warn("backup {} of KVCluster \"{}\" failed verification: {}", found->name, cluster,
+                 checked.ToString());
+  }
+  return verification;
+}
+
+void BackupService::RecordMetrics(const std::string& cluster,
+                                  const Result<backup::BackupRecord>& outcome,
+                                  double duration_seconds) {
+  if (options_.metrics == nullptr) return;
+  metrics::Registry& m = *options_.metrics;
+  m.Counter("grid_mas_backups_total", "Backups taken (scheduled or on demand), by result.",
+            {"cluster", "result"})
+      .Add({cluster, outcome.ok() ? "succeeded" : "failed"});
+  m.Histogram("grid_mas_backup_duration_seconds",
+              "Duration of a backup: snapshot, upload, verification and retention.",
+              {"cluster"},
+              std::vector<double>(std::begin(kBackupDurationBucketsSeconds),
+                                  std::end(kBackupDurationBucketsSeconds)))
+      .Observe({cluster}, duration_seconds);
+  if (!outcome.ok()) return;
+  auto created = backup::ParseRfc3339(outcome->created);
+  const double when = static_cast<double>(
+      std::chrono::duration_cast<std::chrono::seconds>(
+          (created.ok() ? *created : Now()).time_since_epoch())
+          .count());
+  m.Gauge("grid_mas_backup_last_success_timestamp_seconds",
+          "Unix time of the newest successful backup (its creation time).", {"cluster"})
+      .Set({cluster}, when);
+  m.Gauge("grid_mas_backup_last_size_bytes", "Snapshot size of the newest successful backup.",
+          {"cluster"})
+      .Set({cluster}, static_cast<double>(outcome->size_bytes));
+}
+
 Result<backup::BackupRecord> BackupService::Run(const std::string& cluster,
                                                 std::optional<int64_t> tick) {
+  const auto started = std::chrono::steady_clock::now();
   auto taken = [&]() -> Result<backup::BackupRecord> {
     GRID_ASSIGN_OR_RETURN(Resource res, store_->Get(Kind::kKVCluster, cluster));
     GRID_ASSIGN_OR_RETURN(BackupSpec spec, BackupSpecOf(res));
@@ -116,13 +190,13 @@ Result<backup::BackupRecord> BackupService::Run(const std::string& cluster,
       return FailedPrecondition("KVCluster \"" + cluster + "\" has no members yet");
     }
     GRID_ASSIGN_OR_RETURN(auto bucket, OpenFor(cluster, spec));
-    const std::string scratch =
-        (std::filesystem::path(options_.root) / "backups" / cluster).string();
+    const std::string scratch = ScratchDir(cluster);
     std::error_code ec;
     std::filesystem::create_directories(scratch, ec);
     if (ec) return IOError("scratch directory " + scratch + ": " + ec.message());
     backup::BackupJobOptions job_options;
     job_options.scratch_dir = scratch;
+    job_options.orphan_grace_seconds = options_.orphan_grace_seconds;
     if (options_.now) job_options.now = options_.now;
     backup::BackupJob job(bucket.get(), job_options);
     const auto& kv = std::get<KVClusterSpec>(res.spec);
@@ -146,10 +220,24 @@ Result<backup::BackupRecord> BackupService::Run(const std::string& cluster,
     for (const std::string& e : result->delete_errors) {
       spdlog::warn("backup of KVCluster \"{}\": retention: {}", cluster, e);
     }
+    for (const std::string& name : result->deleted) {
+      spdlog::info("backup of KVCluster \"{}\": retention deleted {}", cluster, name);
+    }
+    if (!result->orphans_deleted.empty()) {
+      std::string keys;
+      for (const std::string& k : result->orphans_deleted) keys += (keys.empty() ? "" : ", ") + k;
+      spdlog::info("backup of KVCluster \"{}\": {} orphaned snapshot(s) deleted: {}", cluster,
+                   result->orphans_deleted.size(), keys);
+    }
     return result->record;
   }();
   // A deleted cluster has no status to report to.
-  if (taken.ok() || taken.status().code() != Code::kNotFound) WriteOutcome(cluster, taken, tick);
+  if (taken.ok() || taken.status().code() != Code::kNotFound) {
+    WriteOutcome(cluster, taken, tick);
+    RecordMetrics(cluster, taken,
+                  std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                      .count());
+  }
   return taken;
 }
 

@@ -21,6 +21,21 @@
 //   <prefix>/backups/<cluster>/last   {"cluster","outcome":"succeeded"|"failed","name",
 //                      "revision","sizeBytes","created","error","time","tick","replica"}
 //
+// Retention (after each backup) also deletes orphaned snapshots (snapshot.db without
+// backup.json) older than orphan_grace_seconds (mas/backup/catalog.h), logged with their count.
+//
+// Verify: downloads one stored backup and checks it (mas/backup VerifyStoredBackup: the
+// snapshot's own trailing SHA-256, bbolt magic and size rules, then the record's size and
+// sha256); no lock (it only reads).
+//
+// Metrics (when options.metrics is set), per cluster, for every backup taken (scheduled or
+// now; not for clusters that do not exist):
+//   grid_mas_backups_total{cluster,result="succeeded"|"failed"}     counter
+//   grid_mas_backup_duration_seconds{cluster}                         histogram (both results)
+//   grid_mas_backup_last_success_timestamp_seconds{cluster}           gauge, Unix seconds
+//   grid_mas_backup_last_size_bytes{cluster}                          gauge, the snapshot's size
+// Series of a deleted cluster stay until the process restarts (bounded by the registry).
+//
 // The job locks are held under a controller::JobLockSession (TTL kJobSessionTtlSeconds), so
 // the lock of a killed replica is released quickly. Backups taken now hold the same lock (never
 // concurrent with a scheduled run of that cluster on any replica) and are not ticks.
@@ -51,6 +66,7 @@
 #include "mas/bucket/bucket.h"
 #include "mas/controller/job_lock.h"
 #include "mas/controller/job_lock_session.h"
+#include "mas/metrics/registry.h"
 #include "mas/resource/store.h"
 
 namespace grid::mas {
@@ -62,6 +78,10 @@ inline constexpr int kMaxBackupStatusTries = 5;
 // A pass catches up at most this many missed fire times of one cluster (then it takes the
 // latest it reached; the next pass continues).
 inline constexpr int kMaxBackupCatchUpFires = 100000;
+// grid_mas_backup_duration_seconds bucket upper bounds.
+inline constexpr double kBackupDurationBucketsSeconds[] = {1, 5, 15, 60, 300, 900, 3600};
+// The name a verification takes for the newest verified backup.
+inline constexpr char kLatestBackup[] = "latest";
 
 // Minutes since the Unix epoch of `fire` (a whole minute).
 int64_t BackupTick(std::chrono::system_clock::time_point fire);
@@ -80,6 +100,16 @@ struct BackupServiceOptions {
   bucket::S3Options s3;             // for s3:// buckets
   std::chrono::milliseconds lock_timeout = controller::kDefaultJobLockTimeout;
   std::function<std::chrono::system_clock::time_point()> now;  // default: system clock
+  // Orphaned snapshots older than this are deleted after each backup's retention.
+  int64_t orphan_grace_seconds = backup::kOrphanGraceSeconds;
+  metrics::Registry* metrics = nullptr;  // backup series; none when null
+};
+
+// The outcome of verifying one stored backup.
+struct BackupVerification {
+  backup::BackupRecord record;
+  // OK, or Corruption naming the object, the file offset where the check failed and what.
+  Status result;
 };
 
 class BackupService {
@@ -94,6 +124,11 @@ class BackupService {
   // The cluster's verified backups, newest first. NotFound, FailedPrecondition (no
   // spec.backup), bucket errors with the bucket named.
   Result<std::vector<backup::BackupRecord>> List(const std::string& cluster);
+  // Downloads backup `name` (or kLatestBackup) of `cluster` into the scratch directory and
+  // checks it. A failed check is the verification's result; the errors are those of List,
+  // NotFound for a backup not listed (the records that do not count are named), and bucket
+  // errors other than a corrupt object.
+  Result<BackupVerification> Verify(const std::string& cluster, const std::string& name);
 
   // One scheduler pass; returns how many backups this replica ran.
   Result<int> RunDue();
@@ -114,6 +149,9 @@ class BackupService {
   Result<backup::BackupRecord> Run(const std::string& cluster, std::optional<int64_t> tick);
   void WriteOutcome(const std::string& cluster, const Result<backup::BackupRecord>& outcome,
                     std::optional<int64_t> tick);
+  void RecordMetrics(const std::string& cluster, const Result<backup::BackupRecord>& outcome,
+                     double duration_seconds);
+  std::string ScratchDir(const std::string& cluster) const;
   void Loop();
 
   client::Client* const client_;

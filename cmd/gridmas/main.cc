@@ -8,6 +8,7 @@
 //   gridmas --endpoints 127.0.0.1:2379 [--prefix /gridmas] [--listen 127.0.0.1:7070]
 //           [--replica NAME] [--root DIR] [--binary engine@version=/path ...]
 //           [--stop-instances-on-exit] [--s3-endpoint http://H:P] [--s3-region R]
+//           [--s3-part-size-bytes N]
 //
 // S3 credentials (s3:// backup buckets) come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY;
 // the endpoint and region from the flags, else GRID_S3_ENDPOINT / AWS_REGION.
@@ -18,11 +19,15 @@
 //
 // Prints "api on HOST:PORT" on stdout once the API serves (port 0 picks one). Logs go to
 // stderr. SIGTERM or SIGINT: stop the API, resign leadership (controllers stop), exit 0.
+// Every exit leaves one last line on stderr: "exit N" (after the reason, for N != 0), or the
+// terminating signal, or the uncaught exception. SIGPIPE is ignored.
 #include <signal.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <filesystem>
 #include <iostream>
 #include <string>
@@ -38,6 +43,7 @@
 #include "controller_host.h"
 #include "mas/api/api_server.h"
 #include "mas/console/console.h"
+#include "mas/console/views.h"
 #include "mas/controller/leadership.h"
 #include "mas/inspect/job.h"
 #include "mas/inspect/scheduler.h"
@@ -156,11 +162,121 @@ Status AddBackupRoutes(grid::mas::api::ApiServer* api, grid::mas::BackupService*
         for (const auto& record : *listed) items.push_back(grid::mas::backup::ToJson(record));
         return grid::mas::api::ApiResponse::Json(200, {{"items", std::move(items)}});
       }));
-  return api->AddRoute("POST", path, [backups](const grid::mas::api::ApiRequest& request) {
-    auto record = backups->TakeNow(request.matches.at(0));
-    if (!record.ok()) return BackupError(record.status());
-    return grid::mas::api::ApiResponse::Json(201, grid::mas::backup::ToJson(*record));
-  });
+  GRID_RETURN_IF_ERROR(
+      api->AddRoute("POST", path, [backups](const grid::mas::api::ApiRequest& request) {
+        auto record = backups->TakeNow(request.matches.at(0));
+        if (!record.ok()) return BackupError(record.status());
+        return grid::mas::api::ApiResponse::Json(201, grid::mas::backup::ToJson(*record));
+      }));
+  // 200 {"backup": record, "ok": bool, "error": text when not ok}: a failed check is an answer.
+  return api->AddRoute(
+      "POST", path + "/([A-Za-z0-9-]+)/verify",
+      [backups](const grid::mas::api::ApiRequest& request) {
+        auto verified = backups->Verify(request.matches.at(0), request.matches.at(1));
+        if (!verified.ok()) return BackupError(verified.status());
+        nlohmann::json body = {{"backup", grid::mas::backup::ToJson(verified->record)},
+                               {"ok", verified->result.ok()}};
+        if (!verified->result.ok()) body["error"] = verified->result.ToString();
+        return grid::mas::api::ApiResponse::Json(200, body);
+      });
+}
+
+// ---- Exit reporting: every way out of the process leaves one line on stderr. A return from
+// Run() logs its code; a terminating signal, an uncaught exception or an exit() from
+// elsewhere writes a line from its handler (async-signal-safe: write(2) only).
+
+// Exit code when an exception escapes Run() (EX_SOFTWARE).
+constexpr int kExitUncaughtException = 70;
+std::atomic<bool> exit_reported{false};
+
+void WriteStderr(const char* text) {
+  size_t n = 0;
+  while (text[n] != '\0') ++n;
+  [[maybe_unused]] const ssize_t written = write(STDERR_FILENO, text, n);
+}
+
+const char* SignalName(int sig) {
+  switch (sig) {
+    case SIGHUP: return "SIGHUP";
+    case SIGINT: return "SIGINT";
+    case SIGQUIT: return "SIGQUIT";
+    case SIGILL: return "SIGILL";
+    case SIGABRT: return "SIGABRT";
+    case SIGBUS: return "SIGBUS";
+    case SIGFPE: return "SIGFPE";
+    case SIGSEGV: return "SIGSEGV";
+    case SIGTERM: return "SIGTERM";
+    default: return "a signal";
+  }
+}
+
+extern "C" void ReportTerminatingSignal(int sig) {
+  char digits[8] = {};
+  int v = sig, i = 6;
+  do {
+    digits[i--] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v > 0 && i >= 0);
+  WriteStderr("gridmas: terminated by ");
+  WriteStderr(SignalName(sig));
+  WriteStderr(" (signal ");
+  WriteStderr(&digits[i + 1]);
+  WriteStderr(")\n");
+  exit_reported.store(true);
+  // SA_RESETHAND restored the default action: the signal, delivered again when this handler
+  // returns, ends the process as it would have without the handler (exit status, core dump).
+  raise(sig);
+}
+
+void ReportUncaughtException() {
+  std::string what = "unknown exception";
+  if (std::exception_ptr e = std::current_exception()) {
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& ex) {
+      what = ex.what();
+    } catch (...) {
+    }
+  } else {
+    what = "std::terminate without an exception";
+  }
+  WriteStderr(("gridmas: uncaught exception: " + what + " (aborting)\n").c_str());
+  exit_reported.store(true);
+  signal(SIGABRT, SIG_DFL);  // reported already
+  std::abort();
+}
+
+extern "C" void ReportExitFromElsewhere() {
+  if (!exit_reported.load()) WriteStderr("gridmas: exit() called outside main's return\n");
+}
+
+// Before anything else. SIGPIPE is ignored (a peer closing a connection is an error on the
+// write, not a silent exit; instances spawned by the runtime get default dispositions back).
+// SIGTERM and SIGINT are reported only until Run() blocks them for sigwait.
+void InstallExitReporting() {
+  signal(SIGPIPE, SIG_IGN);
+  struct sigaction action = {};
+  action.sa_handler = ReportTerminatingSignal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESETHAND;
+  for (int sig : {SIGHUP, SIGINT, SIGQUIT, SIGILL, SIGABRT, SIGBUS, SIGFPE, SIGSEGV, SIGTERM}) {
+    sigaction(sig, &action, nullptr);
+  }
+  std::set_terminate(ReportUncaughtException);
+  std::atexit(ReportExitFromElsewhere);
+}
+
+// The one line of a return from Run(): its code; the reason is the error logged before it.
+void ReportExit(int code) {
+  exit_reported.store(true);
+  std::shared_ptr<spdlog::logger> logger = spdlog::get("gridmas");
+  if (!logger) logger = spdlog::stderr_color_mt("gridmas");  // Run() returned before its setup
+  if (code == 0) {
+    logger->info("exit 0");
+  } else {
+    logger->error("exit {} (the reason is logged above)", code);
+  }
+  logger->flush();
 }
 
 int Run(int argc, char** argv) {
@@ -190,12 +306,21 @@ int Run(int argc, char** argv) {
                  "S3 endpoint http://host:port of s3:// backup buckets (env GRID_S3_ENDPOINT)");
   app.add_option("--s3-region", backup_options.s3.region,
                  "S3 region of s3:// backup buckets (env AWS_REGION, else us-east-1)");
+  app.add_option("--s3-part-size-bytes", backup_options.s3.part_size_bytes,
+                 "multipart part size of s3:// backup uploads (5 MiB..5 GiB)")
+      ->capture_default_str();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }
   spdlog::set_default_logger(spdlog::stderr_color_mt("gridmas"));
+  // The restores of the KVCluster controller open s3:// buckets with OpenBucket's environment
+  // defaults: the flags are theirs too (set before any thread starts).
+  if (!backup_options.s3.endpoint.empty()) {
+    setenv("GRID_S3_ENDPOINT", backup_options.s3.endpoint.c_str(), 1);
+  }
+  if (!backup_options.s3.region.empty()) setenv("AWS_REGION", backup_options.s3.region.c_str(), 1);
 
   for (const std::string& entry : config.binaries) {
     if (Status s = CheckBinary(entry); !s.ok()) {
@@ -302,6 +427,7 @@ int Run(int argc, char** argv) {
   backup_options.prefix = config.prefix;
   backup_options.replica = config.replica;
   backup_options.root = config.root;
+  backup_options.metrics = config.metrics;
   grid::mas::BackupService backups(client->get(), &store, backup_options);
   if (Status s = AddBackupRoutes(&api, &backups); !s.ok()) {
     spdlog::error("api route: {}", s.ToString());
@@ -309,6 +435,18 @@ int Run(int argc, char** argv) {
   }
   if (Status s = grid::mas::console::RegisterConsole(&api); !s.ok()) {
     spdlog::error("console: {}", s.ToString());
+    return 1;
+  }
+  // Read-only views of the console: a cluster's last inspection report, a fleet's routes
+  // and cells from its replicas' admin ports.
+  grid::mas::console::ViewOptions view_options;
+  view_options.admin_host = (*runtime)->Host();
+  view_options.inspection_report = [&inspection](const std::string& cluster) {
+    return inspection.LastReport(cluster);
+  };
+  if (Status s = grid::mas::console::RegisterViews(&api, &store, std::move(view_options));
+      !s.ok()) {
+    spdlog::error("console views: {}", s.ToString());
     return 1;
   }
   auto bound = api.Start(listen);
@@ -362,4 +500,15 @@ int Run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) { return Run(argc, argv); }
+int main(int argc, char** argv) {
+  InstallExitReporting();
+  int code = 0;
+  try {
+    code = Run(argc, argv);
+  } catch (const std::exception& e) {
+    WriteStderr((std::string("gridmas: uncaught exception: ") + e.what() + "\n").c_str());
+    code = kExitUncaughtException;
+  }
+  ReportExit(code);
+  return code;
+}

@@ -8,6 +8,7 @@ run as soon as the cluster has a member, so the test does not wait for a minute 
 
 usage: gridctl_backup_test.py GRIDMAS GRIDCTL [unittest args]
 """
+import calendar
 import json
 import os
 import subprocess
@@ -144,6 +145,68 @@ class GridctlBackupTest(BackupCase):
         self.assertIn("backup takes a kvcluster", r.stderr)
         self.ok("delete", "kv", "plain")
 
+    def test_verify_and_metrics(self):
+        bucket = os.path.join(self.dir, "bucket")
+        self.ok("apply", "-f", "-", stdin=KV % ("main", verbs.V_A,
+                                                "  backup: {bucket: %s}\n" % bucket))
+        self.ok("wait", "kv", "main", "--for", "phase=Run", "--timeout", OPERATION_TIMEOUT,
+                timeout=150)
+        first = json.loads(self.ok("backup", "create", "kv", "main", "-o", "json", timeout=60))
+        second = json.loads(self.ok("backup", "create", "kv", "main", "-o", "json", timeout=60))
+
+        # Intact backups pass, by name and as latest.
+        out = self.ok("backup", "verify", "kv", "main", first["name"], timeout=60)
+        self.assertEqual(out, "backup %s OK: %d bytes, revision %d, sha256 %s\n" % (
+            first["name"], first["sizeBytes"], first["revision"], first["sha256"]))
+        out = self.ok("backup", "verify", "kv", "main", "latest", timeout=60)
+        self.assertTrue(out.startswith("backup %s OK: " % second["name"]), out)
+
+        # One flipped byte in the middle of the stored snapshot: found by its trailing
+        # SHA-256, the check's offset (size - 32) and the object named; exit 1.
+        path = os.path.join(bucket, "main", first["name"], "snapshot.db")
+        with open(path, "r+b") as f:
+            f.seek(first["sizeBytes"] // 2)
+            byte = f.read(1)
+            f.seek(first["sizeBytes"] // 2)
+            f.write(bytes([byte[0] ^ 0xFF]))
+        r = self.ctl("backup", "verify", "kv", "main", first["name"], timeout=60)
+        self.assertEqual(r.returncode, 1, r.stdout)
+        self.assertIn("backup %s failed verification: " % first["name"], r.stderr)
+        self.assertIn("Corruption", r.stderr)
+        self.assertIn("main/%s/snapshot.db" % first["name"], r.stderr)
+        self.assertIn("offset %d" % (first["sizeBytes"] - 32), r.stderr)
+        answer = json.loads(self.ctl("backup", "verify", "kv", "main", first["name"], "-o",
+                                     "json", timeout=60).stdout)
+        self.assertFalse(answer["ok"], answer)
+        self.assertEqual(answer["backup"]["name"], first["name"])
+        self.assertTrue(self.ok("backup", "verify", "kv", "main", second["name"],
+                                timeout=60).startswith("backup %s OK" % second["name"]))
+        # A backup that is not there: 404, named.
+        r = self.ctl("backup", "verify", "kv", "main", "main-19700101T000000Z")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no verified backup main-19700101T000000Z", r.stderr)
+
+        # The backup series on /metrics.
+        with urllib.request.urlopen(self.server + "/metrics", timeout=bb.DEADLINE_S) as resp:
+            text = resp.read().decode()
+        series = {}
+        for line in text.splitlines():
+            if line.startswith("grid_mas_backup"):
+                key, value = line.rsplit(" ", 1)
+                series[key] = float(value)
+        self.assertEqual(series.get('grid_mas_backups_total{cluster="main",result="succeeded"}'),
+                         2, text)
+        self.assertEqual(series.get('grid_mas_backup_last_size_bytes{cluster="main"}'),
+                         second["sizeBytes"], text)
+        created = calendar.timegm(time.strptime(second["created"], "%Y-%m-%dT%H:%M:%SZ"))
+        self.assertEqual(
+            series.get('grid_mas_backup_last_success_timestamp_seconds{cluster="main"}'),
+            created, text)
+        self.assertEqual(series.get('grid_mas_backup_duration_seconds_count{cluster="main"}'),
+                         2, text)
+        self.assertIn('grid_mas_backup_duration_seconds_bucket{cluster="main",le="+Inf"} 2',
+                      text)
+
     def test_unreachable_bucket_is_503_naming_it(self):
         self.ok("apply", "-f", "-", stdin=KV % ("s3c", verbs.V_A,
                                                 "  backup: {bucket: 's3://nothing/here'}\n"))
@@ -166,6 +229,10 @@ class GridctlBackupTest(BackupCase):
         r = self.ctl("backup", "create", "kv", "s3c")
         self.assertEqual(r.returncode, 1)
         self.assertIn("s3://nothing/here", r.stderr)
+        with urllib.request.urlopen(self.server + "/metrics", timeout=bb.DEADLINE_S) as resp:
+            text = resp.read().decode()
+        self.assertIn('grid_mas_backups_total{cluster="s3c",result="failed"} 2', text)
+        self.assertNotIn('grid_mas_backup_last_success_timestamp_seconds{cluster="s3c"}', text)
         self.ok("delete", "kv", "s3c")
 
 

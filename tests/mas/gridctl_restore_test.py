@@ -9,6 +9,10 @@ A backup is taken, a key is written after it, then two of the three members are 
 backup and checks HashKV against the backup's: the cluster serves the backup's keys again,
 without the key written after it.
 
+With spec.backup.autoRestoreAfterSeconds the same quorum loss is recovered without a command:
+once the quorum has been lost that long, the controller restores the latest backup by itself
+(condition AutoRestore).
+
 usage: gridctl_restore_test.py GRIDMAS GRIDCTL [unittest args]
 """
 import glob
@@ -17,6 +21,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import unittest
 
 import gridmas_blackbox_test as bb
@@ -24,6 +29,8 @@ import gridctl_backup_test as backups
 import gridctl_verbs_test as verbs
 
 RESTORE_TIMEOUT = "240s"
+AUTO_AFTER_S = 30  # the smallest autoRestoreAfterSeconds
+AUTO_RESTORE_DEADLINE_S = 240
 KEYS = 20
 
 SPEC = """apiVersion: grid.dev/v1
@@ -110,6 +117,46 @@ class GridctlRestoreTest(backups.BackupCase):
         self.assertEqual(r.returncode, 1, r.stdout)
         self.assertIn("restore failed", r.stderr)
         self.assertIn("main-19700101T000000Z", r.stderr)
+
+    def test_quorum_loss_restored_by_itself(self):
+        bucket = os.path.join(self.dir, "bucket")
+        spec = SPEC % (verbs.V_A, bucket) + "    autoRestoreAfterSeconds: %d\n" % AUTO_AFTER_S
+        self.ok("apply", "-f", "-", stdin=spec)
+        self.ok("wait", "kv", "main", "--for", "phase=Run", "--timeout", "120s", timeout=150)
+        members = self.get()["status"]["members"]
+        endpoints = ",".join(m["clientURL"] for m in members)
+        for i in range(KEYS):
+            self.etcdctl(endpoints, "put", "k%02d" % i, "v%d" % i)
+        record = json.loads(self.ok("backup", "create", "kv", "main", "-o", "json", timeout=60))
+        self.etcdctl(endpoints, "put", "after-backup", "lost by the restore")
+
+        self.frozen = [self.member_pid(m["name"]) for m in members[1:]]
+        for pid in self.frozen:
+            os.kill(pid, signal.SIGSTOP)
+
+        def auto_restored():
+            obj = self.get()
+            conds = {c["type"]: c for c in obj["status"].get("conditions", [])}
+            restored = conds.get("Restored")
+            return (obj["status"].get("phase") == "Run" and "AutoRestore" in conds and
+                    restored is not None and restored["status"] == "True")
+        deadline = time.monotonic() + AUTO_RESTORE_DEADLINE_S
+        while not auto_restored():
+            self.assertLess(time.monotonic(), deadline, "no automatic restore: %s; log:\n%s" %
+                            (json.dumps(self.get()["status"]), self.log("gridmas.log")))
+            time.sleep(0.5)
+
+        obj = self.get()
+        conds = {c["type"]: c for c in obj["status"]["conditions"]}
+        self.assertEqual(conds["AutoRestore"]["reason"], "AutoRestore", conds)
+        self.assertIn("quorum lost since", conds["AutoRestore"]["message"])
+        self.assertIn('request "latest requested auto ', conds["Restored"]["message"])
+        self.assertIn(record["name"], conds["Restored"]["message"])
+        self.assertIn("automatic restore of the latest backup", self.log("gridmas.log"))
+        endpoints = ",".join(m["clientURL"] for m in obj["status"]["members"])
+        keys = self.etcdctl(endpoints, "get", "", "--prefix", "--keys-only").split()
+        self.assertEqual(keys, ["k%02d" % i for i in range(KEYS)])
+        self.etcdctl(endpoints, "put", "after-restore", "ok")
 
 
 if __name__ == "__main__":

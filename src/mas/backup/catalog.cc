@@ -200,4 +200,39 @@ Status DeleteBackup(bucket::Bucket* bucket, const std::string& cluster, const st
   return IgnoreNotFound(bucket->Delete(SnapshotKey(cluster, name)));
 }
 
+Result<OrphanSweep> DeleteOrphanSnapshots(bucket::Bucket* bucket, const std::string& cluster,
+                                          std::chrono::system_clock::time_point now,
+                                          int64_t grace_seconds) {
+  GRID_RETURN_IF_ERROR(ValidateClusterName(cluster));
+  const std::string prefix = cluster + "/";
+  GRID_ASSIGN_OR_RETURN(auto objects, bucket->List(prefix));
+  std::map<std::string, const bucket::ObjectInfo*> snapshots;  // name -> snapshot.db
+  std::map<std::string, bool> has_record;
+  for (const auto& o : objects) {
+    const std::string rest = o.key.substr(prefix.size());
+    const size_t slash = rest.find('/');
+    if (slash == std::string::npos) continue;
+    const std::string name = rest.substr(0, slash);
+    const std::string leaf = rest.substr(slash + 1);
+    if (leaf == kSnapshotObject) snapshots[name] = &o;
+    if (leaf == kRecordObject) has_record[name] = true;
+  }
+  OrphanSweep sweep;
+  const auto cutoff = now - std::chrono::seconds(grace_seconds);
+  for (const auto& [name, info] : snapshots) {
+    if (has_record.count(name) != 0) continue;
+    if (info->modified > cutoff) {
+      ++sweep.young;
+      continue;
+    }
+    Status s = IgnoreNotFound(bucket->Delete(info->key));
+    if (s.ok()) {
+      sweep.deleted.push_back(info->key);
+    } else {
+      sweep.errors.push_back(bucket->Describe() + " " + info->key + ": " + s.ToString());
+    }
+  }
+  return sweep;
+}
+
 }  // namespace grid::mas::backup

@@ -8,6 +8,8 @@
 // Thread-safety: free functions over a thread-safe Bucket.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,11 @@
 #include "mas/bucket/bucket.h"
 
 namespace grid::mas::backup {
+
+// A snapshot.db without backup.json (an upload interrupted before its record, or a delete
+// interrupted after it) is an orphan once it has not been modified for this long: younger ones
+// may be uploads in progress.
+inline constexpr int64_t kOrphanGraceSeconds = 3600;
 
 // ListBackups reads at most this many records of one cluster; more is ResourceExhausted.
 inline constexpr size_t kMaxBackupsPerCluster = 10000;
@@ -49,5 +56,18 @@ Result<std::vector<BackupRecord>> ListBackups(bucket::Bucket* bucket, const std:
 // are not errors (a delete interrupted before is finished).
 [[nodiscard]] Status DeleteBackup(bucket::Bucket* bucket, const std::string& cluster,
                                   const std::string& name);
+
+struct OrphanSweep {
+  std::vector<std::string> deleted;  // keys of the orphaned snapshots deleted, in key order
+  std::vector<std::string> errors;   // one line per orphan whose delete failed
+  int young = 0;                     // orphans kept: modified less than the grace ago
+};
+
+// Deletes the orphaned snapshots of `cluster`: <cluster>/<name>/snapshot.db objects with no
+// <cluster>/<name>/backup.json, last modified at least `grace_seconds` before `now`. A name with
+// a backup.json (whatever it holds) is never touched. Only the listing is an error.
+Result<OrphanSweep> DeleteOrphanSnapshots(bucket::Bucket* bucket, const std::string& cluster,
+                                          std::chrono::system_clock::time_point now,
+                                          int64_t grace_seconds = kOrphanGraceSeconds);
 
 }  // namespace grid::mas::backup

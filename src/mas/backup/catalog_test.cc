@@ -1,5 +1,6 @@
 #include "mas/backup/catalog.h"
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -178,6 +179,60 @@ TEST_F(CatalogTest, DeleteRemovesTheRecordFirst) {
   EXPECT_TRUE(DeleteBackup(&bucket_, "main", r->name).ok()) << "a retried delete finishes";
   EXPECT_TRUE(bucket_.List("")->empty());
   EXPECT_TRUE(DeleteBackup(&bucket_, "main", r->name).ok()) << "deleting nothing is fine";
+}
+
+TEST_F(CatalogTest, OrphanedSnapshotsOlderThanTheGraceAreDeleted) {
+  using std::chrono::seconds;
+  const auto now = std::chrono::floor<seconds>(std::chrono::system_clock::now());
+  constexpr int64_t kGrace = 3600;
+  auto age = [&](const std::string& key, int64_t seconds_ago) {
+    fs::last_write_time(bucket_.PathOf(key),
+                        std::chrono::file_clock::from_sys(now - seconds(seconds_ago)));
+  };
+  // A verified backup, old: kept.
+  auto kept = Upload(Prepare("2026-01-01T00:00:00Z"));
+  ASSERT_TRUE(kept.ok());
+  age(SnapshotKey("main", kept->name), 10 * kGrace);
+  age(RecordKey("main", kept->name), 10 * kGrace);
+  // A record that does not parse, old: never touched (it is not an orphan).
+  ASSERT_TRUE(bucket_.PutBytes("main/bad/snapshot.db", "x").ok());
+  ASSERT_TRUE(bucket_.PutBytes("main/bad/backup.json", "x").ok());
+  age("main/bad/snapshot.db", 10 * kGrace);
+  // Orphans: exactly the grace old (deleted), one second younger (kept), old (deleted), and
+  // one whose delete fails (reported).
+  for (const char* name : {"at-grace", "young", "old", "stuck"}) {
+    ASSERT_TRUE(bucket_.PutBytes(std::string("main/") + name + "/snapshot.db", "x").ok());
+  }
+  age("main/at-grace/snapshot.db", kGrace);
+  age("main/young/snapshot.db", kGrace - 1);
+  age("main/old/snapshot.db", 10 * kGrace);
+  age("main/stuck/snapshot.db", 10 * kGrace);
+  bucket_.fail_deletes_of.insert("main/stuck/snapshot.db");
+  // Another cluster's orphan is not this cluster's.
+  ASSERT_TRUE(bucket_.PutBytes("other/x/snapshot.db", "x").ok());
+  age("other/x/snapshot.db", 10 * kGrace);
+
+  auto sweep = DeleteOrphanSnapshots(&bucket_, "main", now, kGrace);
+  ASSERT_TRUE(sweep.ok()) << sweep.status().ToString();
+  EXPECT_EQ(sweep->deleted,
+            (std::vector<std::string>{"main/at-grace/snapshot.db", "main/old/snapshot.db"}));
+  EXPECT_EQ(sweep->young, 1);
+  ASSERT_EQ(sweep->errors.size(), 1u);
+  EXPECT_NE(sweep->errors[0].find("main/stuck/snapshot.db"), std::string::npos)
+      << sweep->errors[0];
+  EXPECT_TRUE(fs::exists(bucket_.PathOf("main/young/snapshot.db")));
+  EXPECT_TRUE(fs::exists(bucket_.PathOf("main/bad/snapshot.db")));
+  EXPECT_TRUE(fs::exists(bucket_.PathOf("other/x/snapshot.db")));
+  EXPECT_EQ(Names(), std::vector<std::string>{kept->name});
+  EXPECT_TRUE(VerifyStoredBackup(&bucket_, *kept, scratch()).ok());
+
+  // The next pass finishes what failed; the default grace is an hour.
+  bucket_.fail_deletes_of.clear();
+  sweep = DeleteOrphanSnapshots(&bucket_, "main", now);
+  ASSERT_TRUE(sweep.ok());
+  EXPECT_EQ(sweep->deleted, std::vector<std::string>{"main/stuck/snapshot.db"});
+  EXPECT_EQ(sweep->young, 1);
+  static_assert(kOrphanGraceSeconds == 3600);
 }
 
 TEST_F(CatalogTest, RecordsPerClusterLimit) {

@@ -67,6 +67,14 @@ Result<BackupJobResult> BackupJob::Run(const BackupTarget& target, const Retenti
       result.delete_errors.push_back(name + ": " + s.ToString());
     }
   }
+  auto orphans = DeleteOrphanSnapshots(bucket_, target.cluster, options_.now(),
+                                       options_.orphan_grace_seconds);
+  if (!orphans.ok()) {
+    result.delete_errors.push_back("orphans not collected: " + orphans.status().ToString());
+    return result;
+  }
+  result.orphans_deleted = std::move(orphans->deleted);
+  for (std::string& e : orphans->errors) result.delete_errors.push_back(std::move(e));
   return result;
 }
 

@@ -1,6 +1,7 @@
 // Restore scenarios through Reconcile with the fakes: a quorum loss recovered by setting
 // spec.restoreFrom, a restore resumed by a fresh reconciler (restart) and after a lost status
-// write, a failed fetch held in Failed until a new request, a new cluster restored.
+// write, a failed fetch held in Failed until a new request, a new cluster restored; the
+// automatic restore after spec.backup.autoRestoreAfterSeconds of quorum loss (once per loss).
 #include <algorithm>
 #include <functional>
 #include <set>
@@ -114,7 +115,8 @@ class RestoreReconcilerTest : public ::testing::Test {
     reconciler_ = std::make_unique<KVClusterReconciler>(
         std::make_unique<MemStoreAccess>(&store_), &runtime_, cluster_.Factory(), options_);
   }
-  void Apply(const std::string& restore, const std::string& requested = "") {
+  void Apply(const std::string& restore, const std::string& requested = "",
+             std::optional<int64_t> auto_restore_after_seconds = std::nullopt) {
     Resource r;
     r.metadata.name = "c";
     r.metadata.uid = "0123456789abcdef";
@@ -122,7 +124,7 @@ class RestoreReconcilerTest : public ::testing::Test {
     spec.engine = "gridkv";
     spec.version = "3.4.0";
     spec.members = 3;
-    spec.backup = BackupSpec{"", "/backups", std::nullopt};
+    spec.backup = BackupSpec{"", "/backups", std::nullopt, auto_restore_after_seconds};
     if (!restore.empty()) spec.restore_from = RestoreFrom{restore, requested};
     Defaults(&spec);
     r.spec = spec;
@@ -181,8 +183,8 @@ class RestoreReconcilerTest : public ::testing::Test {
     for (const MemberStatus& m : Current().status.members) ids.insert(m.id);
     return ids;
   }
-  void Provision3() {
-    Apply("");
+  void Provision3(std::optional<int64_t> auto_restore_after_seconds = std::nullopt) {
+    Apply("", "", auto_restore_after_seconds);
     ASSERT_TRUE(RunUntil(Running));
   }
   void LoseQuorum() {
@@ -296,6 +298,93 @@ TEST_F(RestoreReconcilerTest, NewClusterIsRestoredInsteadOfProvisioned) {
   EXPECT_EQ(io_->Count("MoveAside"), 3u);  // nothing to move: OK
   EXPECT_EQ(io_->Count("RestoreDataDir gridkv"), 3u);
   EXPECT_TRUE(errors_.empty()) << errors_.front();
+}
+
+constexpr int64_t kAutoAfterSeconds = 120;
+
+TEST_F(RestoreReconcilerTest, QuorumLostLongerThanAutoRestoreAfterRestoresByItself) {
+  Provision3(kAutoAfterSeconds);
+  LoseQuorum();
+  const Resource failed = Current();
+  const Condition* available = FindCondition(failed.status, kCondAvailable);
+  ASSERT_NE(available, nullptr);
+  ASSERT_EQ(available->status, ConditionStatus::kFalse);
+  const TimePoint lost = *ParseTimestamp(available->last_transition_time);
+  // Not before autoRestoreAfterSeconds.
+  while (now_ + seconds(5) < lost + seconds(kAutoAfterSeconds)) Pass(seconds(5));
+  EXPECT_EQ(io_->Count("Fetch"), 0u);
+  EXPECT_EQ(FindCondition(Current().status, kCondAutoRestore), nullptr);
+
+  ASSERT_TRUE(RunUntil(Restored, seconds(5))) << PhaseName(Current().status.phase);
+  EXPECT_EQ(io_->Count("Fetch /backups c latest /fake/scratch/c-"), 1u);
+  EXPECT_EQ(RestoreSteps(), kAllStages);
+  EXPECT_EQ(History().back(), "Restore Succeeded");
+  // Why, kept in the AutoRestore condition; the Restored condition names the automatic request.
+  const Resource after = Current();
+  const Condition* why = FindCondition(after.status, kCondAutoRestore);
+  ASSERT_NE(why, nullptr);
+  EXPECT_EQ(why->status, ConditionStatus::kTrue);
+  EXPECT_EQ(why->reason, kReasonAutoRestore);
+  EXPECT_NE(why->message.find("request \"latest requested auto "), std::string::npos)
+      << why->message;
+  EXPECT_NE(why->message.find("quorum lost since " + FormatTimestamp(lost) + ": "),
+            std::string::npos) << why->message;
+  EXPECT_NE(why->message.find(">= spec.backup.autoRestoreAfterSeconds 120"), std::string::npos)
+      << why->message;
+  const auto requested = LastAutoRestoreRequest(Current().status);
+  ASSERT_TRUE(requested.has_value());
+  EXPECT_GE(*requested - lost, seconds(kAutoAfterSeconds));
+  const Condition* restored = FindCondition(after.status, kCondRestored);
+  EXPECT_EQ(restored->message.rfind("request \"latest requested auto ", 0), 0u)
+      << restored->message;
+  // No spec was written: the request lives in the status.
+  EXPECT_FALSE(std::get<KVClusterSpec>(Current().spec).restore_from.has_value());
+
+  // Once per quorum loss: the restored cluster runs on.
+  for (int i = 0; i < 40; ++i) Pass(seconds(10));
+  EXPECT_EQ(io_->Count("Fetch"), 1u);
+  EXPECT_TRUE(Running(Current()));
+  EXPECT_TRUE(errors_.empty()) << errors_.front();
+
+  // A new quorum loss is a new one: restored by itself again.
+  LoseQuorum();
+  ASSERT_TRUE(RunUntil([this](const Resource&) { return io_->Count("Fetch") == 2; }, seconds(5)));
+  ASSERT_TRUE(RunUntil(Restored, seconds(5)));
+  EXPECT_GT(*LastAutoRestoreRequest(Current().status), *requested);
+}
+
+TEST_F(RestoreReconcilerTest, FailedAutoRestoreIsNotRepeatedUntilARequest) {
+  Provision3(kAutoAfterSeconds);
+  io_->fetch_error = NotFound("no verified backup of c");
+  LoseQuorum();
+  ASSERT_TRUE(RunUntil([this](const Resource& r) {
+    return io_->Count("Fetch") == 1 && r.status.phase == Phase::kFailed &&
+           r.status.operation.is_null();
+  }, seconds(5)));
+  const Resource failed = Current();
+  const Condition* c = FindCondition(failed.status, kCondRestored);
+  ASSERT_NE(c, nullptr);
+  EXPECT_EQ(c->status, ConditionStatus::kFalse);
+  EXPECT_NE(c->message.find("FetchBackup failed"), std::string::npos) << c->message;
+  // Quorum still lost, far past the delay: not tried again.
+  for (int i = 0; i < 60; ++i) Pass(seconds(10));
+  EXPECT_EQ(io_->Count("Fetch"), 1u);
+  EXPECT_EQ(Current().status.phase, Phase::kFailed);
+
+  // A request restores it.
+  io_->fetch_error = Status::Ok();
+  Apply("latest", "2027-01-15T09:00:00Z", kAutoAfterSeconds);
+  ASSERT_TRUE(RunUntil(Restored));
+  EXPECT_EQ(io_->Count("Fetch"), 2u);
+}
+
+TEST_F(RestoreReconcilerTest, WithoutAutoRestoreAfterQuorumLossWaitsForARequest) {
+  Provision3();
+  LoseQuorum();
+  for (int i = 0; i < 100; ++i) Pass(seconds(60));
+  EXPECT_EQ(io_->Count("Fetch"), 0u);
+  EXPECT_EQ(Current().status.phase, Phase::kFailed);
+  EXPECT_EQ(FindCondition(Current().status, kCondAutoRestore), nullptr);
 }
 
 }  // namespace

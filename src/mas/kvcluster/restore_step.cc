@@ -98,7 +98,47 @@ Step WaitHealthy(const KVClusterSpec& spec, const ResourceStatus& status, const 
   return s;
 }
 
+// The first step of an automatic restore, when one is due now.
+std::optional<Step> AutoRestore(const KVClusterSpec& spec, const ResourceStatus& status,
+                                const Observed& observed, TimePoint now) {
+  if (!spec.backup || !spec.backup->auto_restore_after_seconds) return std::nullopt;
+  if (status.members.empty() || !observed.quorum_lost_since) return std::nullopt;
+  const TimePoint since = *observed.quorum_lost_since;
+  const int64_t after_seconds = *spec.backup->auto_restore_after_seconds;
+  const int64_t lost_seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(now - since).count();
+  if (lost_seconds < after_seconds) return std::nullopt;
+  if (auto last = LastAutoRestoreRequest(status); last && *last >= since) return std::nullopt;
+  const RestoreFrom request{kRestoreLatest, kAutoRestoreRequestedPrefix + FormatTimestamp(now)};
+  Operation op;
+  op.name = kOpRestore;
+  op.target = request.backup;
+  op.reason = RestoreRequestKey(request);
+  op.started = FormatTimestamp(now);
+  op.stage = kStageStopMembers;
+  const std::string why = fmt::format(
+      "quorum lost since {}: {}s >= spec.backup.autoRestoreAfterSeconds {}",
+      FormatTimestamp(since), lost_seconds, after_seconds);
+  Step s = RunStage(op, kStageStopMembers, now);
+  s.why = "automatic restore of the latest backup: " + why;
+  s.conditions.push_back(
+      {kCondAutoRestore, ConditionStatus::kTrue, kReasonAutoRestore, RequestPrefix(op.reason) + why});
+  return s;
+}
+
 }  // namespace
+
+std::optional<TimePoint> LastAutoRestoreRequest(const ResourceStatus& status) {
+  const Condition* c = FindCondition(status, kCondAutoRestore);
+  if (c == nullptr) return std::nullopt;
+  const std::string marker = std::string(" requested ") + kAutoRestoreRequestedPrefix;
+  const size_t at = c->message.find(marker);
+  if (at == std::string::npos) return std::nullopt;
+  const size_t start = at + marker.size();
+  const size_t end = c->message.find('"', start);
+  if (end == std::string::npos) return std::nullopt;
+  return ParseTimestamp(c->message.substr(start, end - start));
+}
 
 std::string RestoreRequestKey(const RestoreFrom& restore_from) {
   if (restore_from.requested.empty()) return restore_from.backup;
@@ -150,9 +190,10 @@ std::optional<Step> DecideRestore(const KVClusterSpec& spec, const ResourceStatu
     }
     return RunStage(op, op.stage.empty() ? kStageStopMembers : op.stage, now);
   }
-  if (!spec.restore_from) return std::nullopt;
+  if (!spec.restore_from) return AutoRestore(spec, status, observed, now);
   const std::string key = RestoreRequestKey(*spec.restore_from);
   if (RestoreRequestDone(status, key)) {
+    if (auto s = AutoRestore(spec, status, observed, now)) return s;
     const Condition* c = FindCondition(status, kCondRestored);
     if (c->status == ConditionStatus::kTrue) return std::nullopt;
     Step hold;

@@ -21,6 +21,17 @@
 // (another spec.restoreFrom) or a spec change that makes a new request.
 // A cluster with nothing planned first plans its members (Decide's PlanMembers) under the
 // Restore operation. Phase during a restore: Provision.
+//
+// Automatic restore (spec.backup.autoRestoreAfterSeconds): when no restore runs or is pending
+// (spec.restoreFrom absent or done), the cluster has members, and its quorum has been lost
+// (Observed::quorum_lost_since, from the Available=False transition) for at least that long,
+// the Restore operation of the latest backup starts by itself with the request key
+// "latest requested auto <RFC 3339 now>". The condition AutoRestore (True, reason AutoRestore)
+// says why: "request \"<key>\": quorum lost since <T>: <N>s >= autoRestoreAfterSeconds <M>";
+// the step's why (logged with the phase change) says the same. At most once per quorum loss:
+// not again while the AutoRestore condition names a request made after the quorum was lost
+// (a failed automatic restore stays Failed until the quorum is back and lost again, or a
+// restore is requested). spec.restoreFrom is not written (the controller writes status only).
 #pragma once
 
 #include <optional>
@@ -35,6 +46,10 @@ namespace grid::mas::kvcluster {
 inline constexpr char kCondRestored[] = "Restored";
 inline constexpr char kReasonRestored[] = "Restored";
 inline constexpr char kReasonRestoreFailed[] = "RestoreFailed";
+inline constexpr char kCondAutoRestore[] = "AutoRestore";
+inline constexpr char kReasonAutoRestore[] = "AutoRestore";
+// The request text of an automatic restore, before its RFC 3339 time.
+inline constexpr char kAutoRestoreRequestedPrefix[] = "auto ";
 
 inline constexpr char kStageStopMembers[] = "StopMembers";
 inline constexpr char kStageMoveAside[] = "MoveAside";
@@ -55,6 +70,9 @@ bool RestoreRequestDone(const ResourceStatus& status, const std::string& key);
 std::optional<Step> DecideRestore(const KVClusterSpec& spec, const ResourceStatus& status,
                                   const Observed& observed, TimePoint now,
                                   const PlanOptions& options = {});
+
+// The time of the automatic restore request the AutoRestore condition names, if any.
+std::optional<TimePoint> LastAutoRestoreRequest(const ResourceStatus& status);
 
 // `step` (a kRestore step) failed with `error`: the operation ends, phase Failed, Restored
 // False naming the stage and the error.

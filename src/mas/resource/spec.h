@@ -94,8 +94,9 @@ struct BackupSpec {
   std::string bucket;
   std::optional<BackupRetention> retention;
   // When set, a cluster whose quorum has been lost for this long restores its newest verified
-  // backup by itself (the controller writes spec.restoreFrom {backup: latest}); absent = only
-  // on request. kMinAutoRestoreAfterSeconds..kMaxAutoRestoreAfterSeconds.
+  // backup by itself (the controller starts the Restore operation of "latest" once per quorum
+  // loss, with condition AutoRestore saying why); absent = only on request.
+  // kMinAutoRestoreAfterSeconds..kMaxAutoRestoreAfterSeconds.
   std::optional<int64_t> auto_restore_after_seconds = {};
   bool operator==(const BackupSpec&) const = default;
 };

@@ -1,6 +1,7 @@
 #include "mas/backup/testing/fake_bucket.h"
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -91,6 +92,7 @@ Result<std::vector<bucket::ObjectInfo>> FakeDirBucket::List(const std::string& p
     bucket::ObjectInfo info;
     info.key = key;
     info.size_bytes = static_cast<int64_t>(it->file_size());
+    info.modified = std::chrono::file_clock::to_sys(it->last_write_time());
     if (etag_is_sha256) {
       GRID_ASSIGN_OR_RETURN(auto digest, DigestFile(it->path().string()));
       info.etag = digest.sha256;
