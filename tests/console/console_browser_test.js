@@ -182,8 +182,9 @@ async function main() {
     browser = await chromium.launch({ executablePath: BROWSER, args: ["--no-sandbox"], headless: true });
     page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
     const pageErrors = [];
-    // While the API server restarts, the browser reports the refused connections of the
-    // page's reconnect attempts; those (and only those) are expected then.
+    // While the API server restarts, the browser reports the watch streams the stop cut off
+    // (a chunked body ended early, or reset) and the refused connections of the page's
+    // reconnect attempts; those network errors (and only those) are expected then.
     let restarting = false;
     // A cluster without an inspection report yet answers 404 there (shown as "no inspection
     // report yet").
@@ -191,7 +192,11 @@ async function main() {
     page.on("console", (m) => {
       if (m.type() !== "error") return;
       if (expectedMissing(m.location().url || "", m.text())) return;
-      if (restarting && /net::ERR_CONNECTION_REFUSED/.test(m.text())) return;
+      if (restarting &&
+          /net::ERR_(CONNECTION_REFUSED|INCOMPLETE_CHUNKED_ENCODING|CONNECTION_RESET|EMPTY_RESPONSE)/
+              .test(m.text())) {
+        return;
+      }
       pageErrors.push(`console: ${m.text()} (${m.location().url || "no url"})`);
     });
     page.on("pageerror", (e) => pageErrors.push(`exception: ${e.message}`));
