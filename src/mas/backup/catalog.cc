@@ -121,17 +121,18 @@ Result<BackupRecord> UploadBackup(bucket::Bucket* bucket, BackupRecord record,
   return record;
 }
 
-Result<std::vector<BackupRecord>> ListBackups(bucket::Bucket* bucket, const std::string& cluster,
-                                              std::vector<std::string>* skipped,
-                                              size_t max_records) {
-  GRID_RETURN_IF_ERROR(ValidateClusterName(cluster));
-  const std::string prefix = cluster + "/";
-  GRID_ASSIGN_OR_RETURN(auto objects, bucket->List(prefix));
-  struct Objects {
-    const bucket::ObjectInfo* snapshot = nullptr;
-    const bucket::ObjectInfo* record = nullptr;
-  };
-  std::map<std::string, Objects> by_name;
+namespace {
+
+// The objects of one backup name under "<cluster>/": its snapshot and its record (either may
+// be missing). Pointers into `objects`.
+struct BackupObjects {
+  const bucket::ObjectInfo* snapshot = nullptr;
+  const bucket::ObjectInfo* record = nullptr;
+};
+
+std::map<std::string, BackupObjects> GroupByBackup(const std::vector<bucket::ObjectInfo>& objects,
+                                                   const std::string& prefix) {
+  std::map<std::string, BackupObjects> by_name;
   for (const auto& o : objects) {
     const std::string rest = o.key.substr(prefix.size());
     const size_t slash = rest.find('/');
@@ -141,6 +142,18 @@ Result<std::vector<BackupRecord>> ListBackups(bucket::Bucket* bucket, const std:
     if (leaf == kSnapshotObject) by_name[name].snapshot = &o;
     if (leaf == kRecordObject) by_name[name].record = &o;
   }
+  return by_name;
+}
+
+}  // namespace
+
+Result<std::vector<BackupRecord>> ListBackups(bucket::Bucket* bucket, const std::string& cluster,
+                                              std::vector<std::string>* skipped,
+                                              size_t max_records) {
+  GRID_RETURN_IF_ERROR(ValidateClusterName(cluster));
+  const std::string prefix = cluster + "/";
+  GRID_ASSIGN_OR_RETURN(auto objects, bucket->List(prefix));
+  const std::map<std::string, BackupObjects> by_name = GroupByBackup(objects, prefix);
   auto skip = [&](const std::string& line) {
     if (skipped != nullptr) skipped->push_back(line);
   };
@@ -206,21 +219,11 @@ Result<OrphanSweep> DeleteOrphanSnapshots(bucket::Bucket* bucket, const std::str
   GRID_RETURN_IF_ERROR(ValidateClusterName(cluster));
   const std::string prefix = cluster + "/";
   GRID_ASSIGN_OR_RETURN(auto objects, bucket->List(prefix));
-  std::map<std::string, const bucket::ObjectInfo*> snapshots;  // name -> snapshot.db
-  std::map<std::string, bool> has_record;
-  for (const auto& o : objects) {
-    const std::string rest = o.key.substr(prefix.size());
-    const size_t slash = rest.find('/');
-    if (slash == std::string::npos) continue;
-    const std::string name = rest.substr(0, slash);
-    const std::string leaf = rest.substr(slash + 1);
-    if (leaf == kSnapshotObject) snapshots[name] = &o;
-    if (leaf == kRecordObject) has_record[name] = true;
-  }
   OrphanSweep sweep;
   const auto cutoff = now - std::chrono::seconds(grace_seconds);
-  for (const auto& [name, info] : snapshots) {
-    if (has_record.count(name) != 0) continue;
+  for (const auto& [name, objs] : GroupByBackup(objects, prefix)) {
+    if (objs.snapshot == nullptr || objs.record != nullptr) continue;
+    const bucket::ObjectInfo* info = objs.snapshot;
     if (info->modified > cutoff) {
       ++sweep.young;
       continue;

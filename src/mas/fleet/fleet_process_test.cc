@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
@@ -33,8 +34,10 @@ using std::chrono::steady_clock;
 constexpr milliseconds kSettleDeadline{90000};
 constexpr char kPrefix[] = "/grid/routes";
 
-// GET http://127.0.0.1:port/path; the body of a 200 answer, "" otherwise.
-std::string HttpGet(int port, const std::string& path) {
+// Sends `request` to 127.0.0.1:port and reads the answer until the peer closes or `done`
+// says enough arrived (2 s socket timeouts); "" when nothing could be sent.
+std::string Exchange(int port, const std::string& request,
+                     const std::function<bool(const std::string&)>& done) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return "";
   timeval tv{2, 0};
@@ -45,15 +48,23 @@ std::string HttpGet(int port, const std::string& path) {
   addr.sin_port = htons(static_cast<uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   std::string response;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-    const std::string req =
-        "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
-      char buf[4096];
-      for (ssize_t n; (n = ::recv(fd, buf, sizeof(buf), 0)) > 0;) response.append(buf, n);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+      ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(request.size())) {
+    char buf[4096];
+    for (ssize_t n; !done(response) && (n = ::recv(fd, buf, sizeof(buf), 0)) > 0;) {
+      response.append(buf, n);
     }
   }
   ::close(fd);
+  return response;
+}
+
+// GET http://127.0.0.1:port/path; the body of a 200 answer, "" otherwise.
+std::string HttpGet(int port, const std::string& path) {
+  const std::string response =
+      Exchange(port, "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+               [](const std::string&) { return false; });
   if (response.rfind("HTTP/1.1 200", 0) != 0) return "";
   const size_t body = response.find("\r\n\r\n");
   return body == std::string::npos ? "" : response.substr(body + 4);
@@ -62,27 +73,9 @@ std::string HttpGet(int port, const std::string& path) {
 // One request to 127.0.0.1:port; true when a complete HTTP status line came back (any
 // status: the routers here answer an unknown tenant themselves).
 bool Answered(int port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  timeval tv{2, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  std::string response;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0) {
-    const std::string req = "GET / HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n";
-    if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size())) {
-      char buf[1024];
-      for (ssize_t n; response.find("\r\n") == std::string::npos &&
-                      (n = ::recv(fd, buf, sizeof(buf), 0)) > 0;) {
-        response.append(buf, n);
-      }
-    }
-  }
-  ::close(fd);
+  const std::string response =
+      Exchange(port, "GET / HTTP/1.1\r\nHost: probe\r\nConnection: close\r\n\r\n",
+               [](const std::string& r) { return r.find("\r\n") != std::string::npos; });
   return response.rfind("HTTP/1.1 ", 0) == 0 && response.find("\r\n") != std::string::npos;
 }
 
