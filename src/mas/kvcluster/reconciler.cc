@@ -428,7 +428,16 @@ Result<controller::ReconcileResult> KVClusterReconciler::Reconcile(const std::st
   }
   std::optional<Operation> op = step.operation;
   if (op && Executes(step)) {
-    RecordStep(&*op, step.Describe(), now_text, result.ok() ? "ok" : result.ToString());
+    std::string outcome = result.ok() ? "ok" : result.ToString();
+    if (outcome.size() > kMaxStepResultBytes) outcome.resize(kMaxStepResultBytes);
+    // A failure that repeats the last recorded one is not recorded again: the status stays as
+    // it was, so its write is skipped, no watch event queues the object again at once, and the
+    // runner's back-off paces the retries (otherwise a step failing at once, e.g. a missing
+    // binary, rewrites the status hundreds of times a second).
+    const bool repeated_failure = !result.ok() && !op->steps.empty() &&
+                                  op->steps.back().step == step.Describe() &&
+                                  op->steps.back().result == outcome;
+    if (!repeated_failure) RecordStep(&*op, step.Describe(), now_text, std::move(outcome));
   }
   next.operation = op ? OperationToJson(*op) : nlohmann::json(nullptr);
   // The operation that ran before this pass moves to the history when it ended.

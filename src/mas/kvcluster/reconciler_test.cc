@@ -375,6 +375,27 @@ TEST_F(KVClusterReconcilerTest, WaitingPassesLeaveStatusUnchanged) {
   EXPECT_EQ(Current().status.phase, Phase::kScale);
 }
 
+TEST_F(KVClusterReconcilerTest, ARepeatedFailureIsNotWrittenAgain) {
+  runtime_.FailStarts(NotFound("no binary for gridkv@3.4.0"));
+  Apply(3, "3.4.0");
+  Pass();
+  Pass();  // the failing step is recorded once
+  const std::string failed = Current().metadata.resource_version;
+  const size_t errors = errors_.size();
+  Pass();
+  Pass();
+  // Still failing: no status write (no watch event would requeue it at once), but the error is
+  // returned each time, so the runner's back-off paces the retries.
+  EXPECT_EQ(Current().metadata.resource_version, failed);
+  EXPECT_EQ(errors_.size(), errors + 2);
+  auto op = OperationFromJson(Current().status.operation);
+  ASSERT_TRUE(op.ok() && op->has_value());
+  ASSERT_FALSE((*op)->steps.empty());
+  EXPECT_NE((*op)->steps.back().result.find("no binary"), std::string::npos);
+  runtime_.FailStarts(Status::Ok());
+  EXPECT_TRUE(RunUntil([](const Resource& r) { return Running(r, 3, "3.4.0"); }));
+}
+
 TEST_F(KVClusterReconcilerTest, ConflictRequeues) {
   Apply(3, "3.4.0");
   store_.InjectConflicts(1);

@@ -6,6 +6,7 @@ using runtime::InstanceState;
 
 Status FakeRuntime::Start(const runtime::InstanceSpec& spec) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (!start_error_.ok()) return start_error_;
   auto it = instances_.find(spec.name);
   if (it != instances_.end() && (it->second.state == InstanceState::kRunning ||
                                  it->second.state == InstanceState::kBackoff)) {
@@ -78,6 +79,11 @@ std::vector<runtime::InstanceStatus> FakeRuntime::List(const std::string& prefix
 Result<int> FakeRuntime::AllocatePort() {
   std::lock_guard<std::mutex> lock(mu_);
   return next_port_++;
+}
+
+void FakeRuntime::FailStarts(Status error) {
+  std::lock_guard<std::mutex> lock(mu_);
+  start_error_ = std::move(error);
 }
 
 void FakeRuntime::Crash(const std::string& name) {

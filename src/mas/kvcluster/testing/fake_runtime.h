@@ -31,6 +31,8 @@ class FakeRuntime final : public runtime::Runtime {
   std::string Host() const override { return "127.0.0.1"; }
   void SetActive(bool) override {}
 
+  // Every Start fails with `error` until FailStarts(Status::Ok()).
+  void FailStarts(Status error);
   // The process of `name` exits and keeps exiting (state Backoff) until the next Start after
   // a Stop or Remove.
   void Crash(const std::string& name);
@@ -51,6 +53,7 @@ class FakeRuntime final : public runtime::Runtime {
   std::vector<std::string> log_;                              // guarded by mu_
   int next_port_ = 40000;                                     // guarded by mu_
   int next_pid_ = 100;                                        // guarded by mu_
+  Status start_error_;                                        // guarded by mu_
 };
 
 }  // namespace grid::mas::kvcluster::testing
