@@ -100,6 +100,7 @@ void DefaultControllerHost::Start(const controller::Fence& fence) {
   fenced_options.write_fence = fence.Compare();
   fenced_store_ = std::make_unique<ResourceStore>(client_, fenced_options);
   kvcluster::KVClusterOptions kv_options;
+  kv_options.restore_io = kvcluster::LocalRestoreIo(config_->s3);
   kv_options.restore_scratch_dir = (std::filesystem::path(config_->root) / "restore").string();
   kv_options.restore_binaries = [catalog = &config_->catalog](const std::string& engine,
                                                               const std::string& version) {

@@ -51,6 +51,7 @@ struct GridmasConfig {
   std::vector<std::string> binaries;      // "engine@version=/abs/path", for the runtime's catalog
   std::vector<std::string> store_endpoints;  // the control plane's store ("host:port")
   runtime::VersionCatalog catalog;        // the runtime's binaries; restores take their tools here
+  bucket::S3Options s3;                   // s3:// buckets of restores (endpoint, region, part size)
   metrics::Registry* metrics = nullptr;   // the process's series (served on /metrics); never null in gridmas
 };
 

@@ -315,12 +315,7 @@ int Run(int argc, char** argv) {
     return app.exit(e);
   }
   spdlog::set_default_logger(spdlog::stderr_color_mt("gridmas"));
-  // The restores of the KVCluster controller open s3:// buckets with OpenBucket's environment
-  // defaults: the flags are theirs too (set before any thread starts).
-  if (!backup_options.s3.endpoint.empty()) {
-    setenv("GRID_S3_ENDPOINT", backup_options.s3.endpoint.c_str(), 1);
-  }
-  if (!backup_options.s3.region.empty()) setenv("AWS_REGION", backup_options.s3.region.c_str(), 1);
+  config.s3 = backup_options.s3;  // restores open the same s3:// buckets as backups
 
   for (const std::string& entry : config.binaries) {
     if (Status s = CheckBinary(entry); !s.ok()) {

@@ -18,6 +18,8 @@ namespace fs = std::filesystem;
 
 class FileRestoreIo final : public RestoreIo {
  public:
+  explicit FileRestoreIo(bucket::S3Options s3) : s3_(std::move(s3)) {}
+
   Status MoveAside(const std::string& data_dir, const std::string& aside) override {
     std::error_code ec;
     if (!fs::exists(data_dir, ec)) return ec ? IOError(data_dir + ": " + ec.message()) : Status::Ok();
@@ -33,7 +35,7 @@ class FileRestoreIo final : public RestoreIo {
     std::error_code ec;
     fs::create_directories(fs::path(local_path).parent_path(), ec);
     if (ec) return IOError(fs::path(local_path).parent_path().string() + ": " + ec.message());
-    GRID_ASSIGN_OR_RETURN(std::unique_ptr<bucket::Bucket> b, bucket::OpenBucket(bucket_url));
+    GRID_ASSIGN_OR_RETURN(std::unique_ptr<bucket::Bucket> b, bucket::OpenBucket(bucket_url, s3_));
     GRID_ASSIGN_OR_RETURN(backup::FetchedBackup fetched,
                           backup::FetchBackup(b.get(), cluster, name, local_path));
     return fetched.record;
@@ -67,6 +69,9 @@ class FileRestoreIo final : public RestoreIo {
                 const backup::BackupRecord& record) override {
     return backup::VerifyRestored(endpoints, record).status();
   }
+
+ private:
+  const bucket::S3Options s3_;
 };
 
 std::string InitialClusterOf(const ResourceStatus& status) {
@@ -79,7 +84,9 @@ std::string InitialClusterOf(const ResourceStatus& status) {
 
 }  // namespace
 
-std::unique_ptr<RestoreIo> LocalRestoreIo() { return std::make_unique<FileRestoreIo>(); }
+std::unique_ptr<RestoreIo> LocalRestoreIo(bucket::S3Options s3) {
+  return std::make_unique<FileRestoreIo>(std::move(s3));
+}
 
 std::string RestoreScratchPath(const RestoreRunContext& ctx, const Operation& op) {
   std::string dir = ctx.scratch_dir;

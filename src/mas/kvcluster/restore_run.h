@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "mas/bucket/bucket.h"
 #include "mas/backup/record.h"
 #include "mas/backup/restore.h"
 #include "mas/kvcluster/plan.h"
@@ -47,9 +48,9 @@ class RestoreIo {
                                       const backup::BackupRecord& record) = 0;
 };
 
-// The production RestoreIo: the local file system, OpenBucket (S3 credentials from the
-// environment), the backup library.
-std::unique_ptr<RestoreIo> LocalRestoreIo();
+// The production RestoreIo: the local file system, OpenBucket with `s3` (what it leaves empty
+// comes from the environment), the backup library.
+std::unique_ptr<RestoreIo> LocalRestoreIo(bucket::S3Options s3 = {});
 
 struct RestoreRunContext {
   const Resource* resource = nullptr;  // the KVCluster as read this pass
