@@ -42,11 +42,16 @@ int RunL4Mode(int argc, char** argv) {
   std::string config_path;
   std::string admin_listen;
   int threads = 1;
+  uint32_t spin_before_wait_us = net::kDefaultSpinBeforeWaitUs;
   uint64_t drain_deadline_ms = 30000;
   app.add_option("--config", config_path, "listeners YAML file (SIGHUP reloads)")->required();
   app.add_option("--admin", admin_listen, "admin address (/healthz /stats)");
   app.add_option("--threads", threads, "event loops (one thread each)")
       ->check(CLI::Range(1, l4::kMaxThreads))
+      ->capture_default_str();
+  app.add_option("--spin-before-wait-us", spin_before_wait_us,
+                 "a busy loop polls this long before it sleeps (0: never)")
+      ->check(CLI::Range(0u, net::kMaxSpinBeforeWaitUs))
       ->capture_default_str();
   app.add_option("--drain-deadline-ms", drain_deadline_ms,
                  "on SIGTERM, close what is still open after this long")
@@ -65,6 +70,7 @@ int RunL4Mode(int argc, char** argv) {
 
   l4::ServerOptions options;
   options.threads = threads;
+  options.spin_before_wait_us = spin_before_wait_us;
   options.seed = std::random_device{}();
   l4::Server server(std::move(config).value(), options);
   if (Status s = server.Start(); !s.ok()) {

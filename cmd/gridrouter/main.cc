@@ -1,7 +1,7 @@
 // gridrouter: the cell router. The route table comes from a YAML file or from the store.
 //
 //   gridrouter --config routes.yaml | --endpoints host:port[,...] [--prefix /grid/routes]
-//              [--table-cache FILE] --listen 127.0.0.1:8080 [--threads N]
+//              [--table-cache FILE] --listen 127.0.0.1:8080 [--threads N] [--spin-before-wait-us US]
 //              [--admin 127.0.0.1:9901] [--access-log FILE|-] [--drain-deadline-ms MS]
 //
 // Prints "admin on <address>" once the admin port is bound, then "listening on <address>"
@@ -83,6 +83,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--threads", options.loops, "event loops (one thread each)")
       ->check(CLI::Range(1, grid::router::proxy::kMaxLoops))
+      ->capture_default_str();
+  app.add_option("--spin-before-wait-us", options.spin_before_wait_us,
+                 "a busy loop polls this long before it sleeps (0: never; it stops by itself "
+                 "while events come further apart)")
+      ->check(CLI::Range(0u, grid::router::net::kMaxSpinBeforeWaitUs))
       ->capture_default_str();
   app.add_option("--admin", admin_listen, "admin address (/healthz /readyz /stats /routes /cells /metrics)");
   app.add_option("--access-log", access_log_path, "access log file ('-': stderr); off if unset");

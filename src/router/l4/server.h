@@ -22,11 +22,14 @@
 #include "router/l4/config.h"
 #include "router/l4/health_checks.h"
 #include "router/l4/worker.h"
+#include "router/net/spin_policy.h"
 
 namespace grid::router::l4 {
 
 struct ServerOptions {
   int threads = 1;  // 1..kMaxThreads
+  // See proxy::ServerOptions::spin_before_wait_us. 0..net::kMaxSpinBeforeWaitUs.
+  uint32_t spin_before_wait_us = net::kDefaultSpinBeforeWaitUs;
   uint64_t seed = 0;
 };
 

@@ -35,6 +35,8 @@ class Worker : public SessionHost {
 
   // Binds one socket per listener (SO_REUSEPORT) to `addresses[i]`.
   [[nodiscard]] Status Listen(const std::vector<net::SocketAddress>& addresses);
+  // REQUIRES: before StartThread(), window_us <= net::kMaxSpinBeforeWaitUs.
+  void set_spin_before_wait_us(uint32_t window_us) { loop_.set_spin_before_wait_us(window_us); }
   // The address each listener is bound to (the chosen port after binding port 0).
   const std::vector<net::SocketAddress>& bound() const { return bound_; }
 

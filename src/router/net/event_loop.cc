@@ -1,5 +1,6 @@
 #include "router/net/event_loop.h"
 
+#include <sched.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -73,7 +74,7 @@ void EventLoop::RunOnce(int max_wait_ms) {
   if (max_wait_ms >= 0 && (wait_ms < 0 || wait_ms > max_wait_ms)) wait_ms = max_wait_ms;
   if (wait_ms > INT_MAX) wait_ms = INT_MAX;
   if (has_posted_.load(std::memory_order_acquire)) wait_ms = 0;
-  const int n = epoll_wait(epoll_fd_, events_, kMaxEventsPerWait, static_cast<int>(wait_ms));
+  const int n = Wait(static_cast<int>(wait_ms));
   timers_.Advance(MonotonicMs());
   for (int i = 0; i < n; ++i) {
     static_cast<IoHandler*>(events_[i].data.ptr)->OnIoEvent(events_[i].events);
@@ -81,6 +82,26 @@ void EventLoop::RunOnce(int max_wait_ms) {
   timers_.Advance(MonotonicMs());
   RunPosted();
   DestroyDeferred();
+}
+
+int EventLoop::Wait(int timeout_ms) {
+  if (timeout_ms == 0 || spin_.window_us() == 0) {
+    return epoll_wait(epoll_fd_, events_, kMaxEventsPerWait, timeout_ms);
+  }
+  const uint64_t start_us = MonotonicUs();
+  int n = 0;
+  if (spin_.ShouldSpin()) {
+    const uint64_t until_us = start_us + spin_.window_us();
+    do {
+      n = epoll_wait(epoll_fd_, events_, kMaxEventsPerWait, 0);
+      if (n != 0) break;
+      sched_yield();  // a runnable task on this CPU goes first
+    } while (MonotonicUs() < until_us);
+  }
+  // The timers may fire up to one window late (they have 1 ms resolution).
+  if (n == 0) n = epoll_wait(epoll_fd_, events_, kMaxEventsPerWait, timeout_ms);
+  spin_.Record(n > 0 && MonotonicUs() - start_us <= spin_.window_us());
+  return n;
 }
 
 void EventLoop::DestroyDeferred() {

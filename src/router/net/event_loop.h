@@ -3,7 +3,8 @@
 // modified afterwards: back-pressure is a user-space decision (the owner stops reading and
 // remembers that bytes may be waiting), so the steady state makes no epoll_ctl calls.
 //
-// Each iteration: epoll_wait (timeout from the timer wheel), dispatch every event, advance
+// Each iteration: epoll_wait (timeout from the timer wheel; with a spin window, polled without
+// blocking for up to that window first, see spin_policy.h), dispatch every event, advance
 // the timer wheel, run tasks posted from other threads, then destroy the objects whose
 // deletion was deferred. Deferring deletion to the end of an iteration keeps every handler of
 // the same batch valid even when an earlier event closed its connection.
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "router/net/spin_policy.h"
 #include "router/net/timer_wheel.h"
 
 namespace grid::router::net {
@@ -59,6 +61,10 @@ class EventLoop {
   [[nodiscard]] Status AddReadOnly(int fd, IoHandler* handler);
   void Remove(int fd);
 
+  // Polls for up to `window_us` before each blocking wait while the SpinPolicy allows it (0:
+  // never). REQUIRES: before Run(), window_us <= kMaxSpinBeforeWaitUs.
+  void set_spin_before_wait_us(uint32_t window_us) { spin_ = SpinPolicy(window_us); }
+
   // Runs until Stop(). Returns on the loop's thread.
   void Run();
   // One iteration waiting at most `max_wait_ms` (-1: until an event or timer). For tests.
@@ -78,6 +84,8 @@ class EventLoop {
 
  private:
   class Wakeup;
+  // epoll_wait into events_, spinning first when the policy says so.
+  int Wait(int timeout_ms);
   void RunPosted();
   void DestroyDeferred();
 
@@ -87,6 +95,7 @@ class EventLoop {
   std::unique_ptr<Wakeup> wakeup_;
   std::atomic<bool> stop_{false};
   TimerWheel timers_;
+  SpinPolicy spin_;
   std::mutex posted_mu_;
   std::vector<std::function<void()>> posted_;  // guarded by posted_mu_
   std::atomic<bool> has_posted_{false};        // posted_ is not empty (checked without the lock)

@@ -24,7 +24,7 @@ Stream::ReadResult Stream::ReadInto(IoBuffer* buffer, size_t max_capacity) {
     r.error = EBADF;
     return r;
   }
-  std::span<char> room = buffer->PrepareWrite(kReadChunkBytes, max_capacity);
+  std::span<char> room = buffer->PrepareWrite(read_bytes_wanted_, max_capacity);
   if (room.empty()) {
     r.status = ReadStatus::kFull;
     return r;
@@ -33,6 +33,11 @@ Stream::ReadResult Stream::ReadInto(IoBuffer* buffer, size_t max_capacity) {
   const ssize_t n = recv(fd_, room.data(), room.size(), 0);
   if (n > 0) {
     buffer->Commit(static_cast<size_t>(n));
+    // A read that filled its region found more waiting than it asked for: ask for twice as
+    // much next time (a large body then costs fewer, larger reads and writes).
+    if (static_cast<size_t>(n) == room.size() && read_bytes_wanted_ < kMaxReadChunkBytes) {
+      read_bytes_wanted_ *= 2;
+    }
     r.status = ReadStatus::kData;
     r.bytes = static_cast<size_t>(n);
     // A short read on a stream socket means the receive queue is empty now, unless the peer

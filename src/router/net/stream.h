@@ -25,6 +25,9 @@ namespace grid::router::net {
 // Bytes asked of one recv() call at least (the buffer grows to it if its limit allows).
 inline constexpr size_t kReadChunkBytes = 16 * 1024;
 static_assert(kReadChunkBytes == kIoBufferBlockBytes, "first reads use the cached block size");
+// Bytes asked of one recv() call at most: a stream whose reads keep filling their region asks
+// for twice as much each time, from kReadChunkBytes up to this (within its buffer's limit).
+inline constexpr size_t kMaxReadChunkBytes = 256 * 1024;
 
 class Stream;
 
@@ -93,6 +96,7 @@ class Stream : public IoHandler {
   bool shutdown_pending_ = false;
   bool hangup_seen_ = false;
   int error_ = 0;
+  size_t read_bytes_wanted_ = kReadChunkBytes;  // grows while reads fill their region
   IoBuffer pending_;
 };
 

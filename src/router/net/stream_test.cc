@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "router/net/clock.h"
 #include "router/net/socket.h"
@@ -104,6 +105,35 @@ TEST_F(StreamPairTest, FullBufferStopsReadingAtItsLimit) {
   ASSERT_TRUE(a_->Write(std::string(10000, 'y')));
   ASSERT_TRUE(RunUntil(loop_, [&] { return rb_.in.size() == 4096; }));
   EXPECT_EQ(b_->ReadInto(&rb_.in, 4096).status, Stream::ReadStatus::kFull);
+}
+
+// Reads that fill their region ask for twice as much next time, within the buffer's limit.
+TEST_F(StreamPairTest, ReadsThatFillTheirRegionGrowWithinTheBufferLimit) {
+  const std::string chunk(64 * 1024, 'r');
+  std::vector<size_t> sizes;
+  for (size_t want : {kReadChunkBytes, 2 * kReadChunkBytes, 4 * kReadChunkBytes}) {
+    ASSERT_TRUE(a_->Write(std::string_view(chunk).substr(0, want)));
+    ASSERT_EQ(a_->pending_write_bytes(), 0u);
+    Stream::ReadResult r = b_->ReadInto(&rb_.in, 1 << 20);
+    ASSERT_EQ(r.status, Stream::ReadStatus::kData);
+    sizes.push_back(r.bytes);
+    rb_.in.Consume(rb_.in.size());
+  }
+  EXPECT_EQ(sizes, (std::vector<size_t>{kReadChunkBytes, 2 * kReadChunkBytes,
+                                        4 * kReadChunkBytes}));
+  // With a 24 KiB limit the buffer never grows past it, however much is waiting.
+  const size_t limit = 24 * 1024;
+  rb_.in.Release();
+  ASSERT_TRUE(a_->Write(chunk));
+  size_t got = 0;
+  while (got < chunk.size()) {
+    Stream::ReadResult r = b_->ReadInto(&rb_.in, limit);
+    ASSERT_EQ(r.status, Stream::ReadStatus::kData) << "after " << got << " bytes";
+    EXPECT_LE(r.bytes, limit);
+    EXPECT_LE(rb_.in.capacity(), limit);
+    got += r.bytes;
+    rb_.in.Consume(rb_.in.size());
+  }
 }
 
 TEST_F(StreamPairTest, WriteToAClosedPeerFails) {

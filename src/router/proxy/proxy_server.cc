@@ -20,11 +20,17 @@ Status ProxyServer::Start() {
     return InvalidArgument("loops must be 1.." + std::to_string(kMaxLoops) + ", got " +
                            std::to_string(options_.loops));
   }
+  if (options_.spin_before_wait_us > net::kMaxSpinBeforeWaitUs) {
+    return InvalidArgument("spin before wait must be 0.." +
+                           std::to_string(net::kMaxSpinBeforeWaitUs) + " us, got " +
+                           std::to_string(options_.spin_before_wait_us));
+  }
   GRID_ASSIGN_OR_RETURN(net::SocketAddress address, net::ParseSocketAddress(options_.listen));
   std::random_device rd;
   for (int i = 0; i < options_.loops; ++i) {
     const uint64_t seed = (uint64_t{rd()} << 32) ^ rd() ^ static_cast<uint64_t>(i);
     auto worker = std::make_unique<Worker>(options_.limits, tables_, protection_, access_log_, seed);
+    worker->set_spin_before_wait_us(options_.spin_before_wait_us);
     // Every loop binds the port the first one got.
     GRID_RETURN_IF_ERROR(worker->Listen(address, true));
     if (i == 0) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "router/net/spin_policy.h"
 #include "router/proxy/worker.h"
 
 namespace grid::router::proxy {
@@ -21,6 +22,9 @@ inline constexpr int kMaxLoops = 256;
 struct ServerOptions {
   std::string listen = "127.0.0.1:8080";  // numeric host:port; port 0 picks a free port
   int loops = 1;                          // 1..kMaxLoops
+  // Each loop polls this long before it sleeps while events come that soon (spin_policy.h);
+  // 0..net::kMaxSpinBeforeWaitUs, 0: never.
+  uint32_t spin_before_wait_us = net::kDefaultSpinBeforeWaitUs;
   ProxyLimits limits;
 };
 

@@ -30,6 +30,8 @@ class Worker : public SessionHost {
   [[nodiscard]] Status Listen(const net::SocketAddress& address, bool reuse_port);
   const net::SocketAddress& bound_address() const { return bound_; }
 
+  // REQUIRES: before Start(), window_us <= net::kMaxSpinBeforeWaitUs.
+  void set_spin_before_wait_us(uint32_t window_us) { loop_.set_spin_before_wait_us(window_us); }
   void Start();
   // Stops accepting, closes idle client and upstream connections; busy client connections
   // close after their current response.
