@@ -95,11 +95,15 @@ class WatchStreamReactor final
   // Writes the next response if none is being written.
   void Pump() {
     bool resume_read = false;
+    // Released after the write is issued: dropping the last reference to 10,000 shared events
+    // frees them, which takes milliseconds.
+    std::optional<watch::WatchOutput> next;
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (writing_ || finished_) return;
       if (out_.empty()) {
-        if (std::optional<watch::WatchOutput> next = stream_->Next()) Append(*next);
+        next = stream_->Next();
+        if (next) Append(*next);
       }
       if (out_.empty()) return;
       current_ = std::move(out_.front());

@@ -47,8 +47,8 @@ class WatchServiceTest : public ::testing::Test {
   }
 
   void Put(const std::string& k, const std::string& v) { Commit(source_.Put(k, v)); }
-  void Commit(const std::vector<mvccpb::Event>& events) {
-    hub_->OnCommit(events, source_.CurrentRevision());
+  void Commit(std::vector<mvccpb::Event> events) {
+    hub_->OnCommit(std::move(events), source_.CurrentRevision());
   }
 
   struct Client {

@@ -187,12 +187,12 @@ void Applier::ApplyGroup(std::vector<wal::Entry>& entries) {
     answer_all();  // no pool, or its queue is full: answer here (back-pressure)
   }
   if (last_index > 0) ReportApplied(last_index);
+  batch.reset();  // after the answers: freeing a large batch takes milliseconds
 }
 
 Status Applier::CommitBatch(std::unique_ptr<mvcc::Batch>& batch, uint64_t index) {
   batch->SetConsistentIndex(index);
   Result<std::vector<mvccpb::Event>> events = batch->Commit();
-  batch.reset();
   if (!events.ok()) {
     failed_ = Unavailable("etcdserver: the backend refused a write (" +
                           events.status().ToString() +
@@ -201,7 +201,7 @@ Status Applier::CommitBatch(std::unique_ptr<mvcc::Batch>& batch, uint64_t index)
     if (deps_.on_fatal) deps_.on_fatal(failed_);
     return failed_;
   }
-  if (deps_.on_events) deps_.on_events(*events, deps_.store->CurrentRevision());
+  if (deps_.on_events) deps_.on_events(std::move(*events), deps_.store->CurrentRevision());
   return Status::Ok();
 }
 
@@ -268,6 +268,7 @@ Applier::Outcome Applier::ApplyRequest(std::unique_ptr<mvcc::Batch>& batch,
     case kvpb::InternalRequest::kCompaction: {
       // Compaction works on published data: publish what this group applied so far first.
       Status s = CommitBatch(batch, index - 1);
+      batch.reset();  // one batch is open at a time
       if (s.ok()) s = deps_.store->Compact(request.compaction().revision());
       batch = deps_.store->BeginBatch();
       if (!s.ok()) {

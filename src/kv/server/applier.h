@@ -40,7 +40,7 @@ struct ApplierDeps {
   // Runs the answers to applied proposals off the apply thread; null: answered inline.
   WorkerPool* responders = nullptr;
   // Called after each published batch with its events (revision order) and the new revision.
-  std::function<void(const std::vector<mvccpb::Event>&, int64_t revision)> on_events;
+  std::function<void(std::vector<mvccpb::Event>&&, int64_t revision)> on_events;
   // Called for each membership change applied to the member table (accepted: the table took
   // it), so that the Raft configuration follows the table.
   std::function<void(const kvpb::MemberChange& change, bool accepted)> on_member_change;
@@ -99,7 +99,8 @@ class Applier {
   Status ApplyAlarm(mvcc::Batch& batch, const etcdserverpb::AlarmRequest& request,
                     etcdserverpb::AlarmResponse* response);
   // Publishes `batch` and notifies watchers; on a store failure reports it through on_fatal
-  // and returns it.
+  // and returns it. `batch` stays open (published, nothing more to write): its owner destroys
+  // it once the answers are on their way, since freeing a large batch takes milliseconds.
   Status CommitBatch(std::unique_ptr<mvcc::Batch>& batch, uint64_t index);
   // Reports a membership change the store already holds (see Enqueue).
   void ReportSkippedMemberChange(const wal::Entry& entry);

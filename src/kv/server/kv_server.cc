@@ -310,8 +310,8 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
   p.responders = std::make_unique<WorkerPool>(kResponderThreads, kMaxQueuedResponseGroups);
   deps.responders = p.responders.get();
   Parts* raw = &p;
-  deps.on_events = [raw](const std::vector<mvccpb::Event>& events, int64_t revision) {
-    if (raw->hub) raw->hub->OnCommit(events, revision);
+  deps.on_events = [raw](std::vector<mvccpb::Event>&& events, int64_t revision) {
+    if (raw->hub) raw->hub->OnCommit(std::move(events), revision);
   };
   deps.on_applied = [raw](uint64_t index) {
     if (raw->log) raw->log->OnApplied(index);

@@ -45,6 +45,21 @@ void AppendEncodedEvent(const mvccpb::Event& ev, bool with_prev_kv, std::string*
   }
 }
 
+size_t EncodedEventBytes(const mvccpb::Event& ev, bool with_prev_kv) {
+  if (with_prev_kv || !ev.has_prev_kv()) return ev.ByteSizeLong();
+  size_t bytes = 0;
+  if (ev.type() != 0) {
+    bytes += CodedOutputStream::VarintSize64(kEventTypeTag) +
+             CodedOutputStream::VarintSize64(static_cast<uint64_t>(static_cast<int64_t>(ev.type())));
+  }
+  if (ev.has_kv()) {
+    const size_t kv_bytes = ev.kv().ByteSizeLong();
+    bytes += CodedOutputStream::VarintSize64(kEventKvTag) +
+             CodedOutputStream::VarintSize64(kv_bytes) + kv_bytes;
+  }
+  return bytes;
+}
+
 size_t EventFieldBytes(size_t encoded_bytes) {
   return 1 + CodedOutputStream::VarintSize64(encoded_bytes) + encoded_bytes;
 }

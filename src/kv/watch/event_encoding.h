@@ -23,6 +23,9 @@ namespace grid::kv::watch {
 // Thread-safety: `ev` is only read, so many threads may encode one shared event at once.
 void AppendEncodedEvent(const mvccpb::Event& ev, bool with_prev_kv, std::string* out);
 
+// Bytes AppendEncodedEvent(ev, with_prev_kv, ...) appends.
+size_t EncodedEventBytes(const mvccpb::Event& ev, bool with_prev_kv);
+
 // Bytes that one encoded event of `encoded_bytes` adds to a WatchResponse (tag and length
 // included).
 size_t EventFieldBytes(size_t encoded_bytes);

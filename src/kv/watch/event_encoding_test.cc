@@ -41,6 +41,7 @@ TEST(EventEncodingTest, MatchesTheSerializationOfACopyWithOrWithoutPrevKv) {
         AppendEncodedEvent(ev, with_prev_kv, &out);
         EXPECT_EQ(out, "prefix" + Stripped(ev, with_prev_kv))
             << "type " << type << " has_prev " << has_prev << " with_prev_kv " << with_prev_kv;
+        EXPECT_EQ(EncodedEventBytes(ev, with_prev_kv), out.size() - 6);
       }
     }
   }
@@ -50,11 +51,14 @@ TEST(EventEncodingTest, EmptyEventAndEventWithOnlyPrevKv) {
   std::string out;
   AppendEncodedEvent(mvccpb::Event(), false, &out);
   EXPECT_EQ(out, "");
+  EXPECT_EQ(EncodedEventBytes(mvccpb::Event(), false), 0u);
   mvccpb::Event only_prev;
   only_prev.mutable_prev_kv()->set_key("k");
   out.clear();
   AppendEncodedEvent(only_prev, false, &out);
   EXPECT_EQ(out, "");
+  EXPECT_EQ(EncodedEventBytes(only_prev, false), 0u);
+  EXPECT_EQ(EncodedEventBytes(only_prev, true), only_prev.ByteSizeLong());
 }
 
 TEST(EventEncodingTest, ResponseWithEncodedEventsParsesAsOrdinaryEvents) {

@@ -162,8 +162,9 @@ class WatchHub {
 
   // Hands the hub one committed batch: `events` in revision order, `revision` the store's new
   // current revision. REQUIRES: called once per committed batch, in commit order, after the
-  // batch is visible to EventSource readers. Never blocks on consumers.
-  void OnCommit(const std::vector<mvccpb::Event>& events, int64_t revision);
+  // batch is visible to EventSource readers. Never blocks on consumers. The events a watcher
+  // takes are moved into shared, immutable events (not copied); `events` is left moved-from.
+  void OnCommit(std::vector<mvccpb::Event>&& events, int64_t revision);
 
   // The store was replaced by one at `revision` (a snapshot from the leader): every watcher
   // that was up to date catches up from the new store as if it had fallen behind, so it gets

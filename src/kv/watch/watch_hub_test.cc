@@ -8,6 +8,7 @@
 
 #include <map>
 
+#include "kv/watch/event_encoding.h"
 #include "kv/watch/fake_event_source.h"
 
 namespace grid::kv::watch {
@@ -35,8 +36,8 @@ struct Harness {
 
   void Put(const std::string& k, const std::string& v) { Commit(source.Put(k, v)); }
   void Delete(const std::string& k) { Commit(source.Delete(k)); }
-  void Commit(const std::vector<mvccpb::Event>& events) {
-    hub.OnCommit(events, source.CurrentRevision());
+  void Commit(std::vector<mvccpb::Event> events) {
+    hub.OnCommit(std::move(events), source.CurrentRevision());
   }
 
   FakeEventSource source;
@@ -167,12 +168,14 @@ TEST(WatchHubTest, FiltersAndPrevKv) {
                                                               mvccpb::Event::PUT}));
 }
 
-TEST(WatchHubTest, PrevKvIsCopiedOnlyForWatchersThatAskedForIt) {
+// An event goes to every watcher as one shared event, never copied; prev_kv stays in it and
+// the output's prev_kv flag tells the consumer whether to send it.
+TEST(WatchHubTest, EventsAreSharedUncopiedAndPrevKvIsLeftToTheConsumer) {
   Harness h;
   auto s = h.hub.NewStream(nullptr);
   WatchSpec with_prev = Key("k");
   with_prev.prev_kv = true;
-  const int64_t shared_without = s->Watch(Key("k"))->watch_id;  // shares k's events
+  const int64_t without = s->Watch(Key("k"))->watch_id;
   const int64_t with = s->Watch(with_prev)->watch_id;
   const int64_t alone = s->Watch(Key("only"))->watch_id;  // no watcher of "only" wants prev_kv
   h.Put("k", "1");
@@ -186,12 +189,13 @@ TEST(WatchHubTest, PrevKvIsCopiedOnlyForWatchersThatAskedForIt) {
     for (const auto& ev : o.events) events[o.watch_id].push_back(ev.get());
   }
   ASSERT_EQ(events[with].size(), 2u);
+  ASSERT_EQ(events[without].size(), 2u);
+  EXPECT_EQ(events[with][0], events[without][0]);  // the same object
+  EXPECT_EQ(events[with][1], events[without][1]);
   EXPECT_FALSE(events[with][0]->has_prev_kv());
   ASSERT_TRUE(events[with][1]->has_prev_kv());
   EXPECT_EQ(events[with][1]->prev_kv().value(), "1");
-  EXPECT_EQ(events[shared_without].size(), 2u);  // may carry prev_kv: the consumer strips it
   ASSERT_EQ(events[alone].size(), 2u);
-  EXPECT_FALSE(events[alone][1]->has_prev_kv());
   EXPECT_EQ(events[alone][1]->kv().value(), "2");
   EXPECT_EQ(events[alone][1]->kv().mod_revision(), h.source.CurrentRevision());
 }
@@ -340,7 +344,7 @@ TEST(WatchHubTest, OutputsPackWholeRevisionsUpToMaxBytes) {
   for (const auto& o : outs) {
     EXPECT_EQ(o.events.size() % 2, 0u);  // revisions are never split
     size_t bytes = 0;
-    for (const auto& ev : o.events) bytes += ev->ByteSizeLong();
+    for (const auto& ev : o.events) bytes += EncodedEventBytes(*ev, o.prev_kv);  // as sent
     if (o.events.size() > 2) {
       EXPECT_LE(bytes, options.max_response_bytes);
     }

@@ -3,6 +3,7 @@
 #include <benchmark/benchmark.h>
 
 #include <string>
+#include <vector>
 
 #include "router/table/table_builder.h"
 
@@ -64,6 +65,27 @@ void BM_ApplyTenantPut10kTenants(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_ApplyTenantPut10kTenants)->Unit(benchmark::kMillisecond);
+
+// One txn moving every tenant to another cell: 10,000 changes in one delta.
+void BM_ApplyMoveOf10kTenants(benchmark::State& state) {
+  TableBuilder builder(kPrefix);
+  if (!builder.Reset(MakeSource(), 1).ok()) state.SkipWithError("reset");
+  int64_t revision = 2;
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::vector<KeyChange> delta;
+    delta.reserve(kTenants);
+    for (int t = 0; t < kTenants; ++t) {
+      delta.push_back({KeyChange::Op::kPut, std::string(kPrefix) + "/tenants/tenant-" + std::to_string(t),
+                       TenantValue(static_cast<int>((t + revision) % kCells))});
+    }
+    state.ResumeTiming();
+    auto table = builder.Apply(delta, revision++);
+    if (!table.ok()) state.SkipWithError(table.status().ToString().c_str());
+    benchmark::DoNotOptimize(table);
+  }
+}
+BENCHMARK(BM_ApplyMoveOf10kTenants)->Unit(benchmark::kMillisecond);
 
 // One watch event that changes a cell's backends.
 void BM_ApplyCellPut10kTenants(benchmark::State& state) {
