@@ -1,6 +1,6 @@
 #include "router/table/json_object.h"
 
-#include <set>
+#include <algorithm>
 #include <vector>
 
 #include "router/table/limits.h"
@@ -39,8 +39,9 @@ std::string_view JsonTypeName(const Json& value) {
 }
 
 Result<Json> ParseJson(std::string_view text) {
-  // One set of keys per open object; a duplicate aborts the parse with a message.
-  std::vector<std::set<std::string>> open;
+  // The keys of each open object; a duplicate aborts the parse with a message. Objects here
+  // have a handful of fields, so a linear search beats a tree (no node per key).
+  std::vector<std::vector<std::string>> open;
   std::string problem;
   auto callback = [&](int depth, Json::parse_event_t event, Json& parsed) -> bool {
     if (!problem.empty()) return false;
@@ -56,12 +57,16 @@ Result<Json> ParseJson(std::string_view text) {
       case Json::parse_event_t::object_end:
         open.pop_back();
         return true;
-      case Json::parse_event_t::key:
-        if (!open.back().insert(parsed.get<std::string>()).second) {
-          problem = "duplicate field \"" + parsed.get<std::string>() + "\"";
+      case Json::parse_event_t::key: {
+        const std::string& name = parsed.get_ref<const std::string&>();
+        std::vector<std::string>& keys = open.back();
+        if (std::find(keys.begin(), keys.end(), name) != keys.end()) {
+          problem = "duplicate field \"" + name + "\"";
           return false;
         }
+        keys.push_back(name);
         return true;
+      }
       default:
         return true;
     }

@@ -87,24 +87,34 @@ Result<std::shared_ptr<const RouteTable>> TableBuilder::Reset(const TableSource&
 Result<std::shared_ptr<const RouteTable>> TableBuilder::Apply(std::span<const KeyChange> delta,
                                                               int64_t revision) {
   for (const KeyChange& c : delta) GRID_RETURN_IF_ERROR(CheckInPrefix(c.key));
+  // One map lookup per key and table (a move of 10,000 tenants is 10,000 changes).
   for (const KeyChange& c : delta) {
-    auto it = source_.kvs.find(c.key);
+    auto it = source_.kvs.lower_bound(c.key);
+    const bool exists = it != source_.kvs.end() && it->first == c.key;
     if (c.op == KeyChange::Op::kDelete) {
-      if (it == source_.kvs.end()) continue;
+      if (!exists) continue;
       source_.kvs.erase(it);
       Forget(c.key);
       continue;
     }
-    if (it != source_.kvs.end() && it->second == c.value) continue;  // nothing changed
-    source_.kvs.insert_or_assign(c.key, c.value);
-    Forget(c.key);
+    if (exists) {
+      if (it->second == c.value) continue;  // nothing changed
+      it->second = c.value;
+    } else {
+      source_.kvs.emplace_hint(it, c.key, c.value);
+    }
+    if (!errors_.empty()) errors_.erase(c.key);
     Parse(c.key, c.value);
   }
   return Assemble(revision);
 }
 
 void TableBuilder::Forget(const std::string& key) {
-  errors_.erase(key);
+  if (!errors_.empty()) errors_.erase(key);
+  DropParsed(key);
+}
+
+void TableBuilder::DropParsed(const std::string& key) {
   const std::string_view rest = std::string_view(key).substr(source_.prefix.size() + 1);
   if (rest == kRouterKey) {
     router_.reset();
@@ -120,7 +130,10 @@ void TableBuilder::Forget(const std::string& key) {
 
 // Records the parsed key in router_, cells_ or tenants_, or its error in errors_.
 void TableBuilder::Parse(const std::string& key, const std::string& value) {
-  auto fail = [&](const Status& s) { errors_.insert_or_assign(key, s.WithContext(ShowKey(key))); };
+  auto fail = [&](const Status& s) {
+    errors_.insert_or_assign(key, s.WithContext(ShowKey(key)));
+    DropParsed(key);
+  };
   if (key.size() > kMaxKeyBytes) {
     fail(InvalidArgument("key is " + std::to_string(key.size()) + " bytes, limit " +
                          std::to_string(kMaxKeyBytes)));
@@ -168,8 +181,12 @@ void TableBuilder::Parse(const std::string& key, const std::string& value) {
     case kCell: {
       Result<CellConfig> cell = ParseCellConfig(*json);
       if (!cell.ok()) return fail(cell.status());
-      cells_.insert_or_assign(std::string(name),
-                              std::make_shared<const CellRoute>(std::string(name), std::move(cell).value()));
+      auto route = std::make_shared<const CellRoute>(std::string(name), std::move(cell).value());
+      if (auto it = cells_.lower_bound(name); it != cells_.end() && it->first == name) {
+        it->second = std::move(route);
+      } else {
+        cells_.emplace_hint(it, std::string(name), std::move(route));
+      }
       return;
     }
     case kTenant: {
@@ -178,7 +195,11 @@ void TableBuilder::Parse(const std::string& key, const std::string& value) {
       auto route = std::make_shared<TenantRoute>();
       route->name = std::string(name);
       route->config = std::move(tenant).value();
-      tenants_.insert_or_assign(std::string(name), std::move(route));
+      if (auto it = tenants_.lower_bound(name); it != tenants_.end() && it->first == name) {
+        it->second = std::move(route);
+      } else {
+        tenants_.emplace_hint(it, std::string(name), std::move(route));
+      }
       tenant_index_.reset();
       return;
     }

@@ -64,7 +64,12 @@ class TableBuilder {
 
  private:
   Status CheckInPrefix(const std::string& key) const;
+  // Drops what is known of `key`: its error and its parsed entry.
   void Forget(const std::string& key);
+  // Drops the parsed entry of `key` (router, cell or tenant), if any.
+  void DropParsed(const std::string& key);
+  // Records `key`'s parsed entry (replacing the old one), or its error (dropping the old entry).
+  // REQUIRES: no error recorded for `key`.
   void Parse(const std::string& key, const std::string& value);
   Result<std::shared_ptr<const RouteTable>> Assemble(int64_t revision);
   std::string CellKey(std::string_view cell) const;
