@@ -696,6 +696,37 @@ class HealthProtectTest(RouterTestCase):
     def test_backend_pending_cap_refuses_the_excess_with_503(self):
         self.caps_case("max_pending_requests_per_backend: 2", "backend-pending")
 
+    def test_a_backend_at_its_cap_is_passed_over_while_another_has_room(self):
+        """As nginx's max_conns: with a per-backend pending cap of 1, the other backend takes the
+        requests the busy one cannot; only once both are full is the excess refused."""
+        config = routes_yaml(
+            {"c1": health_cell([self.b1.address, self.b2.address],
+                               limits="max_pending_requests_per_backend: 1")}, {"acme": "c1"})
+        router = Router(self.procs, self.tmp.name, config)
+        slow = []
+
+        def hold():
+            t = threading.Thread(target=lambda: slow.append(get(router.port, "acme",
+                                                                "/slow?ms=2000")))
+            t.start()
+            self.addCleanup(t.join, DEADLINE_S)
+
+        hold()
+        wait_for(lambda: self.cells(router)["c1"]["pending_requests"] == 1, "one request pending")
+        busy = [b["address"] for g in self.cells(router)["c1"]["groups"] for b in g["backends"]
+                if b["pending_requests"] == 1]
+        self.assertEqual(len(busy), 1)
+        free = "b2" if busy[0] == self.b1.address else "b1"
+        served = [get(router.port, "acme") for _ in range(4)]
+        self.assertEqual([s for s, _, _ in served], [200] * 4)
+        self.assertEqual({json.loads(body)["backend"] for _, _, body in served}, {free})
+        hold()  # the free backend is now full too
+        wait_for(lambda: self.cells(router)["c1"]["pending_requests"] == 2, "two requests pending")
+        status, headers, _ = get(router.port, "acme")
+        self.assertEqual((status, headers.get("x-grid-refused")), (503, "backend-pending"))
+        wait_for(lambda: len(slow) == 2, "the slow requests")
+        self.assertEqual(sorted(json.loads(body)["backend"] for _, _, body in slow), ["b1", "b2"])
+
     def test_cell_connection_cap_refuses_the_excess_with_503(self):
         self.caps_case("max_connections: 2", "cell-connections")
 

@@ -61,6 +61,15 @@ uint32_t ConcurrencyLimit::pending(size_t group, size_t backend) const {
   return backend_counters(group, backend)->pending.load(std::memory_order_relaxed);
 }
 
+bool ConcurrencyLimit::BackendFull(size_t group, size_t backend, bool needs_connection) const {
+  const LimitCounters& b = *backend_counters(group, backend);
+  if (b.pending.load(std::memory_order_relaxed) >= caps_.max_pending_requests_per_backend) {
+    return true;
+  }
+  return needs_connection &&
+         b.connections.load(std::memory_order_relaxed) >= caps_.max_connections_per_backend;
+}
+
 void ConcurrencyLimit::FillConnections(size_t group, std::span<balance::BackendState> out) const {
   GRID_CHECK_LT(group, backends_.size());
   GRID_CHECK_EQ(out.size(), backends_[group].size());

@@ -57,6 +57,11 @@ class ConcurrencyLimit {
   uint32_t connections(size_t group, size_t backend) const;
   uint32_t pending(size_t group, size_t backend) const;
 
+  // Backend `backend` of group `group` is at its pending-request cap, or at its connection cap
+  // when `needs_connection` (no idle pooled connection to it): a request sent there now would
+  // be refused.
+  bool BackendFull(size_t group, size_t backend, bool needs_connection) const;
+
   // out[i].active_connections = connections(group, i), for least_conn and p2c picks.
   // REQUIRES: out.size() == the group's backend count.
   void FillConnections(size_t group, std::span<balance::BackendState> out) const;

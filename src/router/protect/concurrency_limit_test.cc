@@ -65,6 +65,23 @@ TEST(ConcurrencyLimitTest, PendingRequestsExactlyAtTheCaps) {
   EXPECT_EQ(limits.cell_connections(), 0u);  // kinds are counted apart
 }
 
+// BackendFull says exactly when TryAcquire would refuse at the backend's own caps.
+TEST(ConcurrencyLimitTest, BackendFullExactlyAtTheBackendCaps) {
+  ConcurrencyLimit limits = Make(Caps(100, 100, 2, 1), 2);
+  EXPECT_FALSE(limits.BackendFull(0, 0, true));
+  Slot pending = limits.TryAcquire(SlotKind::kPendingRequest, 0, 0);
+  EXPECT_TRUE(limits.BackendFull(0, 0, false));  // 1 pending of 1
+  EXPECT_FALSE(limits.BackendFull(0, 1, true));
+  pending.Release();
+  Slot c1 = limits.TryAcquire(SlotKind::kConnection, 0, 1);
+  EXPECT_FALSE(limits.BackendFull(0, 1, true));  // 1 connection of 2
+  Slot c2 = limits.TryAcquire(SlotKind::kConnection, 0, 1);
+  EXPECT_TRUE(limits.BackendFull(0, 1, true));    // a new connection would be refused
+  EXPECT_FALSE(limits.BackendFull(0, 1, false));  // an idle pooled one would not be needed
+  EXPECT_EQ(limits.TryAcquire(SlotKind::kConnection, 0, 1).refusal(),
+            Refusal::kBackendConnections);
+}
+
 TEST(ConcurrencyLimitTest, ZeroPendingAllowsNoQueueing) {
   ConcurrencyLimit limits = Make(Caps(100, 0, 100, 0), 1);
   EXPECT_EQ(limits.TryAcquire(SlotKind::kPendingRequest, 0, 0).refusal(), Refusal::kCellPending);

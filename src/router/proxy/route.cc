@@ -65,6 +65,8 @@ std::optional<table::BackendGroup::Choice> BackendChooser::Choose(
   if (health != nullptr) health->Fill(states_, LoopTimePoint(now_ms));
   if (limit != nullptr) limit->FillConnections(group_index, states_);
   const bool loop_skip = UsesLoopConnectSkip(cell);
+  bool passed_over_full = false;
+  full_.assign(backends.size(), 0);
   for (size_t i = 0; i < backends.size(); ++i) {
     BackendSlot* slot = pool_->Slot(backends[i].address);
     slots_[i] = slot;
@@ -72,8 +74,22 @@ std::optional<table::BackendGroup::Choice> BackendChooser::Choose(
     if (limit == nullptr) states_[i].active_connections = slot->active;
     states_[i].healthy = states_[i].healthy && slot != failed && slot->resolve_status.ok() &&
                          (!loop_skip || slot->ejected_until_ms <= now_ms);
+    // Like nginx's max_conns: a backend at its per-backend cap is passed over while another
+    // has room, so one busy backend does not refuse requests its group could serve.
+    if (states_[i].healthy && limit != nullptr &&
+        limit->BackendFull(group_index, i, slot->idle.empty())) {
+      states_[i].healthy = false;
+      full_[i] = 1;
+      passed_over_full = true;
+    }
   }
   std::optional<table::BackendGroup::Choice> choice = group.Choose(facts, states_, NextRandom());
+  if (!choice && passed_over_full) {
+    // Every available backend is full: choose among them anyway, and the attempt is refused
+    // with the cap that is reached (503, X-Grid-Refused), not "no backend available".
+    for (size_t i = 0; i < backends.size(); ++i) states_[i].healthy = full_[i] != 0;
+    choice = group.Choose(facts, states_, NextRandom());
+  }
   if (choice) {
     out->cell = &cell;
     out->group = &group;

@@ -105,6 +105,7 @@ class BackendChooser {
   uint64_t rng_;
   std::vector<balance::BackendState> states_;
   std::vector<BackendSlot*> slots_;
+  std::vector<uint8_t> full_;  // 1: passed over at its per-backend cap (Choose)
 };
 
 }  // namespace grid::router::proxy
