@@ -37,11 +37,7 @@ std::vector<std::shared_ptr<BackendSet>> Server::BuildSets(const Config& config)
 Status Server::Start() {
   std::vector<net::SocketAddress> wanted;
   for (const ListenerConfig& l : config_.listeners) wanted.push_back(l.listen_address);
-  if (options_.spin_before_wait_us > net::kMaxSpinBeforeWaitUs) {
-    return InvalidArgument("spin before wait must be 0.." +
-                           std::to_string(net::kMaxSpinBeforeWaitUs) + " us, got " +
-                           std::to_string(options_.spin_before_wait_us));
-  }
+  GRID_RETURN_IF_ERROR(net::CheckSpinBeforeWaitUs(options_.spin_before_wait_us));
   for (int t = 0; t < options_.threads; ++t) {
     auto worker = std::make_unique<Worker>([this](size_t i) { return Current(i); }, listener_stats_,
                                            options_.seed + 1 + t);

@@ -17,6 +17,8 @@
 
 #include <cstdint>
 
+#include "common/status.h"
+
 namespace grid::router::net {
 
 // Default window of the proxy and L4 loops (`--spin-before-wait-us`).
@@ -25,6 +27,9 @@ inline constexpr uint32_t kDefaultSpinBeforeWaitUs = 50;
 inline constexpr uint32_t kMaxSpinBeforeWaitUs = 1000;
 // Waits in a row that may end later than the window before spinning stops.
 inline constexpr int kSpinCredit = 8;
+
+// Ok, or InvalidArgument naming the accepted range (for options given by a user).
+[[nodiscard]] Status CheckSpinBeforeWaitUs(uint32_t window_us);
 
 class SpinPolicy {
  public:

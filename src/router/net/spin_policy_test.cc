@@ -42,6 +42,14 @@ TEST(SpinPolicyTest, TheLargestWindowIsAccepted) {
   EXPECT_EQ(p.window_us(), kMaxSpinBeforeWaitUs);
 }
 
+TEST(SpinPolicyTest, OptionCheckAcceptsUpToTheLimit) {
+  EXPECT_TRUE(CheckSpinBeforeWaitUs(0).ok());
+  EXPECT_TRUE(CheckSpinBeforeWaitUs(kMaxSpinBeforeWaitUs).ok());
+  const Status over = CheckSpinBeforeWaitUs(kMaxSpinBeforeWaitUs + 1);
+  EXPECT_EQ(over.code(), Code::kInvalidArgument);
+  EXPECT_NE(over.message().find("0..1000 us, got 1001"), std::string::npos) << over.ToString();
+}
+
 TEST(SpinPolicyDeathTest, AWindowOverTheLimitIsABug) {
   EXPECT_DEATH(SpinPolicy(kMaxSpinBeforeWaitUs + 1), "spin window");
 }

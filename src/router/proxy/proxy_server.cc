@@ -20,11 +20,7 @@ Status ProxyServer::Start() {
     return InvalidArgument("loops must be 1.." + std::to_string(kMaxLoops) + ", got " +
                            std::to_string(options_.loops));
   }
-  if (options_.spin_before_wait_us > net::kMaxSpinBeforeWaitUs) {
-    return InvalidArgument("spin before wait must be 0.." +
-                           std::to_string(net::kMaxSpinBeforeWaitUs) + " us, got " +
-                           std::to_string(options_.spin_before_wait_us));
-  }
+  GRID_RETURN_IF_ERROR(net::CheckSpinBeforeWaitUs(options_.spin_before_wait_us));
   GRID_ASSIGN_OR_RETURN(net::SocketAddress address, net::ParseSocketAddress(options_.listen));
   std::random_device rd;
   for (int i = 0; i < options_.loops; ++i) {
