@@ -34,9 +34,13 @@ Stream::ReadResult Stream::ReadInto(IoBuffer* buffer, size_t max_capacity) {
   if (n > 0) {
     buffer->Commit(static_cast<size_t>(n));
     // A read that filled its region found more waiting than it asked for: ask for twice as
-    // much next time (a large body then costs fewer, larger reads and writes).
-    if (static_cast<size_t>(n) == room.size() && read_bytes_wanted_ < kMaxReadChunkBytes) {
+    // much next time (a large body then costs fewer, larger reads and writes). A read of a
+    // quarter or less halves it again, so small exchanges go back to the cached block size.
+    const size_t got = static_cast<size_t>(n);
+    if (got == room.size() && read_bytes_wanted_ < kMaxReadChunkBytes) {
       read_bytes_wanted_ *= 2;
+    } else if (got <= read_bytes_wanted_ / 4 && read_bytes_wanted_ > kReadChunkBytes) {
+      read_bytes_wanted_ /= 2;
     }
     r.status = ReadStatus::kData;
     r.bytes = static_cast<size_t>(n);

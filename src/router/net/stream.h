@@ -26,7 +26,8 @@ namespace grid::router::net {
 inline constexpr size_t kReadChunkBytes = 16 * 1024;
 static_assert(kReadChunkBytes == kIoBufferBlockBytes, "first reads use the cached block size");
 // Bytes asked of one recv() call at most: a stream whose reads keep filling their region asks
-// for twice as much each time, from kReadChunkBytes up to this (within its buffer's limit).
+// for twice as much each time, from kReadChunkBytes up to this (within its buffer's limit),
+// and half as much after a read of a quarter or less.
 inline constexpr size_t kMaxReadChunkBytes = 256 * 1024;
 
 class Stream;
@@ -96,7 +97,9 @@ class Stream : public IoHandler {
   bool shutdown_pending_ = false;
   bool hangup_seen_ = false;
   int error_ = 0;
-  size_t read_bytes_wanted_ = kReadChunkBytes;  // grows while reads fill their region
+  // Grows while reads fill their region, shrinks after small reads; never below
+  // kReadChunkBytes or above kMaxReadChunkBytes.
+  size_t read_bytes_wanted_ = kReadChunkBytes;
   IoBuffer pending_;
 };
 

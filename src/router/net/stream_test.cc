@@ -121,6 +121,20 @@ TEST_F(StreamPairTest, ReadsThatFillTheirRegionGrowWithinTheBufferLimit) {
   }
   EXPECT_EQ(sizes, (std::vector<size_t>{kReadChunkBytes, 2 * kReadChunkBytes,
                                         4 * kReadChunkBytes}));
+  // Small reads bring the size back down, a halving per read of a quarter or less: the three
+  // full reads above left it at 128 KiB, so after three small reads a read asks for the first
+  // size again.
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(a_->Write("small"));
+    ASSERT_EQ(b_->ReadInto(&rb_.in, 1 << 20).bytes, 5u);
+    rb_.in.Consume(rb_.in.size());
+  }
+  rb_.in.Release();
+  ASSERT_TRUE(a_->Write(std::string_view(chunk).substr(0, 2 * kReadChunkBytes)));
+  EXPECT_EQ(b_->ReadInto(&rb_.in, 1 << 20).bytes, kReadChunkBytes);
+  rb_.in.Consume(rb_.in.size());
+  ASSERT_EQ(b_->ReadInto(&rb_.in, 1 << 20).bytes, kReadChunkBytes);  // the rest
+  rb_.in.Consume(rb_.in.size());
   // With a 24 KiB limit the buffer never grows past it, however much is waiting.
   const size_t limit = 24 * 1024;
   rb_.in.Release();
