@@ -1,5 +1,6 @@
 #include "mas/kvcluster/reconciler.h"
 
+#include <charconv>
 #include <filesystem>
 #include <fstream>
 #include <system_error>
@@ -338,11 +339,19 @@ Status KVClusterReconciler::RunRestore(const Resource& resource, const KVCluster
   return result;
 }
 
-void KVClusterReconciler::ObserveDeleted(const Resource& last) {
-  auto it = last.metadata.labels.find(kWipeOnDeleteLabel);
-  const bool wipe = it != last.metadata.labels.end() && it->second == "true";
+void KVClusterReconciler::ObserveDeleted(const Resource& last) { RememberWipe(last); }
+
+void KVClusterReconciler::RememberWipe(const Resource& r) {
+  auto it = r.metadata.labels.find(kWipeOnDeleteLabel);
+  const bool wipe = it != r.metadata.labels.end() && it->second == "true";
+  int64_t version = 0;
+  const std::string& rv = r.metadata.resource_version;
+  std::from_chars(rv.data(), rv.data() + rv.size(), version);  // "" or bad: 0, the oldest
   std::lock_guard<std::mutex> lock(mu_);
-  memory_[last.metadata.name].wipe_on_delete = wipe;
+  Memory& m = memory_[r.metadata.name];
+  if (version < m.wipe_read_at_version) return;
+  m.wipe_on_delete = wipe;
+  m.wipe_read_at_version = version;
 }
 
 Result<controller::ReconcileResult> KVClusterReconciler::Destroy(const std::string& name) {
@@ -374,11 +383,7 @@ Result<controller::ReconcileResult> KVClusterReconciler::Reconcile(const std::st
   }
   KVClusterSpec spec = std::get<KVClusterSpec>(resource.spec);
   Defaults(&spec);
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = resource.metadata.labels.find(kWipeOnDeleteLabel);
-    memory_[name].wipe_on_delete = it != resource.metadata.labels.end() && it->second == "true";
-  }
+  RememberWipe(resource);
 
   const TimePoint now = options_.now();
   const std::string now_text = FormatTimestamp(now);

@@ -100,7 +100,13 @@ class KVClusterReconciler final : public controller::Reconciler {
  private:
   struct Memory {
     bool wipe_on_delete = false;
+    // The resource version the flag was read from: a reconcile pass that read an older
+    // version (it started before the label and the delete) must not clear it.
+    int64_t wipe_read_at_version = 0;
   };
+
+  // Records `r`'s wipe-on-delete label unless a newer version's was recorded already.
+  void RememberWipe(const Resource& r);
 
   Result<controller::ReconcileResult> Destroy(const std::string& name);
   Observed Observe(const Resource& resource, ClusterApi* api, TimePoint now) const;

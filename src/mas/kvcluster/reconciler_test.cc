@@ -439,6 +439,23 @@ TEST_F(KVClusterReconcilerTest, DeleteWipesWhenOnlyTheDeletedVersionWasLabelled)
   }
 }
 
+// A pass that read the version before the label (it was in flight while gridctl labelled and
+// deleted the object) runs after the DELETED event was seen: it must not clear the wipe.
+TEST_F(KVClusterReconcilerTest, AStalePassDoesNotClearTheWipeOfTheDeletedVersion) {
+  Provision3();
+  Resource last = Current();
+  last.metadata.labels[kWipeOnDeleteLabel] = "true";
+  last.metadata.resource_version = std::to_string(std::stoll(last.metadata.resource_version) + 1);
+  reconciler_->ObserveDeleted(last);
+  Pass();  // reads the older, unlabelled version still in the store
+  store_.Erase("c");
+  Pass();
+  EXPECT_TRUE(runtime_.List("kv/c/").empty());
+  for (const char* m : {"c-0", "c-1", "c-2"}) {
+    EXPECT_FALSE(runtime_.HasData(InstanceName("c", m))) << m;
+  }
+}
+
 TEST_F(KVClusterReconcilerTest, OperationStepsRecorded) {
   Provision3();
   Apply(4, "3.4.0");
