@@ -20,11 +20,22 @@ DEFAULT_REFERENCE = "/usr/bin/etcd"
 DEFAULT_ETCDCTL = "/usr/bin/etcdctl"
 
 
+_HANDED_OUT_PORTS = set()
+_MAX_PORT_TRIES = 100
+
+
 def free_port():
-    """A currently-unused loopback port (the kernel picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A currently-unused loopback port (the kernel picks it), never one this process handed
+    out before: a port is bound and closed here and the server binds it later, so without
+    this the kernel may give the same port to two members of one cluster."""
+    for _ in range(_MAX_PORT_TRIES):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _HANDED_OUT_PORTS:
+            _HANDED_OUT_PORTS.add(port)
+            return port
+    raise RuntimeError("no loopback port not handed out before in %d tries" % _MAX_PORT_TRIES)
 
 
 def is_reference_etcd(binary):
