@@ -172,6 +172,12 @@ std::string MetricsText(const AdminSources& s, TimePoint now) {
   fmt::format_to(it, "gridrouter_table_swaps_total {}\n", s.publisher->swaps());
   Family(&out, "gridrouter_health_probes_total", "counter", "Active health probes started.");
   fmt::format_to(it, "gridrouter_health_probes_total {}\n", s.publisher->probes_started());
+  Family(&out, "gridrouter_dns_refreshes_total", "counter",
+         "Rounds that resolved backend DNS names again.");
+  fmt::format_to(it, "gridrouter_dns_refreshes_total {}\n", s.publisher->dns_refreshes());
+  Family(&out, "gridrouter_dns_changes_total", "counter",
+         "DNS refresh rounds that found a backend name resolving differently.");
+  fmt::format_to(it, "gridrouter_dns_changes_total {}\n", s.publisher->dns_changes());
 
   std::shared_ptr<const proxy::ServingState> state = s.tables->Get();
   static constexpr std::pair<const char*, const char*> kGauges[] = {

@@ -3,6 +3,7 @@
 //   gridrouter --config routes.yaml | --endpoints host:port[,...] [--prefix /grid/routes]
 //              [--table-cache FILE] --listen 127.0.0.1:8080 [--threads N] [--spin-before-wait-us US]
 //              [--admin 127.0.0.1:9901] [--access-log FILE|-] [--drain-deadline-ms MS]
+//              [--dns-refresh-ms MS]
 //
 // Prints "admin on <address>" once the admin port is bound, then "listening on <address>"
 // once the proxy is; port 0 prints the port chosen. With --config, SIGHUP reloads the file (an invalid file keeps the current
@@ -71,6 +72,7 @@ int main(int argc, char** argv) {
   std::string admin_listen;
   std::string access_log_path;
   uint64_t drain_deadline_ms = 30000;
+  grid::router::proxy::PublisherOptions publisher_options;
   auto* config_opt = app.add_option("--config", config_path, "routes YAML file (SIGHUP reloads)");
   auto* endpoints_opt =
       app.add_option("--endpoints", endpoints, "store endpoints (host:port,...): the table follows the keys under --prefix");
@@ -88,6 +90,11 @@ int main(int argc, char** argv) {
                  "a busy loop polls this long before it sleeps (0: never; it stops by itself "
                  "while events come further apart)")
       ->check(CLI::Range(0u, grid::router::net::kMaxSpinBeforeWaitUs))
+      ->capture_default_str();
+  app.add_option("--dns-refresh-ms", publisher_options.dns_refresh_ms,
+                 "resolve DNS names of backend addresses again this often (off the proxy loops; "
+                 "0: only when a table first names them)")
+      ->check(CLI::Range(uint64_t{0}, grid::router::proxy::kMaxDnsRefreshMs))
       ->capture_default_str();
   app.add_option("--admin", admin_listen, "admin address (/healthz /readyz /stats /routes /cells /metrics)");
   app.add_option("--access-log", access_log_path, "access log file ('-': stderr); off if unset");
@@ -109,7 +116,8 @@ int main(int argc, char** argv) {
   // the health thread (which also runs the active checks).
   TableHolder tables;
   grid::router::proxy::ProcessProtection protection;
-  grid::router::proxy::StatePublisher publisher(&tables, &protection, std::random_device{}());
+  grid::router::proxy::StatePublisher publisher(&tables, &protection, std::random_device{}(),
+                                                publisher_options);
   if (grid::Status s = publisher.Start(); !s.ok()) {
     spdlog::error("health thread: {}", s.ToString());
     return 1;

@@ -32,8 +32,10 @@ class LoopProber::Attempt : public net::StreamOwner, public net::Deferred {
       request_.append(backend).append(
           "\r\nUser-Agent: gridrouter-health\r\nAccept: */*\r\nConnection: close\r\n\r\n");
     }
-    Result<net::SocketAddress> address = net::ParseSocketAddress(backend);
-    if (!address.ok()) address = net::ResolveSocketAddress(backend);
+    const Result<net::SocketAddress>* known =
+        prober_->addresses_ ? prober_->addresses_->Find(backend) : nullptr;
+    Result<net::SocketAddress> address =
+        known != nullptr ? *known : net::ResolveSocketAddress(backend);
     if (!address.ok()) {
       Finish(health::ProbeOutcome::kConnectFailed, 0);
       return;

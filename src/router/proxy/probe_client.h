@@ -1,6 +1,7 @@
 // health::Prober on an EventLoop: one small object per probe. A non-blocking TCP connect
-// (numeric addresses parsed; a DNS name resolved with a blocking getaddrinfo on the loop's
-// thread, which is the health thread, never a proxy loop); for HTTP checks then
+// to the address the published AddressBook gives (an address the book does not hold is
+// parsed, or resolved with a blocking getaddrinfo on the loop's thread, which is the health
+// thread, never a proxy loop); for HTTP checks then
 // "GET <path> HTTP/1.1" with Host (the backend address) and Connection: close, and the
 // response's status line and head read by the codec's ResponseParser (1xx skipped). The
 // result is reported once: kOk (with the status for HTTP), kConnectFailed, kTimedOut after the
@@ -18,6 +19,7 @@
 #include <unordered_map>
 
 #include "router/health/prober.h"
+#include "router/net/address_book.h"
 #include "router/net/event_loop.h"
 
 namespace grid::router::proxy {
@@ -35,6 +37,9 @@ class LoopProber : public health::Prober {
   void Probe(std::string_view backend, health::ProbeKind kind, std::string_view path,
              std::chrono::milliseconds timeout, health::ProbeDone done) override;
 
+  // The book later probes take their addresses from (may be null).
+  void set_addresses(std::shared_ptr<const net::AddressBook> book) { addresses_ = std::move(book); }
+
   size_t in_flight() const { return probes_.size(); }
   uint64_t started() const { return started_; }
 
@@ -43,6 +48,7 @@ class LoopProber : public health::Prober {
   void Finished(Attempt* attempt);
 
   net::EventLoop* loop_;
+  std::shared_ptr<const net::AddressBook> addresses_;
   std::unordered_map<Attempt*, std::unique_ptr<Attempt>> probes_;
   uint64_t started_ = 0;
 };

@@ -68,7 +68,7 @@ TEST(UpstreamPoolTest, KeepsAtMostTheIdleLimitPerBackend) {
   const net::SocketAddress addr = net::LocalAddress(listener).value();
   const size_t kLimit = 2;
   UpstreamPool pool(&loop, kLimit);
-  BackendSlot* slot = pool.Slot(addr.ToString());
+  BackendSlot* slot = pool.Slot(addr.ToString(), nullptr);
   NullUser user;
   std::vector<UpstreamConn*> conns;
   for (size_t i = 0; i < kLimit + 1; ++i) conns.push_back(pool.Connect(slot, &user).value());
@@ -88,6 +88,74 @@ TEST(UpstreamPoolTest, KeepsAtMostTheIdleLimitPerBackend) {
   EXPECT_EQ(pool.idle_count(), 0u);
   loop.RunOnce(0);
   close(listener);
+}
+
+// Accepts waiting connections on a non-blocking listener; returns how many.
+int AcceptAll(int listener) {
+  int n = 0;
+  for (int fd; (fd = accept4(listener, nullptr, nullptr, 0)) >= 0; ++n) close(fd);
+  return n;
+}
+
+TEST(UpstreamPoolTest, ASlotFollowsItsNameInTheAddressBookAndDropsIdleConnectionsWhenItMoves) {
+  net::EventLoop loop;
+  const int first = net::Listen(net::ParseSocketAddress("127.0.0.1:0").value(), false).value();
+  const int second = net::Listen(net::ParseSocketAddress("127.0.0.1:0").value(), false).value();
+  std::string target = net::LocalAddress(first).value().ToString();
+  int lookups = 0;
+  const net::ResolveFn dns = [&](std::string_view) {
+    ++lookups;
+    return net::ParseSocketAddress(target);
+  };
+  auto book = net::AddressBook::Build({"backend.test:1"}, dns);
+  UpstreamPool pool(&loop, 4);
+  BackendSlot* slot = pool.Slot("backend.test:1", book.get());
+  ASSERT_TRUE(slot->resolve_status.ok()) << slot->resolve_status.ToString();
+  EXPECT_EQ(slot->resolved.ToString(), target);
+  NullUser user;
+  UpstreamConn* conn = pool.Connect(slot, &user).value();
+  ASSERT_TRUE(PollUntil([&] {
+    loop.RunOnce(5);
+    return user.connected == 1;
+  }));
+  pool.Release(conn, 60000);
+  EXPECT_EQ(pool.Slot("backend.test:1", book.get()), slot);
+  EXPECT_EQ(pool.idle_count(), 1u);  // same book: kept
+  EXPECT_EQ(lookups, 1);             // the pool itself never resolves
+
+  target = net::LocalAddress(second).value().ToString();
+  auto moved = book->Refreshed(dns);
+  ASSERT_NE(moved, nullptr);
+  EXPECT_EQ(pool.Slot("backend.test:1", moved.get()), slot);
+  EXPECT_EQ(slot->resolved.ToString(), target);
+  EXPECT_EQ(pool.idle_count(), 0u);  // it led to the old address
+  conn = pool.Connect(slot, &user).value();
+  ASSERT_TRUE(PollUntil([&] {
+    loop.RunOnce(5);
+    return user.connected == 2;
+  }));
+  EXPECT_EQ(AcceptAll(second), 1);
+  EXPECT_EQ(AcceptAll(first), 1);  // only the first connection went there
+  pool.Discard(conn);
+  loop.RunOnce(0);
+  close(first);
+  close(second);
+}
+
+TEST(UpstreamPoolTest, ANameTheBookDoesNotHoldIsAnErrorNotALookup) {
+  net::EventLoop loop;
+  UpstreamPool pool(&loop, 4);
+  auto book = net::AddressBook::Build({"127.0.0.1:9"}, [](std::string_view) -> Result<net::SocketAddress> {
+    ADD_FAILURE() << "numeric addresses need no resolver";
+    return Unavailable("no");
+  });
+  BackendSlot* slot = pool.Slot("localhost:9", book.get());
+  EXPECT_FALSE(slot->resolve_status.ok());
+  EXPECT_NE(slot->resolve_status.message().find("not a numeric IP"), std::string::npos)
+      << slot->resolve_status.message();
+  NullUser user;
+  EXPECT_FALSE(pool.Connect(slot, &user).ok());
+  EXPECT_TRUE(pool.Slot("127.0.0.1:9", book.get())->resolve_status.ok());
 }
 
 // A blocking backend: answers "/big" with kBigBytes (counting what it sent), anything else

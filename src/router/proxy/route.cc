@@ -68,7 +68,7 @@ std::optional<table::BackendGroup::Choice> BackendChooser::Choose(
   bool passed_over_full = false;
   full_.assign(backends.size(), 0);
   for (size_t i = 0; i < backends.size(); ++i) {
-    BackendSlot* slot = pool_->Slot(backends[i].address);
+    BackendSlot* slot = pool_->Slot(backends[i].address, state.addresses.get());
     slots_[i] = slot;
     if (health == nullptr) states_[i].healthy = true;
     if (limit == nullptr) states_[i].active_connections = slot->active;

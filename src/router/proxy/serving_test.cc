@@ -221,6 +221,53 @@ TEST(StatePublisherTest, ActiveChecksTakeAFailingBackendOutAfterTheThreshold) {
   publisher.Stop();
 }
 
+TEST(StatePublisherTest, ABackendNameThatMovesIsFollowedByProbesAndNewConnections) {
+  ScriptedBackend old_home;
+  old_home.set_status(500);
+  ScriptedBackend new_home;
+  new_home.set_status(200);
+  std::mutex mu;
+  std::string target = old_home.address();
+  PublisherOptions options;
+  options.dns_refresh_ms = 20;
+  options.resolve = [&](std::string_view text) -> Result<net::SocketAddress> {
+    std::lock_guard<std::mutex> lock(mu);
+    if (text != "backend.test:80") return Unavailable("unexpected name");
+    return net::ParseSocketAddress(target);
+  };
+  TableHolder holder;
+  ProcessProtection protection;
+  StatePublisher publisher(&holder, &protection, 3, options);
+  ASSERT_TRUE(publisher.Start().ok());
+  publisher.Publish(Table(OneCell("backend.test:80",
+                                  "    health_check: {type: http, path: /hz, interval_ms: 100, "
+                                  "timeout_ms: 100, unhealthy_threshold: 1, healthy_threshold: 1}\n"),
+                          1));
+  std::shared_ptr<const ServingState> first = holder.Get();
+  EXPECT_EQ(first->addresses->Find("backend.test:80")->value().ToString(), old_home.address());
+  const health::GroupHealth* gh = first->health->Find(first->table->FindCell("c1")->group(0));
+  ASSERT_NE(gh, nullptr);
+  ASSERT_TRUE(PollUntil([&] { return !old_home.heads().empty() && !gh->table().ActiveHealthy(0); }));
+  EXPECT_TRUE(new_home.heads().empty());
+  ASSERT_TRUE(PollUntil([&] { return publisher.dns_refreshes() >= 2; }));
+  EXPECT_EQ(publisher.dns_changes(), 0u);
+  EXPECT_EQ(holder.Get(), first);  // an unchanged answer publishes nothing
+
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    target = new_home.address();
+  }
+  ASSERT_TRUE(PollUntil([&] { return publisher.dns_changes() == 1; }));
+  std::shared_ptr<const ServingState> moved = holder.Get();
+  EXPECT_EQ(moved->table, first->table);  // same table, health and caps
+  EXPECT_EQ(moved->health, first->health);
+  EXPECT_EQ(moved->limits, first->limits);
+  EXPECT_EQ(moved->addresses->Find("backend.test:80")->value().ToString(), new_home.address());
+  ASSERT_TRUE(PollUntil([&] { return gh->table().ActiveHealthy(0); }));
+  EXPECT_FALSE(new_home.heads().empty());
+  publisher.Stop();
+}
+
 // ---- the prober ----
 
 class ProberTest : public ::testing::Test {

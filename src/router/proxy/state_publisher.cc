@@ -4,9 +4,21 @@
 
 namespace grid::router::proxy {
 
+std::vector<std::string> BackendAddresses(const table::RouteTable& table) {
+  std::vector<std::string> addresses;
+  for (const auto& [name, cell] : table.parts().cells) {
+    for (size_t g = 0; g < cell->group_count(); ++g) {
+      for (const balance::BackendSpec& b : cell->group(g).backends()) addresses.push_back(b.address);
+    }
+  }
+  return addresses;
+}
+
 std::shared_ptr<const ServingState> MakeServingState(std::shared_ptr<const table::RouteTable> table,
                                                      const ServingState* previous) {
   auto state = std::make_shared<ServingState>();
+  state->addresses = net::AddressBook::Build(BackendAddresses(*table), net::ResolveSocketAddress,
+                                             previous ? previous->addresses.get() : nullptr);
   state->health = health::HealthIndex::Build(table, previous ? previous->health.get() : nullptr);
   state->limits =
       protect::ConcurrencyIndex::Build(table, previous ? previous->limits.get() : nullptr);
@@ -14,13 +26,18 @@ std::shared_ptr<const ServingState> MakeServingState(std::shared_ptr<const table
   return state;
 }
 
-StatePublisher::StatePublisher(TableHolder* holder, ProcessProtection* protection, uint64_t seed)
+StatePublisher::StatePublisher(TableHolder* holder, ProcessProtection* protection, uint64_t seed,
+                               PublisherOptions options)
     : holder_(holder),
       protection_(protection),
+      options_(std::move(options)),
       prober_(&loop_),
       rearming_(this),
       monitor_(rearming_, seed),
-      tick_timer_([this] { Tick(); }) {}
+      tick_timer_([this] { Tick(); }),
+      dns_timer_([this] { RefreshAddresses(); }) {
+  if (!options_.resolve) options_.resolve = net::ResolveSocketAddress;
+}
 
 StatePublisher::~StatePublisher() { Stop(); }
 
@@ -54,6 +71,9 @@ void StatePublisher::PublishHere(std::shared_ptr<const table::RouteTable> table)
   const health::TimePoint now = std::chrono::steady_clock::now();
   std::shared_ptr<const ServingState> previous = holder_->Get();
   auto state = std::make_shared<ServingState>();
+  state->addresses = net::AddressBook::Build(BackendAddresses(*table), options_.resolve,
+                                             previous ? previous->addresses.get() : nullptr);
+  prober_.set_addresses(state->addresses);
   state->health = monitor_.Update(table, now);
   state->limits =
       protect::ConcurrencyIndex::Build(table, previous ? previous->limits.get() : nullptr);
@@ -62,7 +82,33 @@ void StatePublisher::PublishHere(std::shared_ptr<const table::RouteTable> table)
   state->table = std::move(table);
   holder_->Set(std::move(state));
   swaps_.fetch_add(1, std::memory_order_relaxed);
+  ArmDnsRefresh();
   Tick();
+}
+
+void StatePublisher::ArmDnsRefresh() {
+  std::shared_ptr<const ServingState> state = holder_->Get();
+  if (options_.dns_refresh_ms == 0 || !thread_.joinable() || state == nullptr ||
+      !state->addresses->has_names()) {
+    dns_timer_.Cancel();
+    return;
+  }
+  if (!dns_timer_.armed()) dns_timer_.Arm(loop_.timers(), options_.dns_refresh_ms);
+}
+
+void StatePublisher::RefreshAddresses() {
+  std::shared_ptr<const ServingState> current = holder_->Get();
+  dns_refreshes_.fetch_add(1, std::memory_order_relaxed);
+  if (std::shared_ptr<const net::AddressBook> book =
+          current->addresses->Refreshed(options_.resolve)) {
+    // Same table, health and caps; only where some names point changed.
+    auto state = std::make_shared<ServingState>(*current);
+    state->addresses = std::move(book);
+    prober_.set_addresses(state->addresses);
+    holder_->Set(std::move(state));
+    dns_changes_.fetch_add(1, std::memory_order_relaxed);
+  }
+  ArmDnsRefresh();
 }
 
 void StatePublisher::Tick() {

@@ -1,9 +1,13 @@
 // Builds and publishes what the loops serve with. For each new RouteTable (from the table
 // feed, on any one thread at a time) it builds, on the health thread:
+//   - the AddressBook: backend addresses resolved (DNS names new to the book, blocking here,
+//     never on a proxy loop); probes use it too;
 //   - the HealthIndex, through the HealthMonitor that also runs the active checks;
 //   - the ConcurrencyIndex, carried over from the previous one;
 // reconfigures the process's retry budget from the table's router settings, and publishes the
-// three as one ServingState (TableHolder::Set). Publish returns once the state is published.
+// four as one ServingState (TableHolder::Set). Publish returns once the state is published.
+// Every `dns_refresh_ms` the names of the book are resolved again; when one changed, the same
+// state is published with the new book (new connections go to the new address).
 //
 // The health thread runs its own EventLoop: the monitor (single-threaded), the LoopProber
 // (probes call back on that loop) and a timer that calls monitor.Tick at monitor.NextDue().
@@ -28,10 +32,21 @@
 
 namespace grid::router::proxy {
 
+// How often DNS names of backend addresses are resolved again (HAProxy's resolvers hold an
+// answer 10 s by default); 0..kMaxDnsRefreshMs, 0: never (resolved when first named only).
+inline constexpr uint64_t kDefaultDnsRefreshMs = 10000;
+inline constexpr uint64_t kMaxDnsRefreshMs = 24ull * 3600 * 1000;
+
+struct PublisherOptions {
+  uint64_t dns_refresh_ms = kDefaultDnsRefreshMs;
+  net::ResolveFn resolve;  // empty: net::ResolveSocketAddress (getaddrinfo)
+};
+
 class StatePublisher {
  public:
   // `holder` and `protection` must outlive the publisher. `seed`: probe jitter.
-  StatePublisher(TableHolder* holder, ProcessProtection* protection, uint64_t seed);
+  StatePublisher(TableHolder* holder, ProcessProtection* protection, uint64_t seed,
+                 PublisherOptions options = {});
   ~StatePublisher();
   StatePublisher(const StatePublisher&) = delete;
   StatePublisher& operator=(const StatePublisher&) = delete;
@@ -47,6 +62,9 @@ class StatePublisher {
   uint64_t swaps() const { return swaps_.load(std::memory_order_relaxed); }
   int64_t revision() const { return revision_.load(std::memory_order_relaxed); }
   uint64_t probes_started() const { return probes_started_.load(std::memory_order_relaxed); }
+  // DNS refresh rounds run, and those that published a changed address book.
+  uint64_t dns_refreshes() const { return dns_refreshes_.load(std::memory_order_relaxed); }
+  uint64_t dns_changes() const { return dns_changes_.load(std::memory_order_relaxed); }
 
  private:
   // Wraps each probe's `done` so the tick timer is re-armed once its schedule moved.
@@ -63,18 +81,25 @@ class StatePublisher {
   void PublishHere(std::shared_ptr<const table::RouteTable> table);
   void Tick();
   void Rearm();
+  // Arms the refresh timer while the published book holds names (health thread).
+  void ArmDnsRefresh();
+  void RefreshAddresses();
 
   TableHolder* holder_;
   ProcessProtection* protection_;
+  PublisherOptions options_;
   net::EventLoop loop_;
   LoopProber prober_;
   RearmingProber rearming_;
   health::HealthMonitor monitor_;
   net::Timer tick_timer_;
+  net::Timer dns_timer_;
   std::thread thread_;
   std::atomic<uint64_t> swaps_{0};
   std::atomic<int64_t> revision_{0};
   std::atomic<uint64_t> probes_started_{0};
+  std::atomic<uint64_t> dns_refreshes_{0};
+  std::atomic<uint64_t> dns_changes_{0};
 };
 
 }  // namespace grid::router::proxy

@@ -1,7 +1,8 @@
 // What every loop serves with, published as one immutable ServingState: the route table, the
-// health index built for it (active and passive health of every group) and the concurrency
-// index (caps and their counters). The three always belong together: a loop never sees a
-// table with another table's health or caps.
+// health index built for it (active and passive health of every group), the concurrency
+// index (caps and their counters) and the address book (every backend address resolved, so
+// no loop waits on DNS). They always belong together: a loop never sees a table with another
+// table's health or caps.
 //
 // TableHolder::Set() publishes a new state (from the state publisher's thread); each loop
 // keeps its own reference and checks a generation counter per request, so the hot path costs
@@ -12,8 +13,11 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include "router/health/health_index.h"
+#include "router/net/address_book.h"
 #include "router/protect/concurrency_limit.h"
 #include "router/table/route_table.h"
 
@@ -23,11 +27,16 @@ struct ServingState {
   std::shared_ptr<const table::RouteTable> table;
   std::shared_ptr<const health::HealthIndex> health;          // built from `table`
   std::shared_ptr<const protect::ConcurrencyIndex> limits;    // built from `table`
+  std::shared_ptr<const net::AddressBook> addresses;          // every backend of `table`
 };
 
+// Every backend address `table` names, once each (the texts the address book resolves).
+std::vector<std::string> BackendAddresses(const table::RouteTable& table);
+
 // A state for `table` without active health checks: a health index carried over from
-// `previous` (when given) and a concurrency index likewise. For tests and tools; the binary
-// publishes through StatePublisher, whose health index also drives probes.
+// `previous` (when given), a concurrency index and an address book likewise (names new to
+// the book are resolved here, blocking). For tests and tools; the binary publishes through
+// StatePublisher, whose health index also drives probes.
 std::shared_ptr<const ServingState> MakeServingState(std::shared_ptr<const table::RouteTable> table,
                                                      const ServingState* previous);
 

@@ -42,20 +42,32 @@ UpstreamPool::~UpstreamPool() {
   for (auto& [ptr, conn] : conns_) conn->stream_.Close();
 }
 
-BackendSlot* UpstreamPool::Slot(std::string_view address) {
-  auto it = slots_.find(address);
-  if (it != slots_.end()) return it->second.get();
-  auto slot = std::make_unique<BackendSlot>();
-  slot->address = std::string(address);
-  Result<net::SocketAddress> resolved = net::ResolveSocketAddress(address);
-  if (resolved.ok()) {
-    slot->resolved = *resolved;
+BackendSlot* UpstreamPool::Slot(std::string_view address, const net::AddressBook* book) {
+  BackendSlot* slot;
+  if (auto it = slots_.find(address); it != slots_.end()) {
+    slot = it->second.get();
+    if (book == nullptr || slot->book_generation == book->generation()) return slot;
   } else {
+    auto owned = std::make_unique<BackendSlot>();
+    owned->address = std::string(address);
+    slot = owned.get();
+    slots_.emplace(slot->address, std::move(owned));
+  }
+  const Result<net::SocketAddress>* known = book ? book->Find(address) : nullptr;
+  Result<net::SocketAddress> resolved =
+      known != nullptr ? *known : net::ParseSocketAddress(address);
+  const bool moved = !resolved.ok() || !slot->resolve_status.ok() ||
+                     !net::SameResolution(resolved, slot->resolved);
+  if (moved) CloseIdle(slot);  // they lead where the name no longer points (a new slot has none)
+  if (resolved.ok()) {
+    slot->resolved = resolved.value();
+    slot->resolve_status = Status::Ok();
+  } else {
+    slot->resolved = net::SocketAddress{};
     slot->resolve_status = resolved.status();
   }
-  BackendSlot* raw = slot.get();
-  slots_.emplace(slot->address, std::move(slot));
-  return raw;
+  slot->book_generation = book ? book->generation() : 0;
+  return slot;
 }
 
 UpstreamConn* UpstreamPool::TakeIdle(BackendSlot* slot, UpstreamUser* user) {
@@ -128,9 +140,11 @@ void UpstreamPool::DropIdle(UpstreamConn* conn) {
 }
 
 void UpstreamPool::CloseIdle() {
-  for (auto& [address, slot] : slots_) {
-    while (!slot->idle.empty()) DropIdle(slot->idle.back());
-  }
+  for (auto& [address, slot] : slots_) CloseIdle(slot.get());
+}
+
+void UpstreamPool::CloseIdle(BackendSlot* slot) {
+  while (!slot->idle.empty()) DropIdle(slot->idle.back());
 }
 
 size_t UpstreamPool::idle_count() const {

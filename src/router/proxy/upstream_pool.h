@@ -1,5 +1,6 @@
-// One loop's upstream side: a slot per backend address (resolved once, its idle keep-alive
-// connections, its active count, its passive ejection) and the connections themselves.
+// One loop's upstream side: a slot per backend address (where it resolved to, its idle
+// keep-alive connections, its active count, its passive ejection) and the connections
+// themselves. Addresses come from the published AddressBook; the pool never resolves.
 //
 // An UpstreamConn belongs either to a client session (which drives it through
 // UpstreamUser) or to its backend's idle list; an idle connection that becomes readable (the
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "router/net/address_book.h"
 #include "router/net/event_loop.h"
 #include "router/net/io_buffer.h"
 #include "router/net/socket.h"
@@ -33,6 +35,7 @@ struct BackendSlot {
   std::string address;  // "host:port" as in the table
   Status resolve_status;
   net::SocketAddress resolved;
+  uint64_t book_generation = 0;     // the AddressBook `resolved` was last checked against
   std::vector<UpstreamConn*> idle;  // most recently used last
   uint32_t active = 0;              // connections lent to sessions
   uint64_t ejected_until_ms = 0;    // this loop skips it after a connect failure (UsesLoopConnectSkip)
@@ -90,8 +93,11 @@ class UpstreamPool {
   UpstreamPool(net::EventLoop* loop, size_t max_idle_per_backend);
   ~UpstreamPool();
 
-  // The slot for `address`, created (and resolved, blocking for DNS names) on first use.
-  BackendSlot* Slot(std::string_view address);
+  // The slot for `address`, created on first use. Its address is what `book` holds for it
+  // (checked again whenever the book is a newer one: idle connections to an address the name
+  // no longer resolves to are closed). Without a book, or for a text the book does not hold,
+  // a numeric address is parsed and a DNS name is an error: the loop never resolves.
+  BackendSlot* Slot(std::string_view address, const net::AddressBook* book);
 
   // An idle connection to `slot`, lent to `user`; nullptr when none.
   UpstreamConn* TakeIdle(BackendSlot* slot, UpstreamUser* user);
@@ -105,6 +111,8 @@ class UpstreamPool {
   void Discard(UpstreamConn* conn);
   // Closes every idle connection (drain).
   void CloseIdle();
+  // Closes the idle connections of one slot.
+  void CloseIdle(BackendSlot* slot);
 
   size_t idle_count() const;
 
