@@ -212,8 +212,23 @@ def run(args):
                                                                  member_ids(cl, leader)))
             deleted = min(100, args.writes)
             want = 1 + args.writes + 1 + deleted  # marker, writes, leased key, deletions
-            poll("every event at the watcher", lambda: len(watch.events()) >= want, 60)
+            count = ((lambda evs: len(set(evs))) if args.allow_restore_redelivery else len)
+            poll("every event at the watcher", lambda: count(watch.events()) >= want, 60)
             events = watch.events()
+            if args.allow_restore_redelivery:
+                # etcd 3.4 may send an event again after its watchable store restores a
+                # snapshot (etcd-io/etcd#15271, "watch response traveling back in time"). The
+                # reference's self-check reports it; everything else is checked as for gridkv.
+                seen, kept = set(), []
+                for e in events:
+                    if e not in seen:
+                        seen.add(e)
+                        kept.append(e)
+                if len(kept) != len(events):
+                    print("the reference re-delivered %d event(s) after restoring the snapshot "
+                          "(etcd-io/etcd#15271); gridkv's run of this test allows none"
+                          % (len(events) - len(kept)))
+                events = kept
             revs = [e[2] for e in events]
             if len(events) != want or revs != sorted(revs) or len(set(
                     (e[0], e[1], e[2]) for e in events)) != len(events):
@@ -282,6 +297,8 @@ def run(args):
 def add_arguments(ap):
     ap.add_argument("--writes", type=int, default=1000)
     ap.add_argument("--catchup-flag", action="store_true")
+    ap.add_argument("--allow-restore-redelivery", action="store_true",
+                    help="report, not fail, events the watcher gets twice (etcd 3.4's self-check)")
     ap.add_argument("--require-install-log", action="store_true",
                     help="fail unless both members logged a snapshot install (gridkv)")
     ap.add_argument("-v", "--verbose", action="store_true")
