@@ -2,9 +2,14 @@
 
 #include <deque>
 #include <memory>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <grpcpp/support/byte_buffer.h>
+#include <grpcpp/support/proto_buffer_reader.h>
+#include <grpcpp/support/slice.h>
 
 #include "kv/watch/event_encoding.h"
 
@@ -16,14 +21,20 @@ namespace {
 constexpr char kErrStopped[] = "etcdserver: server stopped";
 constexpr char kErrWatchCanceled[] = "etcdserver: watch canceled";
 
+// A response without events as wire bytes.
+grpc::ByteBuffer Serialized(const etcdserverpb::WatchResponse& r) {
+  const std::string bytes = r.SerializeAsString();
+  grpc::Slice slice(bytes.data(), bytes.size());
+  return grpc::ByteBuffer(&slice, 1);
+}
+
 }  // namespace
 
 // One Watch stream. Lifetime: created by WatchService::Watch, deletes itself in OnDone.
 // Locks: the hub stream's callback lock, then mu_, then the hub's lock. gRPC operations
 // (StartRead/StartWrite/Finish) are issued without mu_ held, since gRPC may run a reaction
 // inline. Finish is never issued while a write is outstanding, and nothing is issued after it.
-class WatchStreamReactor final
-    : public grpc::ServerBidiReactor<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse> {
+class WatchStreamReactor final : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
  public:
   explicit WatchStreamReactor(WatchService* service) : service_(service) {}
 
@@ -47,12 +58,27 @@ class WatchStreamReactor final
 
   void OnReadDone(bool ok) override {
     bool read_more = false;
+    etcdserverpb::WatchRequest request;
+    if (ok) {
+      grpc::ProtoBufferReader reader(&request_);
+      const bool parsed = request.ParseFromZeroCopyStream(&reader);
+      request_.Clear();
+      if (!parsed) {
+        // What gRPC answers a typed method's undecodable request with (etcd's too).
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          reading_ = false;
+        }
+        FinishWith(grpc::Status(grpc::StatusCode::INTERNAL, "grpc: error unmarshalling request"));
+        return;
+      }
+    }
     {
       std::lock_guard<std::mutex> lock(mu_);
       reading_ = false;
       // !ok: the client half-closed or went away. Like etcd, keep sending until the call ends.
       if (!ok) return;
-      Handle(request_);
+      Handle(request);
       if (!finished_) {
         read_more = out_.size() < service_->options_.max_queued_responses;
         read_paused_ = !read_more;
@@ -149,7 +175,7 @@ class WatchStreamReactor final
           r.set_canceled(true);
           r.set_cancel_reason(created.status().message());
         }
-        out_.push_back(std::move(r));
+        out_.push_back(Serialized(r));
         break;
       }
       case etcdserverpb::WatchRequest::kCancelRequest: {
@@ -160,7 +186,7 @@ class WatchStreamReactor final
         Header(&r, stream_->Revision());
         r.set_watch_id(id);
         r.set_canceled(true);
-        out_.push_back(std::move(r));
+        out_.push_back(Serialized(r));
         break;
       }
       case etcdserverpb::WatchRequest::kProgressRequest:
@@ -187,50 +213,62 @@ class WatchStreamReactor final
         // etcd sets no cancel_reason here; clients map compact_revision to ErrCompacted.
         r.set_canceled(true);
         r.set_compact_revision(o.compact_revision);
-        out_.push_back(std::move(r));
+        out_.push_back(Serialized(r));
         return;
       case watch::WatchOutput::Kind::kProgress:
       case watch::WatchOutput::Kind::kProgressAll:
-        out_.push_back(std::move(r));
+        out_.push_back(Serialized(r));
         return;
     }
     const size_t max_bytes = service_->hub_->options().max_response_bytes;
-    // Events go out encoded straight from the hub's shared events (see event_encoding.h).
-    std::vector<std::string> events(o.events.size());
+    // Events go out written straight from the hub's shared events (see event_encoding.h).
+    std::vector<uint32_t> sizes(o.events.size());
     size_t events_bytes = 0;
     for (size_t i = 0; i < o.events.size(); ++i) {
-      watch::AppendEncodedEvent(*o.events[i], o.prev_kv, &events[i]);
-      events_bytes += watch::EventFieldBytes(events[i].size());
+      sizes[i] = static_cast<uint32_t>(watch::EncodedEventBytes(*o.events[i], o.prev_kv));
+      events_bytes += watch::EventFieldBytes(sizes[i]);
     }
+    const std::span<const std::shared_ptr<const mvccpb::Event>> events(o.events);
     // etcd's sendFragments: only when asked, only if too big, only with more than one event;
     // each fragment is filled until it would reach max_bytes (but holds at least one event).
     if (!o.fragment || events.size() < 2 || r.ByteSizeLong() + events_bytes < max_bytes) {
-      for (std::string& ev : events) watch::AddEncodedEvent(std::move(ev), &r);
-      out_.push_back(std::move(r));
+      out_.push_back(EventsResponse(r, events, sizes, events_bytes, o.prev_kv));
       return;
     }
     r.set_fragment(true);
     const size_t base_bytes = r.ByteSizeLong();
     size_t i = 0;
     while (i < events.size()) {
-      etcdserverpb::WatchResponse part = r;
+      const size_t first = i;
       size_t bytes = base_bytes;
-      size_t in_part = 0;
       while (i < events.size()) {
-        const size_t add = watch::EventFieldBytes(events[i].size());
-        if (in_part >= 1 && bytes + add >= max_bytes) break;
+        const size_t add = watch::EventFieldBytes(sizes[i]);
+        if (i > first && bytes + add >= max_bytes) break;
         bytes += add;
-        ++in_part;
-        watch::AddEncodedEvent(std::move(events[i++]), &part);
+        ++i;
       }
-      if (i == events.size()) part.set_fragment(false);
-      out_.push_back(std::move(part));
+      r.set_fragment(i < events.size());
+      out_.push_back(EventsResponse(r, events.subspan(first, i - first),
+                                    std::span<const uint32_t>(sizes).subspan(first, i - first),
+                                    bytes - base_bytes, o.prev_kv));
     }
+  }
+
+  // `head` with `events` after it, in one buffer. `events_bytes`: their EventFieldBytes sum.
+  static grpc::ByteBuffer EventsResponse(const etcdserverpb::WatchResponse& head,
+                                         std::span<const std::shared_ptr<const mvccpb::Event>> events,
+                                         std::span<const uint32_t> sizes, size_t events_bytes,
+                                         bool prev_kv) {
+    const std::string head_bytes = head.SerializeAsString();
+    grpc::Slice slice(head_bytes.size() + events_bytes);
+    watch::WriteEventsResponse(head_bytes, events, sizes, prev_kv,
+                               const_cast<uint8_t*>(slice.begin()));
+    return grpc::ByteBuffer(&slice, 1);
   }
 
   WatchService* const service_;
   std::shared_ptr<watch::WatchStream> stream_;
-  etcdserverpb::WatchRequest request_;  // owned by gRPC while reading_
+  grpc::ByteBuffer request_;  // owned by gRPC while reading_
 
   std::mutex mu_;
   bool reading_ = false;
@@ -238,8 +276,8 @@ class WatchStreamReactor final
   bool writing_ = false;      // current_ is owned by gRPC
   bool finished_ = false;     // Finish issued or pending the current write
   grpc::Status status_;
-  etcdserverpb::WatchResponse current_;
-  std::deque<etcdserverpb::WatchResponse> out_;
+  grpc::ByteBuffer current_;
+  std::deque<grpc::ByteBuffer> out_;
 };
 
 WatchService::WatchService(watch::WatchHub* hub, const MemberIdentity* identity,
@@ -254,8 +292,7 @@ WatchService::~WatchService() {
   done_cv_.wait(lock, [&] { return streams_.empty(); });
 }
 
-grpc::ServerBidiReactor<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>*
-WatchService::Watch(grpc::CallbackServerContext* context) {
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* WatchService::Watch(grpc::CallbackServerContext* context) {
   auto* reactor = new WatchStreamReactor(this);
   bool stopped;
   {

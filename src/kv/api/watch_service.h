@@ -1,6 +1,10 @@
 // etcdserverpb::Watch over the watch hub, on gRPC's callback API. One stream multiplexes many
 // watchers; responses are written one at a time in the order the hub and the client's requests
 // produce them (created before a watcher's events, canceled after its last ones).
+//
+// The method is registered raw (byte buffers, not messages): requests are parsed here, and a
+// response with events is written in one buffer straight from the hub's shared events
+// (event_encoding.h) instead of through a WatchResponse holding a copy of each.
 #pragma once
 
 #include <functional>
@@ -29,7 +33,8 @@ struct WatchServiceOptions {
 class WatchStreamReactor;
 
 // Thread-safety: gRPC calls Watch() from its threads; Stop() from any thread.
-class WatchService final : public etcdserverpb::Watch::CallbackService {
+class WatchService final
+    : public etcdserverpb::Watch::WithRawCallbackMethod_Watch<etcdserverpb::Watch::Service> {
  public:
   // `hub` and `identity` must outlive the service.
   WatchService(watch::WatchHub* hub, const MemberIdentity* identity,
@@ -37,7 +42,7 @@ class WatchService final : public etcdserverpb::Watch::CallbackService {
   // REQUIRES: the grpc::Server is shut down (so every stream is done).
   ~WatchService() override;
 
-  grpc::ServerBidiReactor<etcdserverpb::WatchRequest, etcdserverpb::WatchResponse>* Watch(
+  grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* Watch(
       grpc::CallbackServerContext* context) override;
 
   // Finishes every open stream with UNAVAILABLE "etcdserver: server stopped" and refuses new

@@ -1,6 +1,8 @@
 #include "kv/watch/event_encoding.h"
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -61,36 +63,58 @@ TEST(EventEncodingTest, EmptyEventAndEventWithOnlyPrevKv) {
   EXPECT_EQ(EncodedEventBytes(only_prev, true), only_prev.ByteSizeLong());
 }
 
-TEST(EventEncodingTest, ResponseWithEncodedEventsParsesAsOrdinaryEvents) {
-  etcdserverpb::WatchResponse r;
-  r.mutable_header()->set_revision(7);
-  r.set_watch_id(3);
-  r.set_fragment(true);
-  etcdserverpb::WatchResponse expected = r;
-  size_t field_bytes = 0;
-  for (int i = 0; i < 3; ++i) {
-    const mvccpb::Event ev = MakeEvent(i == 1 ? mvccpb::Event::DELETE : mvccpb::Event::PUT, true);
-    std::string encoded;
-    AppendEncodedEvent(ev, false, &encoded);
-    field_bytes += EventFieldBytes(encoded.size());
-    AddEncodedEvent(std::move(encoded), &r);
-    mvccpb::Event* e = expected.add_events();
-    *e = ev;
-    e->clear_prev_kv();
+TEST(EventEncodingTest, AWrittenResponseIsByteForByteTheResponseWithTheEventsCopied) {
+  for (bool with_prev_kv : {false, true}) {
+    etcdserverpb::WatchResponse r;
+    r.mutable_header()->set_revision(7);
+    r.set_watch_id(3);
+    r.set_fragment(true);
+    etcdserverpb::WatchResponse expected = r;
+    std::vector<std::shared_ptr<const mvccpb::Event>> events;
+    std::vector<uint32_t> sizes;
+    const std::string head = r.SerializeAsString();
+    size_t total = head.size();
+    for (int i = 0; i < 4; ++i) {
+      auto ev = std::make_shared<const mvccpb::Event>(
+          MakeEvent(i == 1 ? mvccpb::Event::DELETE : mvccpb::Event::PUT, i != 2));
+      sizes.push_back(static_cast<uint32_t>(EncodedEventBytes(*ev, with_prev_kv)));
+      total += EventFieldBytes(sizes.back());
+      events.push_back(ev);
+      mvccpb::Event* e = expected.add_events();
+      *e = *ev;
+      if (!with_prev_kv) e->clear_prev_kv();
+    }
+    std::string wire(total, '\0');
+    WriteEventsResponse(head, events, sizes, with_prev_kv, reinterpret_cast<uint8_t*>(wire.data()));
+    EXPECT_EQ(wire, expected.SerializeAsString()) << "with_prev_kv " << with_prev_kv;
+    etcdserverpb::WatchResponse parsed;
+    ASSERT_TRUE(parsed.ParseFromString(wire));
+    ASSERT_EQ(parsed.events_size(), 4);
+    EXPECT_EQ(parsed.events(1).type(), mvccpb::Event::DELETE);
+    EXPECT_EQ(parsed.events(0).has_prev_kv(), with_prev_kv);
+    EXPECT_EQ(parsed.events(3).kv().value(), std::string(300, 'v'));
+    EXPECT_EQ(parsed.watch_id(), 3);
+    EXPECT_TRUE(parsed.fragment());
   }
-  EXPECT_EQ(r.events_size(), 0);  // in this process they are unknown fields
-  const std::string wire = r.SerializeAsString();
-  EXPECT_EQ(wire, expected.SerializeAsString());  // byte for byte, field order included
-  EXPECT_EQ(r.ByteSizeLong(), expected.ByteSizeLong());
-  etcdserverpb::WatchResponse header_only = expected;
-  header_only.clear_events();
-  EXPECT_EQ(header_only.ByteSizeLong() + field_bytes, expected.ByteSizeLong());
-  etcdserverpb::WatchResponse parsed;
-  ASSERT_TRUE(parsed.ParseFromString(wire));
-  ASSERT_EQ(parsed.events_size(), 3);
-  EXPECT_EQ(parsed.events(1).type(), mvccpb::Event::DELETE);
-  EXPECT_FALSE(parsed.events(0).has_prev_kv());
-  EXPECT_EQ(parsed.events(2).kv().value(), std::string(300, 'v'));
+}
+
+TEST(EventEncodingTest, AResponseWithoutEventsIsItsHead) {
+  etcdserverpb::WatchResponse r;
+  r.set_watch_id(1);
+  const std::string head = r.SerializeAsString();
+  std::string wire(head.size(), '\0');
+  WriteEventsResponse(head, {}, {}, false, reinterpret_cast<uint8_t*>(wire.data()));
+  EXPECT_EQ(wire, head);
+}
+
+TEST(EventEncodingDeathTest, AnEventSizedDifferentlyThanWrittenCrashes) {
+  const auto ev = std::make_shared<const mvccpb::Event>(MakeEvent(mvccpb::Event::PUT, false));
+  std::vector<std::shared_ptr<const mvccpb::Event>> events{ev};
+  std::vector<uint32_t> sizes{static_cast<uint32_t>(EncodedEventBytes(*ev, false) - 1)};
+  std::string wire(4096, '\0');
+  EXPECT_DEATH(WriteEventsResponse("", events, sizes, false,
+                                   reinterpret_cast<uint8_t*>(wire.data())),
+               "encoded_bytes");
 }
 
 }  // namespace
