@@ -45,7 +45,7 @@ int RunL4Mode(int argc, char** argv) {
   uint32_t spin_before_wait_us = net::kDefaultSpinBeforeWaitUs;
   uint64_t drain_deadline_ms = 30000;
   app.add_option("--config", config_path, "listeners YAML file (SIGHUP reloads)")->required();
-  app.add_option("--admin", admin_listen, "admin address (/healthz /stats)");
+  app.add_option("--admin", admin_listen, "admin address (/healthz /readyz /stats)");
   app.add_option("--threads", threads, "event loops (one thread each)")
       ->check(CLI::Range(1, l4::kMaxThreads))
       ->capture_default_str();
@@ -82,9 +82,10 @@ int RunL4Mode(int argc, char** argv) {
   if (!admin_listen.empty()) {
     admin = std::make_unique<proxy::AdminServer>(
         admin_listen, [&server](std::string_view path) -> proxy::AdminReply {
-          if (path == "/healthz") {
+          // The admin port opens only after every listener is bound, so both mean "serving".
+          if (path == "/healthz" || path == "/readyz") {
             if (server.draining()) return {503, "text/plain", "draining\n"};
-            return {200, "text/plain", "ok\n"};
+            return {200, "text/plain", path == "/healthz" ? "ok\n" : "ready\n"};
           }
           if (path == "/stats") return {200, "application/json", server.StatsJson() + "\n"};
           return {404, "text/plain", "not found\n"};

@@ -5,14 +5,12 @@ its own data dir under one temp dir, started with etcd's bootstrap flags
 (--initial-cluster, state new). Members can be added later with state
 existing. The binary is a parameter, so the same code starts the reference
 etcd and the server under test. Member processes get SIGKILL when the test
-process dies (PR_SET_PDEATHSIG), so an aborted test leaves nothing behind.
+process dies (setpriv --pdeathsig), so an aborted test leaves nothing behind.
 Not thread-safe.
 """
-import ctypes
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -27,13 +25,17 @@ PROBE_TIMEOUT = "2s"
 PROBE_PROCESS_TIMEOUT_SECONDS = 10
 LOG_TAIL_BYTES = 3000
 CLUSTER_TOKEN = "cluster-compat"
-PR_SET_PDEATHSIG = 1
+# Every child is started as `setpriv --pdeathsig KILL -- PROGRAM ...` (util-linux, always
+# installed): it gets SIGKILL when the test process dies. Not a preexec_fn: that makes Python
+# fork() instead of vfork(), and in a test process holding gRPC threads the fork handlers then
+# run in the child, which can abort there before it execs. (setpriv sets the signal just
+# before it execs the program: a test process dying in that first millisecond leaves it.)
+DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "KILL", "--"]
 
-_libc = ctypes.CDLL(None, use_errno=True)
 
-
-def _die_with_parent():
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+def die_with_parent(args):
+    """`args` prefixed so the program is killed when the test process dies."""
+    return DIE_WITH_PARENT + list(args)
 
 
 def etcdctl_json(etcdctl, endpoints, *args):
@@ -122,9 +124,9 @@ class Member:
             "--log-level", self.cluster.log_level,
         ] + list(self.cluster.extra_flags)
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen([self.cluster.binary] + flags, stdout=log,
-                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         preexec_fn=_die_with_parent)
+            self.proc = subprocess.Popen(die_with_parent([self.cluster.binary] + flags),
+                                         stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL)
 
     def running(self):
         return self.proc is not None and self.proc.poll() is None

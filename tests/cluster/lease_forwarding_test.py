@@ -64,10 +64,11 @@ def run(args):
         ctl(cl, follower, "put", KEY, "v", "--lease=" + lease_hex)
         print("lease %s (TTL %ds) granted at follower %s; leader %s"
               % (lease_hex, TTL_SECONDS, follower.name, leader.name))
-        keeper = subprocess.Popen([cl.etcdctl, "--endpoints", follower.endpoint, "lease",
-                                   "keep-alive", lease_hex], env=servers.ctl_env(),
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  preexec_fn=cluster._die_with_parent)
+        keeper = subprocess.Popen(cluster.die_with_parent([cl.etcdctl, "--endpoints",
+                                                           follower.endpoint, "lease",
+                                                           "keep-alive", lease_hex]),
+                                  env=servers.ctl_env(), stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT)
         try:
             end = time.monotonic() + KEEPALIVE_SECONDS
             checks = 0

@@ -135,10 +135,10 @@ class WatchLog:
         self.path = path
         self.out = open(path, "wb")
         self.proc = subprocess.Popen(
-            [cl.etcdctl, "--endpoints", member.endpoint, "watch", "--prefix", PREFIX,
-             "--rev", str(start_revision), "-w", "json"],
-            env=servers.ctl_env(), stdout=self.out, stderr=subprocess.STDOUT,
-            preexec_fn=cluster._die_with_parent)
+            cluster.die_with_parent(
+                [cl.etcdctl, "--endpoints", member.endpoint, "watch", "--prefix", PREFIX,
+                 "--rev", str(start_revision), "-w", "json"]),
+            env=servers.ctl_env(), stdout=self.out, stderr=subprocess.STDOUT)
 
     def events(self):
         """[(type, key, mod_revision)] of every event printed so far."""

@@ -1,10 +1,9 @@
 """Process helpers shared by gridrouter's black-box suites (tests/router, tests/router/l4,
 tests/router/store): polling waits with deadlines, free ports, the first stdout lines of a
 process, and a process set killed at the end of a test (and with the test process:
-PR_SET_PDEATHSIG).
+setpriv --pdeathsig).
 """
 
-import ctypes
 import os
 import signal
 import socket
@@ -14,12 +13,17 @@ import time
 
 DEADLINE_S = 20.0
 
-_libc = ctypes.CDLL(None, use_errno=True)
-PR_SET_PDEATHSIG = 1
+# Every child is started as `setpriv --pdeathsig KILL -- PROGRAM ...` (util-linux, always
+# installed): it gets SIGKILL when the test process dies. Not a preexec_fn: that makes Python
+# fork() instead of vfork(), and in a test process holding gRPC threads the fork handlers then
+# run in the child, which can abort there before it execs. (setpriv sets the signal just
+# before it execs the program: a test process dying in that first millisecond leaves it.)
+DIE_WITH_PARENT = ["setpriv", "--pdeathsig", "KILL", "--"]
 
 
-def _die_with_parent():
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+def die_with_parent(args):
+    """`args` prefixed so the program is killed when the test process dies."""
+    return DIE_WITH_PARENT + list(args)
 
 
 def wait_for(predicate, what, timeout=DEADLINE_S, interval=0.02):
@@ -73,7 +77,7 @@ class Processes:
 
     def start(self, args, **kwargs):
         kwargs.setdefault("stdout", subprocess.PIPE)
-        p = subprocess.Popen(args, preexec_fn=_die_with_parent, **kwargs)
+        p = subprocess.Popen(die_with_parent(args), **kwargs)
         self.procs.append(p)
         return p
 

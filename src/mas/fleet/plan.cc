@@ -188,7 +188,7 @@ std::optional<std::string> FirstNotReady(const Desired& d, const Observed& obs,
 
 // The front in shape: port, config, process. nullopt when it is.
 std::optional<Step> EnsureFront(const Desired& d, const FleetState& s, mas::Phase phase,
-                                const Observed& obs) {
+                                const Observed& obs, const PlanOptions& opt) {
   const std::string front = FrontName(d.name);
   const ObservedInstance* o = Find(obs, front);
   if (!d.spec.l4_front) {
@@ -220,6 +220,10 @@ std::optional<Step> EnsureFront(const Desired& d, const FleetState& s, mas::Phas
     return Builder(s, phase).Remove(front, "restart " + front + ": spec changed");
   }
   if (!Running(o)) return Builder(s, phase).Start(want, "start " + front);
+  // Running is not serving: its listener may still be binding, or taken by another process.
+  if (!o->ready) {
+    return Builder(s, phase).Wait(opt.readiness_poll, "waiting for " + front + " to be ready");
+  }
   return std::nullopt;
 }
 
@@ -701,7 +705,7 @@ Step Decide(const Desired& d, Phase phase, const FleetState& in, const Observed&
   if (auto name = FirstNotReady(d, obs, kept)) {
     return Builder(s, phase).Wait(opt.readiness_poll, "waiting for " + *name + " to be ready");
   }
-  if (auto st = EnsureFront(d, s, phase, obs)) return *std::move(st);
+  if (auto st = EnsureFront(d, s, phase, obs, opt)) return *std::move(st);
   if (active.size() > want) {
     Builder b(s, phase);
     scaling(b);

@@ -92,7 +92,11 @@ TEST(FleetPlan, ProvisionRecordsStartsWaitsThenFrontThenRun) {
   EXPECT_EQ(st.instance.args, (std::vector<std::string>{"l4", "--config", "{data_dir}/l4.yaml",
                                                         "--admin", "127.0.0.1:20004"}));
   EXPECT_EQ(st.instance.restart, runtime::RestartPolicy::kInPlace);
-  w.Apply(st);
+  w.Apply(st, /*ready_on_start=*/false);
+  st = w.Decide();
+  EXPECT_EQ(st.action, Action::kNone);  // the front's listener is not bound yet: not Run
+  EXPECT_EQ(st.reason, "waiting for rf/f/front to be ready");
+  w.SetReady("rf/f/front", true);
   st = w.Decide();
   EXPECT_EQ(st.action, Action::kUpdateState);
   EXPECT_EQ(st.phase, Phase::kRun);
@@ -140,6 +144,9 @@ const Row kSteadyRows[] = {
      "rf/f/front", "write rf/f/front weights"},
     {"front gone", [](World* w) { w->obs.instances.erase("rf/f/front"); }, Action::kStart,
      "rf/f/front", "start rf/f/front"},
+    {"front running but not serving (listener not bound): wait",
+     [](World* w) { w->SetReady("rf/f/front", false); }, Action::kNone, "",
+     "waiting for rf/f/front to be ready"},
     {"front listener moved", [](World* w) { w->d.spec.l4_front->listen = "127.0.0.1:9443"; },
      Action::kRemove, "rf/f/front", "restart rf/f/front: listener changed"},
     {"front unset", [](World* w) { w->d.spec.l4_front.reset(); }, Action::kRemove, "rf/f/front",

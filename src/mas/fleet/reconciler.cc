@@ -92,6 +92,7 @@ std::string FleetName(const std::string& key) {
 
 // The admin port of the replica named `name`, 0 when it is not a recorded replica.
 int AdminPortOf(const std::string& fleet, const FleetState& state, const std::string& name) {
+  if (name == FrontName(fleet)) return state.front_admin_port;
   for (const Replica& r : state.replicas) {
     if (ReplicaName(fleet, r.color, r.index) == name) return r.admin_port;
   }

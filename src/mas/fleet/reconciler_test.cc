@@ -173,6 +173,20 @@ TEST(RouterFleetReconciler, ReplicasWaitForReadinessBeforeTheFront) {
   EXPECT_EQ(h.Current().status.phase, Phase::kRun);
 }
 
+// The front's own /readyz (its admin port) gates Run: a front that runs but does not serve
+// (its listen address held by another process) keeps the fleet in Provision.
+TEST(RouterFleetReconciler, RunWaitsForTheFrontToBeReady) {
+  Harness h;
+  h.probe.Set([&h](int admin_port) { return admin_port != h.State().front_admin_port; });
+  h.store.Put(Fleet(1, "1.0"));
+  for (int i = 0; i < 20; ++i) ASSERT_TRUE(h.reconciler->Reconcile(kKey).ok());
+  EXPECT_EQ(h.runtime.Names(), (std::vector<std::string>{"rf/f/blue-0", "rf/f/front"}));
+  EXPECT_EQ(h.Current().status.phase, Phase::kProvision);
+  h.probe.Set(nullptr);
+  h.Drive();
+  EXPECT_EQ(h.Current().status.phase, Phase::kRun);
+}
+
 TEST(RouterFleetReconciler, ScaleTwoThreeOne) {
   Harness h;
   h.store.Put(Fleet(2, "1.0"));
@@ -242,8 +256,9 @@ TEST(RouterFleetReconciler, GreenNeverReadyRollsBackToBlue) {
   h.store.Put(Fleet(2, "1.0"));
   h.Drive();
   const std::vector<std::string> blue = h.ReplicaAddresses();
-  // Only the 1.0 replicas ever answer /readyz.
+  // Only the front and the 1.0 replicas ever answer /readyz.
   h.probe.Set([&h](int admin_port) {
+    if (admin_port == h.State().front_admin_port) return true;
     for (const Replica& r : h.State().replicas) {
       if (r.admin_port == admin_port) return r.version == "1.0";
     }

@@ -28,9 +28,9 @@ os.environ.setdefault("GRPC_ENABLE_FORK_SUPPORT", "false")
 import etcd3  # noqa: E402
 from etcd3 import etcdrpc
 
-from mas_procs import (ControlStore, Gridmas, Processes, Writer, free_port, healthy_members,
-                       instance_dir, instance_record, kill_instances, kv_yaml, measured,
-                       members, settled, tail, wait_for)
+from mas_procs import (ControlStore, Gridmas, Processes, Writer, healthy_members, instance_dir,
+                       instance_record, kill_instances, kv_yaml, measured, members,
+                       reserve_reuseport_port, settled, tail, wait_for)
 from mas_jobs import RunLog, check_runs, header_revision
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -337,7 +337,8 @@ class RouterFleetBlueGreenTest(ControlPlaneCase):
                              self.copy_binary(ARGS.gridrouter, "gridrouter-b"))
         self.put_table(self.start_backend("b1"), self.start_backend("b2"))
         mas = self.start_mas()
-        front = free_port()
+        reservation, front = reserve_reuseport_port()  # held until the test ends
+        self.addCleanup(reservation.close)
         t0 = time.monotonic()
         mas.apply(self.fleet_yaml("local", front))
         mas.wait_run("routerfleet", "edge", PROVISION_DEADLINE_S)

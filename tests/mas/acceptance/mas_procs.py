@@ -30,10 +30,25 @@ import etcd3  # noqa: E402
 # The process helpers shared by the black-box suites (tests/router/procs.py).
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "router"))
 import procs  # noqa: E402
-from procs import _die_with_parent, free_port  # noqa: E402,F401
+from procs import die_with_parent, free_port  # noqa: E402,F401
 
 DEADLINE_S = 30.0
 API = "/apis/grid.dev/v1"
+
+
+def reserve_reuseport_port():
+    """(socket, port): a loopback port held by a bound, non-listening SO_REUSEPORT socket.
+
+    gridrouter binds its listeners with SO_REUSEPORT, so it can bind the port while the
+    socket is held; any other process (a kernel-chosen port 0, an etcd of a test running
+    alongside) gets EADDRINUSE. free_port() closes its socket and leaves that window open.
+    Close the socket when the test ends; it never receives a connection (it does not listen).
+    """
+    import socket
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    s.bind(("127.0.0.1", 0))
+    return s, s.getsockname()[1]
 
 
 def wait_for(predicate, what, timeout=DEADLINE_S, interval=0.1):
@@ -61,9 +76,8 @@ class Processes:
 
     def start(self, args, log_path, stdout_pipe=False):
         with open(log_path, "ab") as log:
-            p = subprocess.Popen(args, stdin=subprocess.DEVNULL,
-                                 stdout=subprocess.PIPE if stdout_pipe else log,
-                                 stderr=log, preexec_fn=_die_with_parent)
+            p = subprocess.Popen(die_with_parent(args), stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.PIPE if stdout_pipe else log, stderr=log)
         self.procs.append(p)
         return p
 

@@ -166,6 +166,7 @@ class DistributionTest(L4Case):
         self.assertGreater(backends[a.address]["bytes_out"], 0)
         self.assertEqual(router.stats()["listeners"][0]["total_connections"], 1000)
         self.assertEqual(router.admin("/healthz"), (200, "ok\n"))
+        self.assertEqual(router.admin("/readyz"), (200, "ready\n"))
 
     def test_least_conn_prefers_the_idle_backend(self):
         a = Backend(self.procs, "a")
@@ -327,6 +328,8 @@ class DrainTest(L4Case):
                 return True
         wait_for(refused, "the listener to stop accepting")
         self.assertIsNone(router.proc.poll())
+        self.assertEqual(router.admin("/readyz"), (503, "draining\n"))
+        self.assertEqual(router.admin("/healthz"), (503, "draining\n"))
         self.assertEqual(c.rfile.readline(), b"a slow 500\n")
         self.assertEqual(c.ask("after drain began"), "a")
         c.close()

@@ -6,7 +6,7 @@ and ports. A Router is the real gridrouter following a prefix of that store. Bac
 tests/router/backend.py's (store_backend.py). LoadLoop is a client loop on its own threads
 that records every answer and every failure. Relay is a TCP relay that can cut a client off
 the store. Every wait polls with a deadline; every process gets SIGKILL if the test process
-dies (PR_SET_PDEATHSIG) and is killed at the end of its test.
+dies (setpriv --pdeathsig) and is killed at the end of its test.
 """
 
 import http.client
@@ -31,7 +31,7 @@ STORE_READY_DEADLINE_S = 30.0
 MAX_TXN_OPS = 20000  # both stores take --max-txn-ops; a 10,000-tenant move is one txn
 
 sys.path.insert(0, os.path.dirname(HERE))
-from procs import (Processes, _die_with_parent, free_port, port_of, read_lines,  # noqa: E402,F401
+from procs import (Processes, die_with_parent, free_port, port_of, read_lines,  # noqa: E402,F401
                    wait_for)
 
 

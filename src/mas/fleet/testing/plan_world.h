@@ -59,7 +59,7 @@ struct World {
     }
     if (d.spec.l4_front) {
       obs.instances[FrontName("f")] =
-          ObservedInstance{InstanceState::kRunning, FrontSpec(d, s), false};
+          ObservedInstance{InstanceState::kRunning, FrontSpec(d, s), true};
       obs.front_config = RenderFrontConfig(d, s);
     }
   }
