@@ -95,7 +95,7 @@ TEST(HealthTableConcurrencyTest, ReadersSeeAConsistentGroupWhileWritersRun) {
   std::atomic<int64_t> clock_ms{0};  // shared fake clock, advanced by the checker thread
   auto now = [&] { return start + Ms(clock_ms.load(std::memory_order_relaxed)); };
 
-  std::atomic<uint64_t> fills{0}, violations{0};
+  std::atomic<uint64_t> fills{0}, violations{0}, records{0};
   std::vector<std::thread> threads;
   for (int r = 0; r < 3; ++r) {
     threads.emplace_back([&] {
@@ -121,13 +121,16 @@ TEST(HealthTableConcurrencyTest, ReadersSeeAConsistentGroupWhileWritersRun) {
                                  : roll < 8 ? PassiveOutcome::kConnectSuccess
                                             : PassiveOutcome::kResponse;
         group.Record(b, o, now());
+        records.fetch_add(1, std::memory_order_relaxed);
       }
     });
   }
-  // The checker: flips active bits of backends 1.. and moves the clock.
+  // The checker: flips active bits of backends 1.. and moves the clock, for at least 20000
+  // steps and until the writers recorded 30000 outcomes (on a busy machine they may start
+  // late; the ejection check below needs them to have run).
   threads.emplace_back([&] {
     balance::SplitMix64 rng(99);
-    for (int step = 0; step < 20000; ++step) {
+    for (int step = 0; step < 20000 || records.load(std::memory_order_relaxed) < 30000; ++step) {
       const size_t b = 1 + rng.Below(kBackends - 1);
       group.table().SetActiveHealthy(b, rng.Below(3) != 0);
       if (step % 50 == 0) clock_ms.fetch_add(1, std::memory_order_relaxed);
