@@ -87,6 +87,11 @@ grpc::ServerUnaryReactor* KvService::Range(grpc::CallbackServerContext* context,
     reactor->Finish(ToGrpcStatus(refused));
     return reactor;
   }
+  // The only voting member and leader serves at once, on this thread (see Proposer).
+  if (ctx->proposer->LocalReadIsLinearizable()) {
+    serve();
+    return reactor;
+  }
   ctx->proposer->ReadBarrier([ctx, reactor, serve](const Status& s) {
     if (!s.ok()) {
       reactor->Finish(ToGrpcStatus(s));

@@ -172,6 +172,27 @@ void RaftHost::ReadBarrier(ReadyCallback ready) {
   cv_.notify_one();
 }
 
+bool RaftHost::LocalReadIsLinearizable() const {
+  std::lock_guard lock(mu_);
+  return local_reads_from_ != 0 && applied_ >= local_reads_from_;
+}
+
+void RaftHost::UpdateLocalReads() {
+  // The node's own configuration (it follows snapshots too), not conf_state_.
+  const raft::NodeStatus status = node_->GetStatus();
+  const raft::MemberId self(options_.member_id);
+  const bool sole_voting_leader = status.soft_state.role == raft::Role::kLeader &&
+                                  status.conf_state.voters.size() == 1 &&
+                                  status.conf_state.voters.front() == self;
+  std::lock_guard lock(mu_);
+  if (!sole_voting_leader) {
+    local_reads_from_ = 0;
+  } else if (local_reads_from_ == 0) {
+    // The last index now is at or after the entry that opened this leader's term.
+    local_reads_from_ = std::max<uint64_t>(status.last_index.value(), 1);
+  }
+}
+
 void RaftHost::Receive(std::vector<raft::Message> messages) {
   {
     std::lock_guard lock(mu_);
@@ -330,6 +351,7 @@ void RaftHost::Handle(Inbox& inbox, uint64_t now_ms) {
   for (const raft::ConfChange& cc : inbox.conf_changes) {
     if (!AlreadyInEffect(cc, conf_state_)) conf_state_ = node_->ApplyConfChange(cc);
   }
+  if (!inbox.conf_changes.empty()) UpdateLocalReads();
   for (auto& t : inbox.transfers) {
     node_->TransferLeadership(raft::MemberId(t.transferee));
     transfers_.push_back(std::move(t));
@@ -377,6 +399,7 @@ void RaftHost::HandleReady(raft::Ready ready) {
                    raft::RoleName(ready.soft_state->role));
       if (deps_.on_leader_change) deps_.on_leader_change(leader, term());
     }
+    UpdateLocalReads();
   }
   const bool sent_early = ready.messages_may_precede_persist && deps_.peers != nullptr;
   if (sent_early && !ready.messages.empty()) deps_.peers->Send(std::move(ready.messages));

@@ -94,6 +94,7 @@ class RaftHost final : public Proposer {
 
   void Propose(kvpb::InternalRequest request, ApplyCallback done) override;
   void ReadBarrier(ReadyCallback ready) override;
+  bool LocalReadIsLinearizable() const override;
 
   // Messages received from peers.
   void Receive(std::vector<raft::Message> messages);
@@ -159,6 +160,10 @@ class RaftHost final : public Proposer {
   void Fail(uint64_t id, const Status& status);
   void FailAll(const Status& status);
   void PublishStatus();
+  // Recomputes local_reads_from_ from the leader and the voters. Called after every change of
+  // either and before anything of a Ready is sent, so a vote that could let another member
+  // lead leaves no local read behind it.
+  void UpdateLocalReads();
   // Drops applied entries from the in-memory log when this member is the only one.
   void CompactAlone();
   static uint64_t NowMs();
@@ -183,6 +188,8 @@ class RaftHost final : public Proposer {
   bool stopping_ = false;        // GUARDED_BY(mu_)
   Status log_error_;             // GUARDED_BY(mu_)
   uint64_t applied_;             // GUARDED_BY(mu_)
+  // LocalReadIsLinearizable once applied_ reaches it; 0: never (not the sole voting leader).
+  uint64_t local_reads_from_ = 0;  // GUARDED_BY(mu_); written by the raft thread
   uint64_t next_id_;            // GUARDED_BY(mu_): etcd's layout: member bits, start ms, count
   raft::NodeStatus status_;      // GUARDED_BY(mu_)
 

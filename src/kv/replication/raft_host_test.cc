@@ -39,6 +39,9 @@ struct Member {
   std::mutex mu;
   std::map<std::string, std::string> kv;  // GUARDED_BY(mu)
   uint64_t applied = 0;                   // GUARDED_BY(mu)
+  // While set, committed entries are kept in `held` instead of applied (a slow apply side).
+  bool hold_applies = false;              // GUARDED_BY(mu)
+  std::vector<wal::Entry> held;           // GUARDED_BY(mu)
   std::unique_ptr<PeerSender> router;
   std::unique_ptr<RaftHost> host;
 
@@ -186,7 +189,28 @@ class Cluster {
     running_.insert(id);
   }
 
+ public:
+  // Applies what was held and stops holding. Nothing else may be committed meanwhile.
+  static void ReleaseApplies(Member* m) {
+    std::vector<wal::Entry> held;
+    {
+      std::lock_guard lock(m->mu);
+      m->hold_applies = false;
+      held.swap(m->held);
+    }
+    if (!held.empty()) Apply(m, std::move(held));
+  }
+
+ private:
+
   static void Apply(Member* m, std::vector<wal::Entry> entries) {
+    {
+      std::lock_guard lock(m->mu);
+      if (m->hold_applies) {
+        for (auto& e : entries) m->held.push_back(std::move(e));
+        return;
+      }
+    }
     uint64_t last = 0;
     for (const wal::Entry& e : entries) {
       last = e.index;
@@ -282,6 +306,37 @@ TEST(RaftHostTest, RestartKeepsTheLogAndElectsInANewTerm) {
   EXPECT_EQ(c.member(1).host->term(), 3u);
   ASSERT_TRUE(Put(*c.member(1).host, "b", "2").ok());
   EXPECT_EQ(c.member(1).host->committed_index(), committed + 2);  // empty entry + put
+}
+
+TEST(RaftHostTest, SoleVotingLeaderReadsLocallyOnlyOnceItsTermsFirstEntryIsApplied) {
+  Cluster c(1);
+  ASSERT_EQ(c.WaitLeader(c.All()), 1u);
+  ASSERT_TRUE(PollUntil([&] { return c.member(1).host->LocalReadIsLinearizable(); }));
+  ASSERT_TRUE(Put(*c.member(1).host, "a", "1").ok());
+  const uint64_t committed = c.member(1).host->committed_index();
+  {
+    std::lock_guard lock(c.member(1).mu);
+    c.member(1).hold_applies = true;
+  }
+  c.Restart(1);
+  RaftHost& host = *c.member(1).host;
+  ASSERT_EQ(c.WaitLeader(c.All()), 1u);
+  // The new term's empty entry is committed but not applied: reads must wait for it.
+  ASSERT_TRUE(PollUntil([&] { return host.committed_index() == committed + 1; }));
+  EXPECT_FALSE(host.LocalReadIsLinearizable());
+  Cluster::ReleaseApplies(&c.member(1));
+  EXPECT_TRUE(PollUntil([&] { return host.LocalReadIsLinearizable(); }));
+}
+
+TEST(RaftHostTest, NoMemberOfThreeReadsLocally) {
+  Cluster c(3);
+  const uint64_t leader = c.WaitLeader(c.All());
+  ASSERT_NE(leader, 0u);
+  ASSERT_TRUE(Put(*c.member(leader).host, "k", "v").ok());
+  for (uint64_t id : c.ids()) {
+    ASSERT_TRUE(Barrier(*c.member(id).host).ok());
+    EXPECT_FALSE(c.member(id).host->LocalReadIsLinearizable()) << "member " << id;
+  }
 }
 
 TEST(RaftHostTest, ThreeMembersReplicateAndFollowersForwardProposals) {

@@ -33,6 +33,10 @@ class LearnerGuard final : public Proposer {
     inner_->ReadBarrier(std::move(ready));
   }
 
+  bool LocalReadIsLinearizable() const override {
+    return !is_learner_() && inner_->LocalReadIsLinearizable();
+  }
+
  private:
   Proposer* const inner_;
   const std::function<bool()> is_learner_;

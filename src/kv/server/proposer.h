@@ -30,6 +30,13 @@ class Proposer {
   // Linearizable read barrier (ReadIndex): confirms this member may serve reads and waits for
   // the apply of everything committed so far. Thread-safe.
   virtual void ReadBarrier(ReadyCallback ready) = 0;
+
+  // True when a read served now from the applied state, on the caller's thread and without
+  // a barrier, is linearizable: this member leads, it is the only voter (no other member can
+  // lead or commit), and it has applied the entry that opened its term (so everything any
+  // earlier leader committed). Every write is answered only after it is applied, so such a
+  // read sees every write answered before it began. False when unsure. Thread-safe.
+  virtual bool LocalReadIsLinearizable() const { return false; }
 };
 
 }  // namespace grid::kv
