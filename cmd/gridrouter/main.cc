@@ -3,7 +3,7 @@
 //   gridrouter --config routes.yaml | --endpoints host:port[,...] [--prefix /grid/routes]
 //              [--table-cache FILE] --listen 127.0.0.1:8080 [--threads N] [--spin-before-wait-us US]
 //              [--admin 127.0.0.1:9901] [--access-log FILE|-] [--drain-deadline-ms MS]
-//              [--dns-refresh-ms MS]
+//              [--dns-refresh-ms MS] [--max-replay-body-bytes N]
 //
 // Prints "admin on <address>" once the admin port is bound, then "listening on <address>"
 // once the proxy is; port 0 prints the port chosen. With --config, SIGHUP reloads the file (an invalid file keeps the current
@@ -95,6 +95,11 @@ int main(int argc, char** argv) {
                  "resolve DNS names of backend addresses again this often (off the proxy loops; "
                  "0: only when a table first names them)")
       ->check(CLI::Range(uint64_t{0}, grid::router::proxy::kMaxDnsRefreshMs))
+      ->capture_default_str();
+  app.add_option("--max-replay-body-bytes", options.limits.max_replay_body_bytes,
+                 "keep a request body up to this size as it is sent, so an idempotent request "
+                 "whose backend fails before answering is sent again elsewhere (0: keep none)")
+      ->check(CLI::Range(size_t{0}, grid::router::proxy::kMaxReplayBodyBytes))
       ->capture_default_str();
   app.add_option("--admin", admin_listen, "admin address (/healthz /readyz /stats /routes /cells /metrics)");
   app.add_option("--access-log", access_log_path, "access log file ('-': stderr); off if unset");

@@ -14,7 +14,8 @@ Paths:
     /health              the health check: answers with the health status (default 200) and
                          counts the probe as passed (200) or failed (anything else)
     /control/health?code=N   sets the health status and zeroes the probe counts
-    /control/fail?code=N     every other path answers N from now on (0: back to normal)
+    /control/fail?code=N     every other path answers N from now on (0: back to normal;
+                             -1: reads the request, then closes the connection unanswered)
     /control/counts      {"probes_passed": P, "probes_failed": F, "requests": R} as JSON
     anything else        the JSON echo
 Control paths are not counted as requests.
@@ -145,6 +146,8 @@ class Handler(socketserver.StreamRequestHandler):
         with state["lock"]:
             state["requests"] += 1
             fail = state["fail"]
+        if fail < 0:
+            return False  # closes unanswered: the proxy sees EOF before any response byte
         if fail:
             self.send(fail, json.dumps({"backend": self.server.backend_name}).encode())
             return "close" not in lower.get("connection", "").lower()

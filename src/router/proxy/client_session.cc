@@ -219,6 +219,8 @@ bool ClientSession::HandleHead() {
   response_status_ = 0;
   retries_used_ = 0;
   stale_retry_used_ = false;
+  kept_body_.clear();
+  body_kept_whole_ = true;
   request_done_ = false;
   response_started_ = false;
   response_head_done_ = false;
@@ -280,7 +282,7 @@ void ClientSession::StartUpstream(BackendSlot* slot) {
     ProxyStats::Add(ctx_->stats->upstream_reuses);
     upstream_ = idle;
     upstream_connected_ = true;
-    if (!upstream_->stream().Write(upstream_head_)) {
+    if (!WriteRequestSoFar()) {
       UpstreamEof();
       return;
     }
@@ -306,9 +308,10 @@ void ClientSession::StartUpstream(BackendSlot* slot) {
   }
   upstream_ = *conn;
   upstream_->set_limit_slot(std::move(limit_slot));
-  // The head waits in the stream until the connect completes; the body waits in the client
-  // buffer, so a failed connect can be retried elsewhere with nothing lost.
-  [[maybe_unused]] bool queued = upstream_->stream().Write(upstream_head_);
+  // The head (and on a retry the body kept so far) waits in the stream until the connect
+  // completes; the rest of the body waits in the client buffer, so a failed connect can be
+  // retried elsewhere with nothing lost.
+  [[maybe_unused]] bool queued = WriteRequestSoFar();
   upstream_timer_.Arm(ctx_->loop->timers(), timeouts().connect_ms);
 }
 
@@ -322,6 +325,11 @@ void ClientSession::OnUpstreamConnected(UpstreamConn* conn, int error) {
   upstream_timer_.Cancel();  // the connect timer
   Record(health::PassiveOutcome::kConnectSuccess);
   RequestSent();
+}
+
+bool ClientSession::WriteRequestSoFar() {
+  if (!upstream_->stream().Write(upstream_head_)) return false;
+  return kept_body_.empty() || upstream_->stream().Write(kept_body_);
 }
 
 void ClientSession::RequestSent() {
@@ -345,7 +353,17 @@ void ClientSession::PumpRequestBody() {
     http::FrameResult fr = request_body_.Consume(client_in_.readable());
     if (fr.body_bytes > 0) {
       request_bytes_ += fr.body_bytes;
-      const bool sent = upstream_->stream().Write(client_in_.readable().substr(0, fr.body_bytes));
+      const std::string_view bytes = client_in_.readable().substr(0, fr.body_bytes);
+      if (body_kept_whole_) {
+        if (!response_started_ &&
+            kept_body_.size() + bytes.size() <= ctx_->limits->max_replay_body_bytes) {
+          kept_body_.append(bytes);
+        } else {
+          body_kept_whole_ = false;  // no retry can send it again
+          std::string().swap(kept_body_);
+        }
+      }
+      const bool sent = upstream_->stream().Write(bytes);
       client_in_.Consume(fr.body_bytes);
       if (!sent) {
         UpstreamEof();

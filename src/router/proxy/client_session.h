@@ -12,10 +12,12 @@
 // pending-request slot (cell and backend caps), and for a new upstream connection its
 // connection slot (503 naming the cap in X-Grid-Refused). Outcomes go to the group's health
 // (connect success or failure, 5xx, response). Failed attempts are retried on another backend
-// by RetryPolicy (connect failure: any method; no response byte yet: idempotent and body-less;
-// never after a response byte) within max_retries_per_request and the retry budget. A pooled
-// connection that turns out closed before any response byte is retried once on a fresh
-// connection outside the budget when the request has no body and an idempotent method. No
+// by RetryPolicy (connect failure: any method; no response byte yet: idempotent, with no body
+// or a body kept whole; never after a response byte) within max_retries_per_request and the
+// retry budget. A body is kept as it is sent while it fits in max_replay_body_bytes; a retry
+// sends the head and the kept bytes, then goes on with the rest. A pooled connection that
+// turns out closed before any response byte is retried once on a fresh connection outside the
+// budget under the same conditions (idempotent, body absent or kept). No
 // backend available: the cell's fallback status with Retry-After. Upstream silence past the
 // response timeout: 504 (not retried).
 //
@@ -89,6 +91,10 @@ class ClientSession : public net::StreamOwner, public UpstreamUser, public net::
   void AnswerRefused(protect::Refusal refusal);
   // Gives back the request's slots (in flight, pending, retry): the exchange ended.
   void EndRequestSlots();
+  // Every request byte sent so far can be sent again (none of the body was dropped).
+  bool RequestReplayable() const { return !request_has_body_ || body_kept_whole_; }
+  // Sends the head and the body kept so far on upstream_; false: the connection is gone.
+  bool WriteRequestSoFar();
   // The head is on its way: stream the body, or start the response wait for a replay.
   void RequestSent();
   void PumpRequestBody();
@@ -145,6 +151,8 @@ class ClientSession : public net::StreamOwner, public UpstreamUser, public net::
   bool upstream_eof_ = false;
   bool client_write_paused_upstream_ = false;  // upstream reads wait for the client to drain
   std::string upstream_head_;  // kept for a retry until the exchange ends
+  std::string kept_body_;      // the body bytes sent so far, while body_kept_whole_
+  bool body_kept_whole_ = true;
   std::string response_head_;
   std::string request_id_;
   std::string generated_id_;  // kept to reuse its storage

@@ -80,6 +80,7 @@ void ClientSession::AnswerRefused(protect::Refusal refusal) {
 }
 
 void ClientSession::EndRequestSlots() {
+  if (kept_body_.capacity() > 0) std::string().swap(kept_body_);  // idle connections hold none
   retry_slot_.Release();
   pending_slot_.Release();
   request_slot_.Release();
@@ -106,7 +107,7 @@ bool ClientSession::RetryElsewhere(protect::FailureStage stage, BackendSlot* fai
   facts.client_ip = client_address_;
   const uint64_t now_ms = ctx_->loop->now_ms();
   const bool connect_stage = stage == protect::FailureStage::kConnect;
-  if (!connect_stage && protect::RetryAllowedByRules(stage, method_name_, !request_has_body_, 0,
+  if (!connect_stage && protect::RetryAllowedByRules(stage, method_name_, RequestReplayable(), 0,
                                                      1) != protect::RetryVerdict::kRetry) {
     AnswerUpstreamFailure(502);  // the backend may have acted on it: not replayed
     return false;
@@ -122,7 +123,7 @@ bool ClientSession::RetryElsewhere(protect::FailureStage stage, BackendSlot* fai
     return false;
   }
   protect::RetryPolicy::Decision d = ctx_->protection->retry_policy.Decide(
-      stage, method_name_, !request_has_body_, retries_used_, LoopTimePoint(now_ms));
+      stage, method_name_, RequestReplayable(), retries_used_, LoopTimePoint(now_ms));
   if (d.verdict != protect::RetryVerdict::kRetry) {
     ProxyStats::Add(ctx_->stats->retries_refused);
     AnswerUpstreamFailure(502);
@@ -150,7 +151,7 @@ void ClientSession::UpstreamEof() {
   // not counted against the budget or the backend).
   UpstreamConn* conn = upstream_;
   if (conn != nullptr && conn->reuse_count() > 0 && conn->in().empty() && !stale_retry_used_ &&
-      !request_has_body_ && request_idempotent_) {
+      RequestReplayable() && request_idempotent_) {
     stale_retry_used_ = true;
     BackendSlot* slot = conn->slot();
     ctx_->pool->Discard(conn);
@@ -164,7 +165,8 @@ void ClientSession::UpstreamEof() {
   Record(health::PassiveOutcome::k5xx);
   BackendSlot* failed = conn != nullptr ? conn->slot() : nullptr;
   ReleaseUpstream(false);
-  if (conn != nullptr && !response_started_ && request_done_) {
+  // Mid-body too when every byte sent is kept: the retry sends them and goes on with the rest.
+  if (conn != nullptr && !response_started_ && (request_done_ || RequestReplayable())) {
     RetryElsewhere(protect::FailureStage::kRequestSent, failed);
     return;
   }

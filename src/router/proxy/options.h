@@ -9,6 +9,8 @@
 
 namespace grid::router::proxy {
 
+inline constexpr size_t kMaxReplayBodyBytes = 1024 * 1024;
+
 struct ProxyLimits {
   // Client input buffer: one request head (request line and header section within the codec
   // limits) plus pipelined bytes. Reading stops when it is full.
@@ -18,6 +20,12 @@ struct ProxyLimits {
   // Back-pressure: while more than this is waiting to be written to one side, the proxy
   // does not read the other side.
   size_t max_pending_write_bytes = 256 * 1024;
+  // A request body is kept as it is sent, up to this many bytes (framing included), so an
+  // idempotent request whose backend fails before answering can be sent whole to another
+  // backend. A longer body is dropped from memory once it passes the limit, and its request is
+  // then retried only when the connect failed (nothing was sent). 0: no body is kept. At most
+  // kMaxReplayBodyBytes (16 KiB by default, as nginx's client_body_buffer_size).
+  size_t max_replay_body_bytes = 16 * 1024;
   // Idle keep-alive connections kept per backend per loop; beyond it a finished connection
   // is closed.
   size_t max_idle_upstream_per_backend = 64;

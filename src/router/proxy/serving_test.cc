@@ -74,14 +74,18 @@ class ScriptedBackend {
   void set_silent(bool silent) { silent_ = silent; }
   // Answers carry an X-Pad field of this many bytes.
   void set_pad_bytes(size_t n) { pad_bytes_ = n; }
-  // Closes each connection after reading its head, without an answer.
+  // Closes each connection after reading its request, without an answer.
   void set_drop(bool drop) { drop_ = drop; }
+  // Closes each connection right after reading its head, without reading the body.
+  void set_drop_before_body(bool drop) { drop_before_body_ = drop; }
   int held() const { return held_.load(); }
   void Release() {
     std::lock_guard<std::mutex> lock(mu_);
     released_ = true;
     cv_.notify_all();
   }
+  // Each request as received: the head, then the body when it has one (read through its
+  // Content-Length or up to a chunked body's last chunk).
   std::vector<std::string> heads() {
     std::lock_guard<std::mutex> lock(mu_);
     return heads_;
@@ -107,7 +111,15 @@ class ScriptedBackend {
       if (n == 0) break;
       if (n > 0) in.append(buf, static_cast<size_t>(n));
     }
-    if (in.find("\r\n\r\n") != std::string::npos) {
+    if (const size_t head_end = in.find("\r\n\r\n"); head_end != std::string::npos) {
+      const size_t want =
+          drop_before_body_ ? head_end + 4 : RequestBytes(in, head_end + 4);
+      while (!stop_ && (want != std::string::npos ? in.size() < want
+                                                   : !in.ends_with("\r\n0\r\n\r\n"))) {
+        const ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n == 0) break;
+        if (n > 0) in.append(buf, static_cast<size_t>(n));
+      }
       {
         std::lock_guard<std::mutex> lock(mu_);
         heads_.push_back(in);
@@ -117,7 +129,7 @@ class ScriptedBackend {
         std::unique_lock<std::mutex> lock(mu_);
         cv_.wait(lock, [this] { return released_; });
       }
-      if (drop_) {
+      if (drop_ || drop_before_body_) {
         // nothing: the connection closes unanswered
       } else if (silent_) {
         while (!stop_ && recv(fd, buf, sizeof buf, 0) != 0) {
@@ -132,12 +144,25 @@ class ScriptedBackend {
     close(fd);
   }
 
+  // Where the request that starts `in` ends: its head plus Content-Length (0 without one),
+  // or npos for a chunked body.
+  static size_t RequestBytes(const std::string& in, size_t head_bytes) {
+    const std::string head = in.substr(0, head_bytes);
+    if (head.find("\r\nTransfer-Encoding: chunked\r\n") != std::string::npos) {
+      return std::string::npos;
+    }
+    const size_t at = head.find("\r\nContent-Length: ");
+    if (at == std::string::npos) return head_bytes;
+    return head_bytes + std::stoul(head.substr(at + 18));
+  }
+
   int listener_ = -1;
   std::string address_;
   std::atomic<bool> stop_{false};
   std::atomic<int> status_{200};
   std::atomic<bool> silent_{false};
   std::atomic<bool> drop_{false};
+  std::atomic<bool> drop_before_body_{false};
   std::atomic<size_t> pad_bytes_{0};
   std::atomic<int> held_{0};
   std::mutex mu_;
@@ -369,7 +394,7 @@ class AdmissionTest : public ::testing::Test {
  protected:
   // `published`: through a StatePublisher (not started: on this thread), which also
   // reconfigures the retry budget; else straight into the holder.
-  void Start(const std::string& yaml, bool published = false) {
+  void Start(const std::string& yaml, bool published = false, ProxyLimits limits = {}) {
     if (published) {
       publisher_ = std::make_unique<StatePublisher>(&tables_, &protection_, 1);
       publisher_->Publish(Table(yaml, 1));
@@ -378,6 +403,7 @@ class AdmissionTest : public ::testing::Test {
     }
     ServerOptions options;
     options.listen = "127.0.0.1:0";
+    options.limits = limits;
     server_ = std::make_unique<ProxyServer>(options, &tables_, &protection_, &log_);
     ASSERT_TRUE(server_->Start().ok());
   }
@@ -385,17 +411,23 @@ class AdmissionTest : public ::testing::Test {
   // Sends one request on a new connection; returns the response head and body (until close)
   // or, with `wait` false, the connected socket for Finish().
   int Send(const std::string& path, const std::string& tenant, const std::string& method = "GET") {
+    const std::string body = method == "POST" ? "x" : "";
+    return SendRaw(method + " " + path + " HTTP/1.1\r\nHost: x\r\nX-Tenant: " + tenant +
+                   "\r\nContent-Length: " + std::to_string(body.size()) +
+                   "\r\nConnection: close\r\n\r\n" + body);
+  }
+  int SendRaw(const std::string& req) {
     const int fd = socket(AF_INET, SOCK_STREAM, 0);
     const net::SocketAddress& a = server_->address();
     EXPECT_EQ(connect(fd, a.get(), a.length), 0);
     timeval tv{5, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    const std::string body = method == "POST" ? "x" : "";
-    const std::string req = method + " " + path + " HTTP/1.1\r\nHost: x\r\nX-Tenant: " +
-                            tenant + "\r\nContent-Length: " + std::to_string(body.size()) +
-                            "\r\nConnection: close\r\n\r\n" + body;
     EXPECT_EQ(send(fd, req.data(), req.size(), 0), static_cast<ssize_t>(req.size()));
     return fd;
+  }
+  static std::string Put(const std::string& body) {
+    return "PUT /doc HTTP/1.1\r\nHost: x\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\nConnection: close\r\n\r\n" + body;
   }
   static std::string Finish(int fd) {
     std::string out;
@@ -530,6 +562,101 @@ TEST_F(AdmissionTest, APostTheBackendMayHaveSeenIsNotRetried) {
   }
   EXPECT_EQ(bad_gateway, 2);
   EXPECT_EQ(Stat("retries"), 0u);
+}
+
+constexpr size_t kTestReplayLimit = 64;
+
+ProxyLimits SmallReplayLimit() {
+  ProxyLimits limits;
+  limits.max_replay_body_bytes = kTestReplayLimit;
+  return limits;
+}
+
+// Round robin starts at the dropping backend: the first request is its, the second the good
+// one's, so two requests give one retry when the body was kept.
+TEST_F(AdmissionTest, APutWhoseBodyIsAtTheReplayLimitIsSentWholeToTheOtherBackend) {
+  ScriptedBackend good;
+  backend_.set_drop(true);
+  Start(TwoBackends(backend_.address(), good.address()), false, SmallReplayLimit());
+  const std::string body(kTestReplayLimit, 'b');
+  for (int i = 0; i < 2; ++i) {
+    const std::string r = Finish(SendRaw(Put(body)));
+    EXPECT_TRUE(r.starts_with("HTTP/1.1 200 ")) << i << r;
+  }
+  EXPECT_EQ(Stat("retries"), 1u);
+  ASSERT_EQ(backend_.heads().size(), 1u);
+  EXPECT_TRUE(backend_.heads()[0].ends_with("\r\n\r\n" + body));
+  ASSERT_EQ(good.heads().size(), 2u);
+  for (const std::string& request : good.heads()) {
+    EXPECT_TRUE(request.starts_with("PUT /doc HTTP/1.1\r\n")) << request;
+    EXPECT_TRUE(request.ends_with("\r\n\r\n" + body)) << request;  // once, whole
+  }
+}
+
+TEST_F(AdmissionTest, AChunkedPutIsReplayedWithItsFramingUnchanged) {
+  ScriptedBackend good;
+  backend_.set_drop(true);
+  Start(TwoBackends(backend_.address(), good.address()), false, SmallReplayLimit());
+  const std::string chunked = "5\r\nhello\r\n6;x=1\r\n world\r\n0\r\n\r\n";
+  const std::string req =
+      "PUT /doc HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n" +
+      chunked;
+  for (int i = 0; i < 2; ++i) {
+    const std::string r = Finish(SendRaw(req));
+    EXPECT_TRUE(r.starts_with("HTTP/1.1 200 ")) << i << r;
+  }
+  EXPECT_EQ(Stat("retries"), 1u);
+  ASSERT_EQ(good.heads().size(), 2u);
+  for (const std::string& request : good.heads()) {
+    EXPECT_TRUE(request.ends_with("\r\n\r\n" + chunked)) << request;
+  }
+}
+
+TEST_F(AdmissionTest, APutWhoseBackendFailsMidBodyGoesOnAtTheOtherBackend) {
+  ScriptedBackend good;
+  backend_.set_drop_before_body(true);
+  // Smooth round robin with equal weights picks the first backend first: the dropper.
+  Start(TwoBackends(backend_.address(), good.address()), false, SmallReplayLimit());
+  const std::string first(10, 'a');
+  const std::string rest(10, 'z');
+  const int fd = SendRaw(
+      "PUT /doc HTTP/1.1\r\nHost: x\r\nContent-Length: 20\r\nConnection: close\r\n\r\n" +
+      first);
+  // The dropper closed after the head; the retry is under way with half the body sent.
+  ASSERT_TRUE(PollUntil([&] { return backend_.heads().size() == 1 && Stat("retries") == 1u; }));
+  EXPECT_TRUE(good.heads().empty());  // it waits for the rest of the body
+  ASSERT_EQ(send(fd, rest.data(), rest.size(), 0), static_cast<ssize_t>(rest.size()));
+  const std::string r = Finish(fd);
+  EXPECT_TRUE(r.starts_with("HTTP/1.1 200 ")) << r;
+  ASSERT_EQ(good.heads().size(), 1u);
+  EXPECT_TRUE(good.heads()[0].ends_with("\r\n\r\n" + first + rest)) << good.heads()[0];
+}
+
+TEST_F(AdmissionTest, APutWhoseBodyIsOverTheReplayLimitIsNotRetried) {
+  ScriptedBackend good;
+  backend_.set_drop(true);
+  Start(TwoBackends(backend_.address(), good.address()), false, SmallReplayLimit());
+  const std::string body(kTestReplayLimit + 1, 'b');
+  int bad_gateway = 0;
+  for (int i = 0; i < 2; ++i) {
+    if (Finish(SendRaw(Put(body))).starts_with("HTTP/1.1 502 ")) ++bad_gateway;
+  }
+  EXPECT_EQ(bad_gateway, 1);  // the dropped one: its body was not kept
+  EXPECT_EQ(Stat("retries"), 0u);
+  EXPECT_EQ(good.heads().size(), 1u);
+}
+
+TEST_F(AdmissionTest, AZeroReplayLimitKeepsNoBody) {
+  ScriptedBackend good;
+  backend_.set_drop(true);
+  ProxyLimits limits;
+  limits.max_replay_body_bytes = 0;
+  Start(TwoBackends(backend_.address(), good.address()), false, limits);
+  EXPECT_TRUE(Finish(SendRaw(Put("x"))).starts_with("HTTP/1.1 502 "));
+  EXPECT_EQ(Stat("retries"), 0u);
+  // Body-less idempotent requests are still retried: one of the next two meets the dropper.
+  for (int i = 0; i < 2; ++i) EXPECT_TRUE(Get("/").starts_with("HTTP/1.1 200 ")) << i;
+  EXPECT_EQ(Stat("retries"), 1u);
 }
 
 TEST_F(AdmissionTest, AnEmptyRetryBudgetRefusesTheRetry) {
