@@ -1,5 +1,7 @@
 #include "transport/peer_sender.h"
 
+#include <pthread.h>
+
 #include <grpcpp/create_channel.h>
 #include <grpcpp/support/channel_arguments.h>
 #include <spdlog/spdlog.h>
@@ -169,6 +171,7 @@ Status PeerSender::Connect() {
 
 void PeerSender::WatchStream(
     grpc::ClientReaderWriter<peerpb::MessageBatch, peerpb::StreamAccepted>* rw) {
+  pthread_setname_np(pthread_self(), "grid-peer-watch");
   peerpb::StreamAccepted ignored;
   while (rw->Read(&ignored)) {
   }
@@ -228,6 +231,7 @@ void PeerSender::LogFailure(const Status& s) {
 }
 
 void PeerSender::RunStream() {
+  pthread_setname_np(pthread_self(), "grid-peer-send");
   Backoff backoff(options_->initial_backoff, options_->max_backoff);
   std::optional<peerpb::MessageBatch> retry;  // written to a stream that turned out broken
   for (;;) {
@@ -322,6 +326,7 @@ void PeerSender::RunStream() {
 }
 
 void PeerSender::RunSnapshots() {
+  pthread_setname_np(pthread_self(), "grid-peer-snap");
   for (;;) {
     raft::Message m;
     {
