@@ -341,11 +341,11 @@ void RaftHost::Handle(Inbox& inbox, uint64_t now_ms) {
     }
   }
   for (auto& p : inbox.proposals) ProposeOne(p);
-  for (auto& ready : inbox.reads) {
+  if (!inbox.reads.empty()) {
     std::string ctx(8, '\0');
     const uint64_t n = ++next_read_ctx_;
     for (int i = 0; i < 8; ++i) ctx[i] = static_cast<char>(n >> (8 * i));
-    reads_.emplace(ctx, PendingRead{std::move(ready), now_ms + options_.request_timeout_ms});
+    reads_.emplace(ctx, PendingRead{std::move(inbox.reads), now_ms + options_.request_timeout_ms});
     node_->ReadIndex(std::move(ctx));
   }
   for (const raft::ConfChange& cc : inbox.conf_changes) {
@@ -427,17 +427,17 @@ void RaftHost::HandleReady(raft::Ready ready) {
   for (const raft::ReadState& rs : ready.read_states) {
     auto it = reads_.find(rs.request_ctx);
     if (it == reads_.end()) continue;  // timed out meanwhile
-    ReadyCallback ready_cb = std::move(it->second.ready);
+    std::vector<ReadyCallback> ready_cbs = std::move(it->second.ready);
     reads_.erase(it);
     {
       std::lock_guard lock(mu_);
       if (applied_ < rs.index.value()) {
         // Registered under the lock so OnApplied cannot pass the index unseen.
-        deps_.waits->AddReadWaiter(rs.index.value(), std::move(ready_cb));
+        for (auto& cb : ready_cbs) deps_.waits->AddReadWaiter(rs.index.value(), std::move(cb));
         continue;
       }
     }
-    ready_cb(Status::Ok());
+    for (auto& cb : ready_cbs) cb(Status::Ok());
   }
   if (!ready.committed_entries.empty()) {
     std::vector<wal::Entry> committed;
@@ -476,7 +476,7 @@ void RaftHost::SweepTimeouts(uint64_t now_ms) {
   }
   for (auto it = reads_.begin(); it != reads_.end();) {
     if (it->second.deadline_ms <= now_ms) {
-      it->second.ready(ErrTimeout());
+      for (auto& cb : it->second.ready) cb(ErrTimeout());
       it = reads_.erase(it);
     } else {
       ++it;
@@ -499,7 +499,9 @@ void RaftHost::Fail(uint64_t id, const Status& status) {
 void RaftHost::FailAll(const Status& status) {
   for (auto& [deadline, id] : proposal_deadlines_) Fail(id, status);
   proposal_deadlines_.clear();
-  for (auto& [ctx, read] : reads_) read.ready(status);
+  for (auto& [ctx, read] : reads_) {
+    for (auto& cb : read.ready) cb(status);
+  }
   reads_.clear();
   for (auto& t : transfers_) t.done(status);
   transfers_.clear();

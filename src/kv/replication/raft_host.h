@@ -127,8 +127,10 @@ class RaftHost final : public Proposer {
     std::string data;
     bool member_change;
   };
+  // The reads that arrived in one inbox share one ReadIndex request: all of them arrived
+  // before it was made, so its index serves each of them.
   struct PendingRead {
-    ReadyCallback ready;
+    std::vector<ReadyCallback> ready;
     uint64_t deadline_ms;
   };
   struct PendingTransfer {

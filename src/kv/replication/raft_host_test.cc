@@ -353,6 +353,28 @@ TEST(RaftHostTest, ThreeMembersReplicateAndFollowersForwardProposals) {
   }
 }
 
+// Reads that reach a follower together share one ReadIndex request; each must still see
+// every write acknowledged before it started.
+TEST(RaftHostTest, ConcurrentFollowerReadsEachSeeTheWritesBeforeThem) {
+  Cluster c(3);
+  const uint64_t leader = c.WaitLeader(c.All());
+  ASSERT_NE(leader, 0u);
+  const uint64_t follower = leader % 3 + 1;
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 8; ++t) {
+    clients.emplace_back([&, t] {
+      for (int i = 0; i < 25; ++i) {
+        const std::string key = "c" + std::to_string(t);
+        const std::string value = std::to_string(i);
+        ASSERT_TRUE(Put(*c.member(leader).host, key, value).ok());
+        ASSERT_TRUE(Barrier(*c.member(follower).host).ok());
+        EXPECT_EQ(c.member(follower).Get(key), value) << key;
+      }
+    });
+  }
+  for (auto& client : clients) client.join();
+}
+
 TEST(RaftHostTest, IsolatedLeaderIsReplacedAndItsRequestsFailThenItCatchesUp) {
   Cluster c(3);
   const uint64_t old_leader = c.WaitLeader(c.All());
