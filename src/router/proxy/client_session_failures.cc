@@ -166,7 +166,8 @@ void ClientSession::UpstreamEof() {
   BackendSlot* failed = conn != nullptr ? conn->slot() : nullptr;
   ReleaseUpstream(false);
   // Mid-body too when every byte sent is kept: the retry sends them and goes on with the rest.
-  if (conn != nullptr && !response_started_ && (request_done_ || RequestReplayable())) {
+  // A body not kept cannot be sent again: 502 below, as RetryElsewhere's rules would answer.
+  if (conn != nullptr && !response_started_ && RequestReplayable()) {
     RetryElsewhere(protect::FailureStage::kRequestSent, failed);
     return;
   }
