@@ -5,7 +5,7 @@
 namespace grid::transport {
 namespace {
 
-Result<uint64_t> ReadHex(const grpc::ServerContext& ctx, const char* key) {
+Result<uint64_t> ReadHex(const grpc::ServerContextBase& ctx, const char* key) {
   const auto& md = ctx.client_metadata();
   auto it = md.find(key);
   if (it == md.end()) return InvalidArgument(std::string("peer call without metadata ") + key);
@@ -33,7 +33,7 @@ void AddCallHeader(const CallHeader& h, grpc::ClientContext* ctx) {
   ctx->AddMetadata(kToMemberKey, IdHex(h.to));
 }
 
-Result<CallHeader> ReadCallHeader(const grpc::ServerContext& ctx) {
+Result<CallHeader> ReadCallHeader(const grpc::ServerContextBase& ctx) {
   CallHeader h;
   GRID_ASSIGN_OR_RETURN(h.cluster_id, ReadHex(ctx, kClusterIdKey));
   GRID_ASSIGN_OR_RETURN(uint64_t from, ReadHex(ctx, kFromMemberKey));

@@ -28,7 +28,7 @@ inline std::string IdHex(raft::MemberId id) { return IdHex(id.value()); }
 
 void AddCallHeader(const CallHeader& h, grpc::ClientContext* ctx);
 // InvalidArgument when a key is missing or not a hexadecimal id.
-Result<CallHeader> ReadCallHeader(const grpc::ServerContext& ctx);
+Result<CallHeader> ReadCallHeader(const grpc::ServerContextBase& ctx);
 
 // FailedPrecondition "cluster ID mismatch ..." / "member <self> is not <to> ..." /
 // "member <from> was removed from the cluster".

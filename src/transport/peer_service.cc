@@ -19,7 +19,7 @@ PeerService::PeerService(const TransportOptions* options, const TransportCallbac
                          std::function<bool(raft::MemberId)> is_removed)
     : options_(options), callbacks_(callbacks), is_removed_(std::move(is_removed)) {}
 
-Result<raft::MemberId> PeerService::Admit(const grpc::ServerContext& ctx) const {
+Result<raft::MemberId> PeerService::Admit(const grpc::ServerContextBase& ctx) const {
   GRID_ASSIGN_OR_RETURN(CallHeader h, ReadCallHeader(ctx));
   Status s = CheckCallHeader(h, options_->cluster_id, options_->member_id, is_removed_(h.from));
   if (!s.ok()) {
@@ -56,31 +56,76 @@ Status PeerService::DecodeFrom(const peerpb::Message& in, raft::MemberId from,
   return Status::Ok();
 }
 
-grpc::Status PeerService::Stream(
-    grpc::ServerContext* ctx,
-    grpc::ServerReaderWriter<peerpb::StreamAccepted, peerpb::MessageBatch>* stream) {
-  Result<raft::MemberId> from = Admit(*ctx);
-  if (!from.ok()) return ToGrpc(from.status());
-  if (!stream->Write(peerpb::StreamAccepted())) return grpc::Status::CANCELLED;
-  peerpb::MessageBatch batch;
-  while (stream->Read(&batch)) {
-    if (is_removed_(*from)) {
-      return ToGrpc(FailedPrecondition("member " + IdHex(*from) + " was removed from the cluster"));
-    }
-    std::vector<raft::Message> msgs(static_cast<size_t>(batch.messages_size()));
-    for (int i = 0; i < batch.messages_size(); ++i) {
-      Status s = DecodeFrom(batch.messages(i), *from, &msgs[static_cast<size_t>(i)]);
-      if (!s.ok()) {
-        spdlog::warn("peer {} sent a bad message: {}", IdHex(*from), s.message());
-        return ToGrpc(s);
-      }
-      if (msgs[static_cast<size_t>(i)].type == raft::MessageType::kSnap) {
-        return ToGrpc(InvalidArgument("kSnap must travel through SendSnapshot"));
-      }
-    }
-    if (!msgs.empty() && callbacks_->on_messages) callbacks_->on_messages(std::move(msgs));
+// One inbound Stream call: answers StreamAccepted, then reads batches one at a time (so they
+// reach on_messages in send order) until the sender ends the call or sends something invalid.
+// Deletes itself in OnDone.
+class PeerService::StreamReactor final
+    : public grpc::ServerBidiReactor<peerpb::MessageBatch, peerpb::StreamAccepted> {
+ public:
+  StreamReactor(const PeerService* service, raft::MemberId from) : service_(service), from_(from) {
+    StartWrite(&accepted_);
+    StartRead(&batch_);
   }
-  return grpc::Status::OK;
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status::OK);  // the sender ended the call, or it broke
+      return;
+    }
+    Status s = Deliver();
+    if (!s.ok()) {
+      Finish(ToGrpc(s));
+      return;
+    }
+    StartRead(&batch_);
+  }
+
+  void OnDone() override { delete this; }
+
+ private:
+  Status Deliver() {
+    if (service_->is_removed_(from_)) {
+      return FailedPrecondition("member " + IdHex(from_) + " was removed from the cluster");
+    }
+    std::vector<raft::Message> msgs(static_cast<size_t>(batch_.messages_size()));
+    for (int i = 0; i < batch_.messages_size(); ++i) {
+      raft::Message& m = msgs[static_cast<size_t>(i)];
+      Status s = service_->DecodeFrom(batch_.messages(i), from_, &m);
+      if (!s.ok()) {
+        spdlog::warn("peer {} sent a bad message: {}", IdHex(from_), s.message());
+        return s;
+      }
+      if (m.type == raft::MessageType::kSnap) {
+        return InvalidArgument("kSnap must travel through SendSnapshot");
+      }
+    }
+    batch_.Clear();
+    if (!msgs.empty() && service_->callbacks_->on_messages) {
+      service_->callbacks_->on_messages(std::move(msgs));
+    }
+    return Status::Ok();
+  }
+
+  const PeerService* const service_;
+  const raft::MemberId from_;
+  const peerpb::StreamAccepted accepted_;
+  peerpb::MessageBatch batch_;
+};
+
+grpc::ServerBidiReactor<peerpb::MessageBatch, peerpb::StreamAccepted>* PeerService::Stream(
+    grpc::CallbackServerContext* ctx) {
+  Result<raft::MemberId> from = Admit(*ctx);
+  if (!from.ok()) {
+    // A reactor that only finishes: refusals carry their status to the sender.
+    class Refuse final
+        : public grpc::ServerBidiReactor<peerpb::MessageBatch, peerpb::StreamAccepted> {
+     public:
+      explicit Refuse(const Status& s) { Finish(ToGrpc(s)); }
+      void OnDone() override { delete this; }
+    };
+    return new Refuse(from.status());
+  }
+  return new StreamReactor(this, *from);
 }
 
 grpc::Status PeerService::ClusterInfo(grpc::ServerContext*, const peerpb::ClusterInfoRequest*,

@@ -14,15 +14,16 @@
 
 namespace grid::transport {
 
-class PeerService final : public peerpb::Peer::Service {
+// Stream uses gRPC's callback API: a batch is decoded and handed to on_messages on the thread
+// that read it from the connection, without a hand-off to a per-call thread.
+class PeerService final : public peerpb::Peer::WithCallbackMethod_Stream<peerpb::Peer::Service> {
  public:
   // `is_removed(id)` tells whether the owner removed member `id`; it is asked for every batch.
   PeerService(const TransportOptions* options, const TransportCallbacks* callbacks,
               std::function<bool(raft::MemberId)> is_removed);
 
-  grpc::Status Stream(
-      grpc::ServerContext* ctx,
-      grpc::ServerReaderWriter<peerpb::StreamAccepted, peerpb::MessageBatch>* stream) override;
+  grpc::ServerBidiReactor<peerpb::MessageBatch, peerpb::StreamAccepted>* Stream(
+      grpc::CallbackServerContext* ctx) override;
   grpc::Status ClusterInfo(grpc::ServerContext* ctx, const peerpb::ClusterInfoRequest* request,
                            peerpb::ClusterInfoResponse* response) override;
   grpc::Status SendSnapshot(grpc::ServerContext* ctx,
@@ -37,8 +38,10 @@ class PeerService final : public peerpb::Peer::Service {
                             peerpb::PromoteCheckResponse* response) override;
 
  private:
+  class StreamReactor;
+
   // The caller's identity after CheckCallHeader; FailedPrecondition / InvalidArgument otherwise.
-  Result<raft::MemberId> Admit(const grpc::ServerContext& ctx) const;
+  Result<raft::MemberId> Admit(const grpc::ServerContextBase& ctx) const;
   // Decodes `in` and checks that it is a peer message from `from` to this member.
   Status DecodeFrom(const peerpb::Message& in, raft::MemberId from, raft::Message* out) const;
   Status ReceiveSnapshot(grpc::ServerReader<peerpb::SnapshotChunk>* reader, raft::MemberId from);
