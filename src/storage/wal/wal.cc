@@ -36,6 +36,10 @@ Status Wal::ValidateOptions(const Options& options) {
     return InvalidArgument(fmt::format("wal: segment_bytes {} is below the minimum {}",
                                        options.segment_bytes, kMinSegmentBytes));
   }
+  if (options.zero_ahead_bytes > kMaxZeroAheadBytes) {
+    return InvalidArgument(fmt::format("wal: zero_ahead_bytes {} is above the maximum {}",
+                                       options.zero_ahead_bytes, kMaxZeroAheadBytes));
+  }
   if (options.max_record_bytes < kEntryFixedBytes ||
       options.max_record_bytes > kFormatMaxRecordBytes) {
     return InvalidArgument(fmt::format("wal: max_record_bytes {} is outside [{}, {}]",
@@ -70,14 +74,17 @@ Status Wal::CreateSegment(uint64_t sequence, uint64_t first_index, uint64_t capa
   head += preamble;
   GRID_CHECK_LE(head.size(), capacity_bytes);
   GRID_RETURN_IF_ERROR(file->Allocate(capacity_bytes));
+  const uint64_t head_bytes = head.size();
+  capacity_bytes_ = capacity_bytes;
+  written_until_ = 0;
+  AppendZeroAhead(head_bytes, &head);
   GRID_RETURN_IF_ERROR(file->WriteAt(0, head));
   GRID_RETURN_IF_ERROR(file->Sync());
   GRID_RETURN_IF_ERROR(env_->Rename(tmp, PathOf(name)));
   dir_dirty_ = true;
   segments_.push_back({sequence, first_index, name});
   file_ = std::move(file);
-  capacity_bytes_ = capacity_bytes;
-  offset_ = head.size();
+  offset_ = head_bytes;
   unsynced_ = false;
   return Status::Ok();
 }
@@ -189,6 +196,8 @@ Result<std::unique_ptr<Wal>> Wal::Open(const Options& options, ReplayResult* out
   wal->file_ = std::move(file);
   wal->capacity_bytes_ = scan.header.capacity_bytes;
   wal->offset_ = scan.end_offset;
+  // What lies past the records may be unwritten preallocation; the next append zeroes ahead.
+  wal->written_until_ = scan.end_offset;
   *out = std::move(r);
   return wal;
 }
@@ -198,10 +207,21 @@ Status Wal::Fail(Status s) {
   return s;
 }
 
+void Wal::AppendZeroAhead(uint64_t end, std::string* out) {
+  // Zeros go out only when the records reach what is written, then zero_ahead_bytes at once:
+  // one extra flush of zeros per zero_ahead_bytes of log.
+  if (end < written_until_) return;
+  const uint64_t target = std::min(capacity_bytes_, end + options_.zero_ahead_bytes);
+  if (target > end) out->append(target - end, '\0');
+  written_until_ = std::max(end, target);
+}
+
 Status Wal::Flush() {
   if (batch_.empty()) return Status::Ok();
+  const uint64_t records = batch_.size();
+  AppendZeroAhead(offset_ + records, &batch_);
   GRID_RETURN_IF_ERROR(file_->WriteAt(offset_, batch_));
-  offset_ += batch_.size();
+  offset_ += records;
   batch_.clear();
   unsynced_ = true;
   return Status::Ok();

@@ -32,6 +32,8 @@ inline constexpr uint64_t kDefaultSegmentBytes = 64ull << 20;
 inline constexpr uint64_t kMinSegmentBytes = 1024;
 // 10 MiB of entry data (the largest request the server accepts) plus slack for framing.
 inline constexpr uint32_t kDefaultMaxRecordBytes = (10u << 20) + (64u << 10);
+inline constexpr uint64_t kDefaultZeroAheadBytes = 1ull << 20;
+inline constexpr uint64_t kMaxZeroAheadBytes = 16ull << 20;
 
 struct Options {
   std::string dir;  // holds only this log's segment files
@@ -43,6 +45,12 @@ struct Options {
   // entry is refused with InvalidArgument and nothing is written. At most
   // kFormatMaxRecordBytes.
   uint32_t max_record_bytes = kDefaultMaxRecordBytes;
+  // The segment is kept written with zeros at least this far past its last record (in the
+  // same pwrite as the records that cross the mark). Preallocated space is "unwritten" to
+  // the file system, and a write into it changes extent metadata that every fdatasync then
+  // has to write as well; space already written with zeros needs only its data flushed.
+  // 0 turns it off; at most kMaxZeroAheadBytes.
+  uint64_t zero_ahead_bytes = kDefaultZeroAheadBytes;
   Env* env = nullptr;                      // not owned; null means Env::Default()
   std::shared_ptr<spdlog::logger> logger;  // null means spdlog's default logger
 };
@@ -113,8 +121,12 @@ class Wal {
   // rolling to a new segment if not.
   Status Reserve(uint64_t record_bytes);
   Status Roll(uint64_t record_bytes);
-  // Writes the pending batch at the current offset.
+  // Writes the pending batch at the current offset, followed by zeros up to
+  // zero_ahead_bytes past it when it crosses written_until_ (one pwrite).
   Status Flush();
+  // Appends to `out` the zeros that keep the segment written zero_ahead_bytes past `end`
+  // (an offset in the last segment), given what is written already; updates written_until_.
+  void AppendZeroAhead(uint64_t end, std::string* out);
   Status WriteRecords(const std::vector<Entry>& entries, const HardState* hs,
                       const SnapshotMarker* marker);
   // Remembers the first write error; the Wal is unusable afterwards.
@@ -134,6 +146,8 @@ class Wal {
   std::unique_ptr<File> file_;     // the last segment
   uint64_t capacity_bytes_ = 0;    // of the last segment
   uint64_t offset_ = 0;            // next write position in the last segment
+  // The last segment holds written bytes (records or zeros) below this offset.
+  uint64_t written_until_ = 0;
 
   std::string batch_;  // records not yet written; reused
   bool unsynced_ = false;

@@ -1,4 +1,6 @@
-// Append+Sync of 100 x 256-byte entries: the cost of one group commit.
+// Append+Sync of N x 256-byte entries (the cost of one group commit), with the segment written
+// with zeros ahead of the records (Options::zero_ahead_bytes) or not:
+// wal_bench --benchmark_filter=AppendSync  (args: entries per sync, zero_ahead_bytes)
 #include <benchmark/benchmark.h>
 #include <stdlib.h>
 
@@ -9,7 +11,8 @@
 namespace grid::wal {
 namespace {
 
-void BM_AppendSync100x256(benchmark::State& state) {
+void BM_AppendSync(benchmark::State& state) {
+  const auto entries_per_sync = static_cast<size_t>(state.range(0));
   const char* tmp = getenv("TMPDIR");
   std::string root =
       std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/wal_bench.XXXXXX";
@@ -19,13 +22,14 @@ void BM_AppendSync100x256(benchmark::State& state) {
   }
   Options opts;
   opts.dir = root + "/wal";
+  opts.zero_ahead_bytes = static_cast<uint64_t>(state.range(1));
   auto created = Wal::Create(opts, Metadata{1, 1});
   if (!created.ok()) {
     state.SkipWithError(created.status().ToString().c_str());
     return;
   }
   std::unique_ptr<Wal> wal = std::move(created).value();
-  std::vector<Entry> batch(100);
+  std::vector<Entry> batch(entries_per_sync);
   for (auto& e : batch) e = Entry{1, 0, kEntryNormal, std::string(256, 'v')};
   uint64_t next = 1;
   for (auto _ : state) {
@@ -38,14 +42,17 @@ void BM_AppendSync100x256(benchmark::State& state) {
       break;
     }
     // Keep the directory small: release everything but the current segment.
-    if (next % 100000 < 100) (void)wal->ReleaseBefore(next);
+    if (next % 100000 < entries_per_sync) (void)wal->ReleaseBefore(next);
   }
-  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * 100);
-  state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) * 100 * 256);
+  const auto n = static_cast<int64_t>(state.iterations() * entries_per_sync);
+  state.SetItemsProcessed(n);
+  state.SetBytesProcessed(n * 256);
   wal.reset();
   std::filesystem::remove_all(root);
 }
-BENCHMARK(BM_AppendSync100x256)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_AppendSync)
+    ->ArgsProduct({{10, 100}, {0, static_cast<int64_t>(kDefaultZeroAheadBytes)}})
+    ->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace grid::wal
