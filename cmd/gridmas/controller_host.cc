@@ -73,10 +73,15 @@ Status DefaultControllerHost::StartKind(Kind kind,
                                     spdlog::warn("{} watch: {} (the resync repairs it)",
                                                  KindName(kind), update.status.ToString());
                                   }
+                                  // Every deletion is recorded before any key is queued:
+                                  // a pass queued by an earlier event may already find the
+                                  // object gone.
                                   for (const ResourceEvent& e : update.events) {
                                     if (e.type == EventType::kDeleted && on_deleted) {
                                       on_deleted(e.resource);
                                     }
+                                  }
+                                  for (const ResourceEvent& e : update.events) {
                                     if (ops != nullptr && e.type == EventType::kDeleted) {
                                       ops->Forget(kind, e.resource.metadata.name);
                                     } else if (ops != nullptr) {

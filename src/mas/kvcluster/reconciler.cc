@@ -339,9 +339,9 @@ Status KVClusterReconciler::RunRestore(const Resource& resource, const KVCluster
   return result;
 }
 
-void KVClusterReconciler::ObserveDeleted(const Resource& last) { RememberWipe(last); }
+void KVClusterReconciler::ObserveDeleted(const Resource& last) { RememberWipe(last, true); }
 
-void KVClusterReconciler::RememberWipe(const Resource& r) {
+void KVClusterReconciler::RememberWipe(const Resource& r, bool deleted) {
   auto it = r.metadata.labels.find(kWipeOnDeleteLabel);
   const bool wipe = it != r.metadata.labels.end() && it->second == "true";
   int64_t version = 0;
@@ -352,16 +352,33 @@ void KVClusterReconciler::RememberWipe(const Resource& r) {
   if (version < m.wipe_read_at_version) return;
   m.wipe_on_delete = wipe;
   m.wipe_read_at_version = version;
+  m.deleted_observed = deleted;  // a newer live version: a new resource of that name
+  m.gone_since.reset();
 }
 
 Result<controller::ReconcileResult> KVClusterReconciler::Destroy(const std::string& name) {
+  const std::vector<runtime::InstanceStatus> instances = runtime_->List("kv/" + name + "/");
   bool wipe = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (auto it = memory_.find(name); it != memory_.end()) wipe = it->second.wipe_on_delete;
+    Memory& m = memory_[name];
+    if (!m.deleted_observed && !instances.empty()) {
+      // The delete was read before its watch event: only the event says whether the deleted
+      // version asked for the wipe.
+      const TimePoint now = options_.now();
+      if (!m.gone_since) m.gone_since = now;
+      if (now - *m.gone_since < kDeletedEventWait) {
+        return controller::ReconcileResult{.requeue_after = kDeletedEventPoll};
+      }
+      spdlog::warn("KVCluster {}: no DELETED event within {} s of finding it gone; removing its "
+                   "instances with the last read version's wipe-on-delete ({})",
+                   name, std::chrono::duration_cast<std::chrono::seconds>(kDeletedEventWait).count(),
+                   m.wipe_on_delete ? "wipe" : "keep data");
+    }
+    wipe = m.wipe_on_delete;
   }
   Status first;
-  for (const runtime::InstanceStatus& inst : runtime_->List("kv/" + name + "/")) {
+  for (const runtime::InstanceStatus& inst : instances) {
     Status s = runtime_->Remove(inst.spec.name, wipe);
     if (!s.ok() && first.ok()) first = s.WithContext(inst.spec.name);
   }
@@ -383,7 +400,7 @@ Result<controller::ReconcileResult> KVClusterReconciler::Reconcile(const std::st
   }
   KVClusterSpec spec = std::get<KVClusterSpec>(resource.spec);
   Defaults(&spec);
-  RememberWipe(resource);
+  RememberWipe(resource, false);
 
   const TimePoint now = options_.now();
   const std::string now_text = FormatTimestamp(now);

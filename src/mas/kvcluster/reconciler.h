@@ -6,8 +6,12 @@
 // (EndedAs in operation.h). Every executed step and phase change is logged (spdlog, info):
 // "KVCluster <name>: <step> -> ok|error <message>", "KVCluster <name>: phase <old> -> <new>
 // (<why>)". A deleted resource has its instances stopped and removed; their data
-// is wiped only when the last seen resource carried the label
-// `grid.dev/wipe-on-delete: "true"` (data is kept when in doubt, e.g. after a restart).
+// is wiped only when the deleted version carried the label `grid.dev/wipe-on-delete: "true"`
+// (data is kept when in doubt, e.g. after a restart). The deleted version comes from the
+// watch's DELETED event (ObserveDeleted): a pass that finds the resource gone before that
+// event arrived waits for it, requeueing every kDeletedEventPoll, for at most
+// kDeletedEventWait; after that it removes the instances with what the last read version
+// asked for.
 //
 // Key: "<name>" or "KVCluster/<name>".
 //
@@ -36,6 +40,10 @@
 namespace grid::mas::kvcluster {
 
 inline constexpr char kWipeOnDeleteLabel[] = "grid.dev/wipe-on-delete";
+// How long a pass that finds a KVCluster gone waits for the watch's DELETED event, and how
+// often it looks again meanwhile.
+inline constexpr Duration kDeletedEventWait = std::chrono::seconds(10);
+inline constexpr Duration kDeletedEventPoll = std::chrono::milliseconds(200);
 // The instance label naming a member's zone (set when the member has one).
 inline constexpr char kZoneLabel[] = "grid.dev/zone";
 // Written into a member's data dir just before the member starts on an empty dir. Its absence
@@ -103,10 +111,15 @@ class KVClusterReconciler final : public controller::Reconciler {
     // The resource version the flag was read from: a reconcile pass that read an older
     // version (it started before the label and the delete) must not clear it.
     int64_t wipe_read_at_version = 0;
+    // Set by ObserveDeleted: the flag above is the deleted version's.
+    bool deleted_observed = false;
+    // When a pass first found the resource gone without deleted_observed; nullopt: not yet.
+    std::optional<TimePoint> gone_since;
   };
 
-  // Records `r`'s wipe-on-delete label unless a newer version's was recorded already.
-  void RememberWipe(const Resource& r);
+  // Records `r`'s wipe-on-delete label unless a newer version's was recorded already;
+  // `deleted`: `r` is the version a delete removed.
+  void RememberWipe(const Resource& r, bool deleted);
 
   Result<controller::ReconcileResult> Destroy(const std::string& name);
   Observed Observe(const Resource& resource, ClusterApi* api, TimePoint now) const;

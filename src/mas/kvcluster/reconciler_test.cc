@@ -14,6 +14,7 @@
 namespace grid::mas::kvcluster {
 namespace {
 
+using std::chrono::milliseconds;
 using std::chrono::seconds;
 using testing::FakeCluster;
 using testing::FakeRuntime;
@@ -407,7 +408,9 @@ TEST_F(KVClusterReconcilerTest, ConflictRequeues) {
 
 TEST_F(KVClusterReconcilerTest, DeleteKeepsDataUnlessLabelled) {
   Provision3();
+  Resource last = Current();
   store_.Erase("c");
+  reconciler_->ObserveDeleted(last);
   Pass();
   EXPECT_TRUE(runtime_.List("kv/c/").empty());
   EXPECT_TRUE(runtime_.HasData(InstanceName("c", "c-0")));
@@ -416,7 +419,9 @@ TEST_F(KVClusterReconcilerTest, DeleteKeepsDataUnlessLabelled) {
 TEST_F(KVClusterReconcilerTest, DeleteWipesWhenLabelled) {
   Apply(3, "3.4.0", {{kWipeOnDeleteLabel, "true"}});
   ASSERT_TRUE(RunUntil([](const Resource& r) { return Running(r, 3, "3.4.0"); }));
+  Resource last = Current();
   store_.Erase("c");
+  reconciler_->ObserveDeleted(last);
   Pass();
   EXPECT_TRUE(runtime_.List("kv/c/").empty());
   for (const char* m : {"c-0", "c-1", "c-2"}) {
@@ -454,6 +459,57 @@ TEST_F(KVClusterReconcilerTest, AStalePassDoesNotClearTheWipeOfTheDeletedVersion
   for (const char* m : {"c-0", "c-1", "c-2"}) {
     EXPECT_FALSE(runtime_.HasData(InstanceName("c", m))) << m;
   }
+}
+
+// A pass queued by the label's event finds the object already gone, before the DELETED event
+// arrived: it waits for that event instead of removing the instances with the data kept.
+TEST_F(KVClusterReconcilerTest, APassThatFindsTheObjectGoneWaitsForTheDeletedEvent) {
+  Provision3();
+  Resource last = Current();
+  last.metadata.labels[kWipeOnDeleteLabel] = "true";
+  store_.Erase("c");
+  auto r = reconciler_->Reconcile("c");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->requeue_after, kDeletedEventPoll);
+  EXPECT_EQ(runtime_.List("kv/c/").size(), 3u);
+  now_ += kDeletedEventWait - milliseconds(1);
+  Pass();
+  EXPECT_EQ(runtime_.List("kv/c/").size(), 3u);
+  reconciler_->ObserveDeleted(last);
+  Pass();
+  EXPECT_TRUE(runtime_.List("kv/c/").empty());
+  for (const char* m : {"c-0", "c-1", "c-2"}) {
+    EXPECT_FALSE(runtime_.HasData(InstanceName("c", m))) << m;
+  }
+}
+
+// No DELETED event within kDeletedEventWait (the watch broke): the instances go, the data is
+// kept as the last read version asked.
+TEST_F(KVClusterReconcilerTest, WithoutTheDeletedEventTheInstancesGoAfterTheWaitDataKept) {
+  Provision3();
+  store_.Erase("c");
+  Pass(kDeletedEventWait - milliseconds(1));
+  Pass();
+  EXPECT_EQ(runtime_.List("kv/c/").size(), 3u);
+  Pass();
+  EXPECT_TRUE(runtime_.List("kv/c/").empty());
+  EXPECT_TRUE(runtime_.HasData(InstanceName("c", "c-0")));
+}
+
+// A resource deleted and created again under the same name is a new resource: its own
+// deletion waits for its own DELETED event.
+TEST_F(KVClusterReconcilerTest, ARecreatedResourceWaitsForItsOwnDeletedEvent) {
+  Provision3();
+  Resource first = Current();
+  store_.Erase("c");
+  reconciler_->ObserveDeleted(first);
+  Pass();
+  ASSERT_TRUE(runtime_.List("kv/c/").empty());
+  Apply(3, "3.4.0");
+  ASSERT_TRUE(RunUntil([&](const Resource&) { return runtime_.List("kv/c/").size() == 3; }));
+  store_.Erase("c");
+  Pass();
+  EXPECT_EQ(runtime_.List("kv/c/").size(), 3u);
 }
 
 TEST_F(KVClusterReconcilerTest, OperationStepsRecorded) {
