@@ -7,7 +7,7 @@ set -euo pipefail
 build_pkgs=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
-  librocksdb-dev libjemalloc-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
+  libabsl-dev librocksdb-dev libjemalloc-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libssl-dev libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev libcpp-httplib-dev
 )
 # Reference software and real clients the tests drive.

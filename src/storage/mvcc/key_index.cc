@@ -4,6 +4,9 @@
 
 namespace grid::mvcc {
 
+// The slot size key_index.h states.
+static_assert(sizeof(std::pair<const std::string, KeyIndex>) <= 104);
+
 void KeyIndex::Put(Revision rev) {
   GRID_CHECK(rev > modified_) << "put at revision " << rev.main << "/" << rev.sub
                               << " not after " << modified_.main << "/" << modified_.sub;
@@ -104,8 +107,8 @@ std::optional<KeyIndex::Found> TreeIndex::Get(std::string_view key, int64_t at_r
 }
 
 void TreeIndex::Put(std::string_view key, Revision rev) {
-  auto it = keys_.find(key);
-  if (it == keys_.end()) it = keys_.emplace(std::string(key), KeyIndex()).first;
+  auto it = keys_.lower_bound(key);
+  if (it == keys_.end() || it->first != key) it = keys_.emplace_hint(it, key, KeyIndex());
   it->second.Put(rev);
 }
 
@@ -117,9 +120,9 @@ bool TreeIndex::Tombstone(std::string_view key, Revision rev) {
 
 void TreeIndex::RestorePut(std::string_view key, Revision rev, int64_t create_revision,
                            int64_t version) {
-  auto it = keys_.find(key);
-  if (it == keys_.end()) {
-    it = keys_.emplace(std::string(key), KeyIndex()).first;
+  auto it = keys_.lower_bound(key);
+  if (it == keys_.end() || it->first != key) {
+    it = keys_.emplace_hint(it, key, KeyIndex());
     it->second.Restore(Revision{create_revision, 0}, rev, version);
     return;
   }

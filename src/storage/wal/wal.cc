@@ -223,6 +223,7 @@ Status Wal::Flush() {
   GRID_RETURN_IF_ERROR(file_->WriteAt(offset_, batch_));
   offset_ += records;
   batch_.clear();
+  if (batch_.capacity() > kRetainedBatchBytes) batch_.shrink_to_fit();
   unsynced_ = true;
   return Status::Ok();
 }

@@ -149,7 +149,10 @@ class Wal {
   // The last segment holds written bytes (records or zeros) below this offset.
   uint64_t written_until_ = 0;
 
-  std::string batch_;  // records not yet written; reused
+  // Records not yet written; reused, unless a flush of zeros ahead grew it past
+  // kRetainedBatchBytes (then freed, not kept at zero_ahead_bytes for the segment's life).
+  std::string batch_;
+  static constexpr size_t kRetainedBatchBytes = 256 << 10;
   bool unsynced_ = false;
   bool dir_dirty_ = false;
   Status failed_;
