@@ -116,6 +116,21 @@ class KVClusterReconcilerTest : public ::testing::Test {
   }
   size_t Voters() { return cluster_.Members().size() - Learners(); }
 
+  // The stored version of "c" as gridctl's `delete --wipe-data` labels it.
+  Resource LabelledForWipe() {
+    Resource r = Current();
+    r.metadata.labels[kWipeOnDeleteLabel] = "true";
+    return r;
+  }
+
+  // Every instance of cluster "c" removed, with its data.
+  void ExpectInstancesGoneDataWiped() {
+    EXPECT_TRUE(runtime_.List("kv/c/").empty());
+    for (const char* m : {"c-0", "c-1", "c-2"}) {
+      EXPECT_FALSE(runtime_.HasData(InstanceName("c", m))) << m;
+    }
+  }
+
   void Provision3() {
     Apply(3, "3.4.0");
     ASSERT_TRUE(RunUntil([](const Resource& r) { return Running(r, 3, "3.4.0"); }));
@@ -423,50 +438,38 @@ TEST_F(KVClusterReconcilerTest, DeleteWipesWhenLabelled) {
   store_.Erase("c");
   reconciler_->ObserveDeleted(last);
   Pass();
-  EXPECT_TRUE(runtime_.List("kv/c/").empty());
-  for (const char* m : {"c-0", "c-1", "c-2"}) {
-    EXPECT_FALSE(runtime_.HasData(InstanceName("c", m))) << m;
-  }
+  ExpectInstancesGoneDataWiped();
 }
 
 // The label is set and the object deleted right after: Reconcile never reads the labelled
 // version, only the watch's DELETED event carries it.
 TEST_F(KVClusterReconcilerTest, DeleteWipesWhenOnlyTheDeletedVersionWasLabelled) {
   Provision3();
-  Resource last = Current();
-  last.metadata.labels[kWipeOnDeleteLabel] = "true";
+  Resource last = LabelledForWipe();
   store_.Erase("c");
   reconciler_->ObserveDeleted(last);
   Pass();
-  EXPECT_TRUE(runtime_.List("kv/c/").empty());
-  for (const char* m : {"c-0", "c-1", "c-2"}) {
-    EXPECT_FALSE(runtime_.HasData(InstanceName("c", m))) << m;
-  }
+  ExpectInstancesGoneDataWiped();
 }
 
 // A pass that read the version before the label (it was in flight while gridctl labelled and
 // deleted the object) runs after the DELETED event was seen: it must not clear the wipe.
 TEST_F(KVClusterReconcilerTest, AStalePassDoesNotClearTheWipeOfTheDeletedVersion) {
   Provision3();
-  Resource last = Current();
-  last.metadata.labels[kWipeOnDeleteLabel] = "true";
+  Resource last = LabelledForWipe();
   last.metadata.resource_version = std::to_string(std::stoll(last.metadata.resource_version) + 1);
   reconciler_->ObserveDeleted(last);
   Pass();  // reads the older, unlabelled version still in the store
   store_.Erase("c");
   Pass();
-  EXPECT_TRUE(runtime_.List("kv/c/").empty());
-  for (const char* m : {"c-0", "c-1", "c-2"}) {
-    EXPECT_FALSE(runtime_.HasData(InstanceName("c", m))) << m;
-  }
+  ExpectInstancesGoneDataWiped();
 }
 
 // A pass queued by the label's event finds the object already gone, before the DELETED event
 // arrived: it waits for that event instead of removing the instances with the data kept.
 TEST_F(KVClusterReconcilerTest, APassThatFindsTheObjectGoneWaitsForTheDeletedEvent) {
   Provision3();
-  Resource last = Current();
-  last.metadata.labels[kWipeOnDeleteLabel] = "true";
+  Resource last = LabelledForWipe();
   store_.Erase("c");
   auto r = reconciler_->Reconcile("c");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
@@ -477,10 +480,7 @@ TEST_F(KVClusterReconcilerTest, APassThatFindsTheObjectGoneWaitsForTheDeletedEve
   EXPECT_EQ(runtime_.List("kv/c/").size(), 3u);
   reconciler_->ObserveDeleted(last);
   Pass();
-  EXPECT_TRUE(runtime_.List("kv/c/").empty());
-  for (const char* m : {"c-0", "c-1", "c-2"}) {
-    EXPECT_FALSE(runtime_.HasData(InstanceName("c", m))) << m;
-  }
+  ExpectInstancesGoneDataWiped();
 }
 
 // No DELETED event within kDeletedEventWait (the watch broke): the instances go, the data is
