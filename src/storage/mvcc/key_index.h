@@ -4,9 +4,9 @@
 //
 // Memory: keys sit in a B-tree (absl::btree_map: no allocation per key), and a key's
 // generations and revisions are inline vectors that hold the common case (one generation, one
-// revision) without one. A key with one revision takes a 104-byte slot; measured with 150,000
-// such keys: about 150 bytes per key with the tree's nodes, against 176 with std::map and
-// std::vector (three allocations per key).
+// revision) without one. A key with one revision takes a 104-byte slot; key_index_bench
+// (150,000 such keys) measures 114 bytes of heap per key put in key order and 146 in random
+// order, against 208 with std::map and std::vector (three allocations per key).
 //
 // Thread-safety: none. The store guards a TreeIndex with its shared_mutex.
 #pragma once
@@ -107,7 +107,6 @@ class TreeIndex {
   size_t key_count() const { return keys_.size(); }
 
  private:
-  // Iterators and references move on insert and erase (B-tree slots).
   // Byte order as one three-way comparison per B-tree step; accepts std::string_view.
   struct KeyOrder {
     using is_transparent = void;
@@ -117,6 +116,7 @@ class TreeIndex {
                    : c == 0 ? absl::weak_ordering::equivalent : absl::weak_ordering::greater;
     }
   };
+  // Iterators and references move on insert and erase (B-tree slots).
   absl::btree_map<std::string, KeyIndex, KeyOrder> keys_;
 };
 
