@@ -123,6 +123,12 @@ class KVClusterReconcilerTest : public ::testing::Test {
     return r;
   }
 
+  // Deletes "c" and delivers the watch's DELETED event carrying `last`, as the host does.
+  void DeleteWithEvent(const Resource& last) {
+    store_.Erase("c");
+    reconciler_->ObserveDeleted(last);
+  }
+
   // Every instance of cluster "c" removed, with its data.
   void ExpectInstancesGoneDataWiped() {
     EXPECT_TRUE(runtime_.List("kv/c/").empty());
@@ -423,9 +429,7 @@ TEST_F(KVClusterReconcilerTest, ConflictRequeues) {
 
 TEST_F(KVClusterReconcilerTest, DeleteKeepsDataUnlessLabelled) {
   Provision3();
-  Resource last = Current();
-  store_.Erase("c");
-  reconciler_->ObserveDeleted(last);
+  DeleteWithEvent(Current());
   Pass();
   EXPECT_TRUE(runtime_.List("kv/c/").empty());
   EXPECT_TRUE(runtime_.HasData(InstanceName("c", "c-0")));
@@ -434,9 +438,7 @@ TEST_F(KVClusterReconcilerTest, DeleteKeepsDataUnlessLabelled) {
 TEST_F(KVClusterReconcilerTest, DeleteWipesWhenLabelled) {
   Apply(3, "3.4.0", {{kWipeOnDeleteLabel, "true"}});
   ASSERT_TRUE(RunUntil([](const Resource& r) { return Running(r, 3, "3.4.0"); }));
-  Resource last = Current();
-  store_.Erase("c");
-  reconciler_->ObserveDeleted(last);
+  DeleteWithEvent(Current());
   Pass();
   ExpectInstancesGoneDataWiped();
 }
@@ -445,9 +447,7 @@ TEST_F(KVClusterReconcilerTest, DeleteWipesWhenLabelled) {
 // version, only the watch's DELETED event carries it.
 TEST_F(KVClusterReconcilerTest, DeleteWipesWhenOnlyTheDeletedVersionWasLabelled) {
   Provision3();
-  Resource last = LabelledForWipe();
-  store_.Erase("c");
-  reconciler_->ObserveDeleted(last);
+  DeleteWithEvent(LabelledForWipe());
   Pass();
   ExpectInstancesGoneDataWiped();
 }
@@ -500,9 +500,7 @@ TEST_F(KVClusterReconcilerTest, WithoutTheDeletedEventTheInstancesGoAfterTheWait
 // deletion waits for its own DELETED event.
 TEST_F(KVClusterReconcilerTest, ARecreatedResourceWaitsForItsOwnDeletedEvent) {
   Provision3();
-  Resource first = Current();
-  store_.Erase("c");
-  reconciler_->ObserveDeleted(first);
+  DeleteWithEvent(Current());
   Pass();
   ASSERT_TRUE(runtime_.List("kv/c/").empty());
   Apply(3, "3.4.0");
