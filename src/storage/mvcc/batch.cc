@@ -258,11 +258,7 @@ Result<std::vector<mvccpb::Event>> BatchImpl::Commit() {
     AppendBigEndian64(*consistent_index_, &value);
     wb_.Put(store_->meta_cf_, kMetaConsistentIndex, value);
   }
-  if (wb_.Count() > 0) {
-    rocksdb::WriteOptions wo;
-    wo.sync = false;
-    GRID_RETURN_IF_ERROR(FromRocks(store_->db_->Write(wo, &wb_), "mvcc: commit"));
-  }
+  if (wb_.Count() > 0) GRID_RETURN_IF_ERROR(store_->WriteToBackend(&wb_, "mvcc: commit"));
   store_->Publish(events_, event_revs_, rev_, consistent_index_);
   return std::move(events_);
 }

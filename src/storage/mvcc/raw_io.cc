@@ -122,8 +122,7 @@ class RawImporterImpl final : public RawImporter {
   Status MaybeWrite() { return batch_.GetDataSize() >= kBatchBytes ? Write() : Status::Ok(); }
   Status Write() {
     if (batch_.Count() == 0) return Status::Ok();
-    GRID_RETURN_IF_ERROR(
-        FromRocks(store_->db_->Write(rocksdb::WriteOptions(), &batch_), "mvcc: import"));
+    GRID_RETURN_IF_ERROR(store_->WriteToBackend(&batch_, "mvcc: import"));
     batch_.Clear();
     return Status::Ok();
   }

@@ -112,6 +112,10 @@ Status RocksStore::OpenDb() {
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 2;
+  // Writes skip RocksDB's log (WriteToBackend): after a crash the families must hold the same
+  // prefix of writes, which only flushing them together guarantees.
+  db_options.atomic_flush = true;
+  db_options.listeners.push_back(flush_tracker_);
 
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = rocksdb::NewLRUCache(options_.block_cache_bytes);
@@ -141,6 +145,28 @@ Status RocksStore::OpenDb() {
   meta_cf_ = handles_[2];
   side_cf_ = handles_[3];
   return Status::Ok();
+}
+
+Status RocksStore::WriteToBackend(rocksdb::WriteBatch* batch, std::string_view what) {
+  rocksdb::WriteOptions options;
+  options.disableWAL = true;
+  GRID_RETURN_IF_ERROR(FromRocks(db_->Write(options, batch), what));
+  flush_tracker_->AddWritten(static_cast<int64_t>(batch->GetDataSize()));
+  return Status::Ok();
+}
+
+void RocksStore::FlushTracker::OnFlushBegin(rocksdb::DB*, const rocksdb::FlushJobInfo& info) {
+  std::lock_guard lock(mu_);
+  written_at_begin_.emplace(info.job_id, written_bytes_.load());
+}
+
+void RocksStore::FlushTracker::OnFlushCompleted(rocksdb::DB*,
+                                                const rocksdb::FlushJobInfo& info) {
+  std::lock_guard lock(mu_);
+  auto it = written_at_begin_.find(info.job_id);
+  if (it == written_at_begin_.end()) return;
+  if (it->second > flushed_bytes_.load()) flushed_bytes_.store(it->second);
+  written_at_begin_.erase(it);
 }
 
 RocksStore::~RocksStore() {
@@ -343,9 +369,10 @@ Status RocksStore::Compact(int64_t revision) {
   if (revision > current_rev_.load()) return OutOfRange(kErrFutureRev);
   std::string value;
   AppendBigEndian64(static_cast<uint64_t>(revision), &value);
-  GRID_RETURN_IF_ERROR(FromRocks(
-      db_->Put(rocksdb::WriteOptions(), meta_cf_, kMetaScheduledCompact, value),
-      "mvcc: schedule compaction"));
+  rocksdb::WriteBatch scheduled;
+  GRID_RETURN_IF_ERROR(
+      FromRocks(scheduled.Put(meta_cf_, kMetaScheduledCompact, value), "mvcc: schedule compaction"));
+  GRID_RETURN_IF_ERROR(WriteToBackend(&scheduled, "mvcc: schedule compaction"));
   std::vector<Revision> keep;
   {
     std::unique_lock lock(mu_);
@@ -386,7 +413,7 @@ Status RocksStore::DeleteCompacted(int64_t revision, const std::vector<Revision>
       AppendBigEndian64(static_cast<uint64_t>(revision), &value);
       wb.Put(meta_cf_, kMetaFinishedCompact, value);
     }
-    GRID_RETURN_IF_ERROR(FromRocks(db_->Write(rocksdb::WriteOptions(), &wb), "mvcc: compact"));
+    GRID_RETURN_IF_ERROR(WriteToBackend(&wb, "mvcc: compact"));
     if (done) return Status::Ok();
     next = last;
     next.push_back('\0');  // the smallest key after `last`
@@ -490,18 +517,20 @@ int64_t RocksStore::DbSizeBytes() const {
   if (now_ms - db_size_at_ms_.load(std::memory_order_relaxed) < kDbSizeRefreshMs) {
     return db_size_bytes_.load(std::memory_order_relaxed);
   }
-  // Flushed data is in SST files; data not yet flushed is in RocksDB's own log files, whose
-  // sizes count the bytes written (the memtables' arena size would count reserved memory).
+  // Flushed data is in SST files; data not yet flushed counts the bytes written since the last
+  // flush began (the memtables' arena size would count reserved memory). RocksDB's log files
+  // of a store written before writes skipped that log still count until they are deleted.
   uint64_t sst = 0;
   (void)db_->GetAggregatedIntProperty("rocksdb.total-sst-files-size", &sst);
-  uint64_t unflushed = 0;
+  uint64_t logged = 0;
   rocksdb::VectorLogPtr logs;
   if (db_->GetSortedWalFiles(logs).ok()) {
     for (const auto& log : logs) {
-      if (log->Type() == rocksdb::kAliveLogFile) unflushed += log->SizeFileBytes();
+      if (log->Type() == rocksdb::kAliveLogFile) logged += log->SizeFileBytes();
     }
   }
-  const int64_t size = static_cast<int64_t>(sst + unflushed);
+  const int64_t size =
+      static_cast<int64_t>(sst + logged) + flush_tracker_->UnflushedBytes();
   db_size_bytes_.store(size, std::memory_order_relaxed);
   db_size_at_ms_.store(now_ms, std::memory_order_relaxed);
   return size;

@@ -10,16 +10,24 @@
 // state. Readers hold it shared while they look up revisions and take a RocksDB snapshot, then
 // release it and read values from the snapshot. The writer takes it exclusively only to publish
 // a committed batch and to compact the index; RocksDB writes happen outside the lock.
+//
+// Durability: every write goes to RocksDB without its log (WriteToBackend). The consensus log
+// is the store's log: a crash loses the memtables, the consistent index in the "meta" family
+// falls back with them (families are flushed atomically), and the caller replays its log past
+// ConsistentIndex(). Flush() makes everything written so far durable.
 #pragma once
 
 #include <algorithm>
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <shared_mutex>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <rocksdb/db.h>
+#include <rocksdb/listener.h>
 
 #include "storage/mvcc/key_index.h"
 #include "storage/mvcc/store.h"
@@ -67,8 +75,30 @@ class RocksStore final : public Store {
   friend class TxnImpl;
   friend class RawImporterImpl;
 
+  // Counts the bytes written since open and how many of them are in SST files, for
+  // DbSizeBytes: data written before a flush began is in the files once it completes.
+  class FlushTracker final : public rocksdb::EventListener {
+   public:
+    void OnFlushBegin(rocksdb::DB* db, const rocksdb::FlushJobInfo& info) override;
+    void OnFlushCompleted(rocksdb::DB* db, const rocksdb::FlushJobInfo& info) override;
+    void AddWritten(int64_t bytes) { written_bytes_.fetch_add(bytes); }
+    int64_t UnflushedBytes() const {
+      return std::max<int64_t>(written_bytes_.load() - flushed_bytes_.load(), 0);
+    }
+
+   private:
+    std::atomic<int64_t> written_bytes_{0};
+    std::atomic<int64_t> flushed_bytes_{0};
+    std::mutex mu_;
+    std::unordered_map<int, int64_t> written_at_begin_;  // by flush job id; guarded by mu_
+  };
+
   explicit RocksStore(const Options& options) : options_(options) {}
   Status OpenDb();
+  // Writes `batch` without RocksDB's log (see Durability above). Every write of the store goes
+  // through here: a log-less write after a logged one could survive a crash the earlier one did
+  // not.
+  Status WriteToBackend(rocksdb::WriteBatch* batch, std::string_view what);
   Status LoadMeta(int64_t* scheduled_compact, int64_t* finished_compact);
   Status RebuildIndex();
   // Deletes from the key family every revision <= revision not in `keep` (sorted), in chunks of
@@ -85,6 +115,7 @@ class RocksStore final : public Store {
   void EndBatch() { batch_open_.store(false); }
 
   const Options options_;
+  std::shared_ptr<FlushTracker> flush_tracker_ = std::make_shared<FlushTracker>();
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   rocksdb::ColumnFamilyHandle* key_cf_ = nullptr;
