@@ -134,6 +134,73 @@ TEST(ElectionTest, StaleLogCandidateIsRefused) {
   EXPECT_EQ(es[1].data, "b");
 }
 
+// Figure 2: only a current leader or a granted vote restarts the election timer. A vote refused
+// for a stale log takes the candidate's term but not the refuser's timer: without pre-vote, a
+// stale candidate campaigning again and again would otherwise keep the members that hold the
+// newer entries from ever campaigning (a liveness failure the simulator found).
+TEST(ElectionTest, RefusedVoteDoesNotRestartTheElectionTimer) {
+  ClusterOptions o = NoPreVote();
+  o.check_quorum = false;
+  Cluster c({1, 2, 3}, {}, o);
+  c.Campaign(1);
+  c.Isolate(3);
+  c.Propose(1, "a");
+  ASSERT_EQ(c.node(2).GetStatus().last_index, Index(2));
+  c.Isolate(1);  // member 2 hears from no leader from now on
+  Term stale_term = c.TermOf(2);
+  bool campaigned = false;
+  // A stale vote every election_ticks - 1 ticks, for three election timeouts: a timer restarted
+  // by each of them (every randomized timeout is at least election_ticks) would never fire.
+  for (int round = 0; round < 3 * o.election_ticks && !campaigned; ++round) {
+    if (round % (o.election_ticks - 1) == 0) {
+      stale_term = std::max(stale_term, c.TermOf(2)) + 1;
+      Message vote;
+      vote.type = MessageType::kVote;
+      vote.from = M(3);
+      vote.to = M(2);
+      vote.term = stale_term;
+      vote.index = Index(1);  // member 3 lacks entry 2
+      vote.log_term = Term(1);
+      ASSERT_TRUE(c.node(2).Step(vote).ok());
+      c.Process(2);
+      auto resps = OfType(c.TakeQueued(), MessageType::kVoteResp);
+      ASSERT_EQ(resps.size(), 1u);
+      EXPECT_TRUE(resps[0].reject);
+      EXPECT_EQ(c.TermOf(2), stale_term);  // the term is taken all the same
+    }
+    c.Tick(2);
+    c.Process(2);
+    c.TakeQueued();
+    campaigned = c.RoleOf(2) == Role::kCandidate;
+  }
+  EXPECT_TRUE(campaigned) << "member 2 never campaigned: stale votes kept restarting its timer";
+}
+
+// A granted vote restarts the timer (the voter waits for the candidate's heartbeats).
+TEST(ElectionTest, GrantedVoteRestartsTheElectionTimer) {
+  ClusterOptions o = NoPreVote();
+  o.check_quorum = false;
+  Cluster c({1, 2, 3}, {}, o);
+  c.Campaign(1);
+  c.Isolate(1);
+  c.Tick(2, o.election_ticks - 1);
+  Message vote;
+  vote.type = MessageType::kVote;
+  vote.from = M(3);
+  vote.to = M(2);
+  vote.term = c.TermOf(2) + 1;
+  vote.index = c.node(2).GetStatus().last_index;
+  vote.log_term = c.TermOf(2);
+  ASSERT_TRUE(c.node(2).Step(vote).ok());
+  c.Process(2);
+  auto resps = OfType(c.TakeQueued(), MessageType::kVoteResp);
+  ASSERT_EQ(resps.size(), 1u);
+  EXPECT_FALSE(resps[0].reject);
+  c.Tick(2, o.election_ticks - 1);  // below any randomized timeout, counted from the vote
+  c.Process(2);
+  EXPECT_EQ(c.RoleOf(2), Role::kFollower);
+}
+
 // §9.6: a partitioned member does not inflate its term, so it does not disrupt on return.
 TEST(ElectionTest, PreVotePreventsTermInflation) {
   Cluster c({1, 2, 3});

@@ -186,6 +186,14 @@ bool Raft::AdmitTerm(const Message& m) {
     } else if (m.type == MessageType::kApp || m.type == MessageType::kHeartbeat ||
                m.type == MessageType::kSnap) {
       BecomeFollower(m.term, m.from);
+    } else if (m.type == MessageType::kVote && !log_.IsUpToDate(m.index, m.log_term)) {
+      // A vote this member cannot grant takes its term but does not restart its election
+      // timer (Figure 2: only a current leader or a granted vote does). Otherwise a candidate
+      // with a stale log, campaigning again and again without pre-vote, could keep every
+      // member that holds the newer entries from ever campaigning.
+      const int elapsed = election_elapsed_;
+      BecomeFollower(m.term, kNoMember);
+      election_elapsed_ = elapsed;
     } else {
       BecomeFollower(m.term, kNoMember);
     }
