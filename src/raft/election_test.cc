@@ -176,6 +176,38 @@ TEST(ElectionTest, RefusedVoteDoesNotRestartTheElectionTimer) {
   EXPECT_TRUE(campaigned) << "member 2 never campaigned: stale votes kept restarting its timer";
 }
 
+// §5.1: a vote request of an older term is answered with our term (an empty kAppResp, which
+// means nothing else), so a candidate that is behind catches up instead of campaigning in terms
+// nobody listens to. It is not a kVoteResp: arriving after the candidate reached our term, that
+// would count as a refusal of its new candidacy.
+TEST(ElectionTest, VoteOfAnOlderTermIsAnsweredWithOurTerm) {
+  Cluster c({1, 2, 3}, {}, NoPreVote());
+  c.Isolate(2);
+  c.Campaign(2);  // no one hears member 2: it stays a candidate, at term 1
+  c.Campaign(2);  // then at term 2
+  ASSERT_EQ(c.TermOf(2), Term(2));
+  ASSERT_EQ(c.TermOf(1), Term(0));
+  c.Heal();
+  Message vote;
+  vote.type = MessageType::kVote;
+  vote.from = M(1);
+  vote.to = M(2);
+  vote.term = Term(1);
+  vote.index = c.node(2).GetStatus().last_index;
+  vote.log_term = c.TermOf(2);
+  ASSERT_TRUE(c.node(2).Step(vote).ok());
+  c.Process(2);
+  auto answers = c.TakeQueued();
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(answers[0].type, MessageType::kAppResp);
+  EXPECT_EQ(answers[0].to, M(1));
+  EXPECT_EQ(answers[0].term, Term(2));
+  EXPECT_FALSE(answers[0].reject);
+  ASSERT_TRUE(c.node(1).Step(answers[0]).ok());
+  EXPECT_EQ(c.TermOf(1), Term(2));
+  EXPECT_EQ(c.RoleOf(1), Role::kFollower);
+}
+
 // A granted vote restarts the timer (the voter waits for the candidate's heartbeats).
 TEST(ElectionTest, GrantedVoteRestartsTheElectionTimer) {
   ClusterOptions o = NoPreVote();

@@ -200,10 +200,17 @@ bool Raft::AdmitTerm(const Message& m) {
     return true;
   }
   if (m.term < term_) {
-    if ((config_.check_quorum || config_.pre_vote) &&
-        (m.type == MessageType::kHeartbeat || m.type == MessageType::kApp)) {
-      // A stale leader (e.g. after a partition) learns our term and steps down; otherwise it
-      // could keep this member from ever campaigning under pre-vote / check-quorum.
+    if (((config_.check_quorum || config_.pre_vote) &&
+         (m.type == MessageType::kHeartbeat || m.type == MessageType::kApp)) ||
+        m.type == MessageType::kVote) {
+      // An empty kAppResp tells the sender our term and nothing else (§5.1: a newer term makes
+      // it a follower of that term; one that meanwhile reached our term ignores it). A stale
+      // leader (e.g. after a partition) steps down; otherwise it could keep this member from
+      // ever campaigning under pre-vote / check-quorum. A candidate whose term is behind
+      // catches up: ignored, it could need many timeouts to overtake a member it needs that
+      // never hears of it (one that has not applied the change making the candidate a voter).
+      // A kVoteResp would do the first as well, but one arriving after the candidate reached
+      // our term would count as a refusal of its new candidacy.
       Message resp;
       resp.type = MessageType::kAppResp;
       resp.to = m.from;

@@ -26,7 +26,7 @@ void RunChaos(uint64_t seed, bool pre_vote) {
   o.pre_vote = pre_vote;
   Cluster c({1, 2, 3, 4, 5}, {}, o);
   c.snapshot_carries_state = true;
-  c.report_dropped_snapshots = true;
+  c.report_snapshot_status = true;
   std::mt19937_64 rng(seed);
   c.drop = [&rng](const Message&) { return rng() % 10 == 0; };
   std::map<Term, uint64_t> leader_of_term;

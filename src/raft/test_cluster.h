@@ -218,14 +218,22 @@ class Cluster {
     for (Message& m : batch) {
       if (Dropped(m) || members_.count(m.to.value()) == 0) {
         // A transport knows when a snapshot did not get through, and says so.
-        if (report_dropped_snapshots && m.type == MessageType::kSnap &&
+        if (report_snapshot_status && m.type == MessageType::kSnap &&
             members_.count(m.from.value()) != 0) {
           node(m.from.value()).ReportSnapshot(m.to, false);
         }
         continue;
       }
-      Status s = node(m.to.value()).Step(std::move(m));
+      const MemberId from = m.from;
+      const MemberId to = m.to;
+      const bool snapshot = m.type == MessageType::kSnap;
+      Status s = node(to.value()).Step(std::move(m));
       EXPECT_TRUE(s.ok()) << s.ToString();
+      // ... and one that got through, as a transport does once the stream is done: the
+      // leader must not wait for the follower's answer, which may be lost.
+      if (report_snapshot_status && snapshot && members_.count(from.value()) != 0) {
+        node(from.value()).ReportSnapshot(to, true);
+      }
       ++n;
     }
     return n;
@@ -314,8 +322,9 @@ class Cluster {
 
   // Snapshots hold the applied list itself (instead of the applied index).
   bool snapshot_carries_state = false;
-  // A dropped kSnap is reported to its sender (ReportSnapshot(to, false)).
-  bool report_dropped_snapshots = false;
+  // Each kSnap is reported to its sender: ReportSnapshot(to, false) when dropped, (to, true)
+  // when delivered.
+  bool report_snapshot_status = false;
   std::function<bool(const Message&)> drop;  // true: drop the message
   std::vector<Message> trace;                 // every message taken from a Ready
 
