@@ -96,8 +96,7 @@ class RocksStore final : public Store {
   explicit RocksStore(const Options& options) : options_(options) {}
   Status OpenDb();
   // Writes `batch` without RocksDB's log (see Durability above). Every write of the store goes
-  // through here: a log-less write after a logged one could survive a crash the earlier one did
-  // not.
+  // through here: a logged write after log-less ones could survive a crash that they did not.
   Status WriteToBackend(rocksdb::WriteBatch* batch, std::string_view what);
   Status LoadMeta(int64_t* scheduled_compact, int64_t* finished_compact);
   Status RebuildIndex();
