@@ -18,6 +18,26 @@ ClusterOptions NoPreVote() {
   return o;
 }
 
+// A vote request of `from` (term `term`, last entry log_index@log_term) to `to`.
+Message VoteRequest(uint64_t from, uint64_t to, Term term, Index log_index, Term log_term) {
+  Message vote;
+  vote.type = MessageType::kVote;
+  vote.from = M(from);
+  vote.to = M(to);
+  vote.term = term;
+  vote.index = log_index;
+  vote.log_term = log_term;
+  return vote;
+}
+
+// Steps `m` into its addressee and returns the answers of that member's next Ready.
+std::vector<Message> StepAndAnswers(Cluster& c, Message m) {
+  const uint64_t to = m.to.value();
+  EXPECT_TRUE(c.node(to).Step(std::move(m)).ok());
+  c.Process(to);
+  return c.TakeQueued();
+}
+
 // §5.2
 TEST(ElectionTest, CampaignWinsAndCommitsNoop) {
   Cluster c({1, 2, 3});
@@ -154,16 +174,9 @@ TEST(ElectionTest, RefusedVoteDoesNotRestartTheElectionTimer) {
   for (int round = 0; round < 3 * o.election_ticks && !campaigned; ++round) {
     if (round % (o.election_ticks - 1) == 0) {
       stale_term = std::max(stale_term, c.TermOf(2)) + 1;
-      Message vote;
-      vote.type = MessageType::kVote;
-      vote.from = M(3);
-      vote.to = M(2);
-      vote.term = stale_term;
-      vote.index = Index(1);  // member 3 lacks entry 2
-      vote.log_term = Term(1);
-      ASSERT_TRUE(c.node(2).Step(vote).ok());
-      c.Process(2);
-      auto resps = OfType(c.TakeQueued(), MessageType::kVoteResp);
+      // Member 3 lacks entry 2.
+      auto resps = OfType(StepAndAnswers(c, VoteRequest(3, 2, stale_term, Index(1), Term(1))),
+                          MessageType::kVoteResp);
       ASSERT_EQ(resps.size(), 1u);
       EXPECT_TRUE(resps[0].reject);
       EXPECT_EQ(c.TermOf(2), stale_term);  // the term is taken all the same
@@ -188,16 +201,8 @@ TEST(ElectionTest, VoteOfAnOlderTermIsAnsweredWithOurTerm) {
   ASSERT_EQ(c.TermOf(2), Term(2));
   ASSERT_EQ(c.TermOf(1), Term(0));
   c.Heal();
-  Message vote;
-  vote.type = MessageType::kVote;
-  vote.from = M(1);
-  vote.to = M(2);
-  vote.term = Term(1);
-  vote.index = c.node(2).GetStatus().last_index;
-  vote.log_term = c.TermOf(2);
-  ASSERT_TRUE(c.node(2).Step(vote).ok());
-  c.Process(2);
-  auto answers = c.TakeQueued();
+  auto answers =
+      StepAndAnswers(c, VoteRequest(1, 2, Term(1), c.node(2).GetStatus().last_index, Term(0)));
   ASSERT_EQ(answers.size(), 1u);
   EXPECT_EQ(answers[0].type, MessageType::kAppResp);
   EXPECT_EQ(answers[0].to, M(1));
@@ -216,16 +221,10 @@ TEST(ElectionTest, GrantedVoteRestartsTheElectionTimer) {
   c.Campaign(1);
   c.Isolate(1);
   c.Tick(2, o.election_ticks - 1);
-  Message vote;
-  vote.type = MessageType::kVote;
-  vote.from = M(3);
-  vote.to = M(2);
-  vote.term = c.TermOf(2) + 1;
-  vote.index = c.node(2).GetStatus().last_index;
-  vote.log_term = c.TermOf(2);
-  ASSERT_TRUE(c.node(2).Step(vote).ok());
-  c.Process(2);
-  auto resps = OfType(c.TakeQueued(), MessageType::kVoteResp);
+  auto resps = OfType(StepAndAnswers(c, VoteRequest(3, 2, c.TermOf(2) + 1,
+                                                    c.node(2).GetStatus().last_index,
+                                                    c.TermOf(2))),
+                      MessageType::kVoteResp);
   ASSERT_EQ(resps.size(), 1u);
   EXPECT_FALSE(resps[0].reject);
   c.Tick(2, o.election_ticks - 1);  // below any randomized timeout, counted from the vote
