@@ -18,6 +18,13 @@ ClusterOptions NoPreVote() {
   return o;
 }
 
+// No pre-vote and no lease: votes are decided by terms and logs alone.
+ClusterOptions VotesByLogsAlone() {
+  ClusterOptions o = NoPreVote();
+  o.check_quorum = false;
+  return o;
+}
+
 // A vote request of `from` (term `term`, last entry log_index@log_term) to `to`.
 Message VoteRequest(uint64_t from, uint64_t to, Term term, Index log_index, Term log_term) {
   Message vote;
@@ -130,8 +137,7 @@ TEST(ElectionTest, OneVotePerTerm) {
 
 // §5.4.1: a candidate whose log is behind is refused.
 TEST(ElectionTest, StaleLogCandidateIsRefused) {
-  ClusterOptions o = NoPreVote();
-  o.check_quorum = false;  // no lease: votes are decided by the logs alone
+  const ClusterOptions o = VotesByLogsAlone();
   Cluster c({1, 2, 3}, {}, o);
   c.Campaign(1);
   c.Isolate(3);
@@ -159,8 +165,7 @@ TEST(ElectionTest, StaleLogCandidateIsRefused) {
 // stale candidate campaigning again and again would otherwise keep the members that hold the
 // newer entries from ever campaigning (a liveness failure the simulator found).
 TEST(ElectionTest, RefusedVoteDoesNotRestartTheElectionTimer) {
-  ClusterOptions o = NoPreVote();
-  o.check_quorum = false;
+  const ClusterOptions o = VotesByLogsAlone();
   Cluster c({1, 2, 3}, {}, o);
   c.Campaign(1);
   c.Isolate(3);
@@ -215,8 +220,7 @@ TEST(ElectionTest, VoteOfAnOlderTermIsAnsweredWithOurTerm) {
 
 // A granted vote restarts the timer (the voter waits for the candidate's heartbeats).
 TEST(ElectionTest, GrantedVoteRestartsTheElectionTimer) {
-  ClusterOptions o = NoPreVote();
-  o.check_quorum = false;
+  const ClusterOptions o = VotesByLogsAlone();
   Cluster c({1, 2, 3}, {}, o);
   c.Campaign(1);
   c.Isolate(1);
