@@ -13,6 +13,10 @@
 #   --tests "a b .."       subset of: put range-l range-s txn-put watch-latency
 #                          lease-keepalive stm
 #   --members 1|3          members per server cluster (default: 1)
+#   --floor PATH           also run the build's grpc_floor (an etcd KV endpoint that
+#                          stores nothing) answering inline and from another thread,
+#                          for put, range-l, range-s and txn-put: the gRPC ceiling of
+#                          this machine, in the same rounds (one member only)
 #   --keep                 keep logs and data dirs
 #
 # Every run gets a fresh server (with --members 3: a fresh 3-member cluster,
@@ -37,6 +41,7 @@ target_seconds=15
 rounds=2
 tests="put range-l range-s txn-put watch-latency lease-keepalive stm"
 members=1
+floor=
 keep=0
 server=
 gocode=/usr/share/gocode
@@ -55,8 +60,9 @@ while [[ $# -gt 0 ]]; do
     --rounds) rounds=$2; shift 2 ;;
     --tests) tests=$2; shift 2 ;;
     --members) members=$2; shift 2 ;;
+    --floor) floor=$2; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) server=$1; shift ;;
   esac
@@ -64,6 +70,10 @@ done
 [[ -n $server && -x $server ]] || { echo "usage: $0 [options] SERVER_BINARY" >&2; exit 2; }
 [[ -x $etcd_bin ]] || { echo "etcd not found: '$etcd_bin'" >&2; exit 2; }
 [[ $members == 1 || $members == 3 ]] || { echo "--members must be 1 or 3" >&2; exit 2; }
+if [[ -n $floor ]]; then
+  [[ -x $floor ]] || { echo "--floor: not an executable: '$floor'" >&2; exit 2; }
+  [[ $members == 1 ]] || { echo "--floor needs --members 1" >&2; exit 2; }
+fi
 mkdir -p "$build_dir"
 build_dir=$(cd "$build_dir" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/etcd-bench.XXXXXX")
@@ -150,6 +160,21 @@ stop_server() {
   server_pids=()
 }
 
+# start_floor MODE: one grpc_floor answering MODE (inline|handoff); sets server_pids, endpoint.
+start_floor() {
+  local port dir=$work/floor-$1.$RANDOM deadline=$((SECONDS + READY_DEADLINE_SECONDS))
+  port=$(free_port); mkdir -p "$dir"
+  "$floor" --listen-client-urls "http://127.0.0.1:$port" --answer "$1" >"$dir/server.log" 2>&1 &
+  server_pids+=($!)
+  endpoint=127.0.0.1:$port
+  until ETCDCTL_API=3 etcdctl --endpoints "$endpoint" --command-timeout 2s endpoint health >/dev/null 2>&1; do
+    if ! kill -0 "${server_pids[0]}" 2>/dev/null || (( SECONDS > deadline )); then
+      echo "grpc_floor did not become healthy; log:" >&2; tail -20 "$dir/server.log" >&2; exit 1
+    fi
+    sleep 0.1
+  done
+}
+
 # memory_mb: "HWM/RSS" in MiB of the running server; with several members, of the largest
 # (each figure its own maximum), then " HWM/RSS" summed over members.
 memory_mb() {
@@ -202,14 +227,20 @@ for t in $tests; do
 done
 stop_server
 
-# Each round runs every test on etcd and then on the server under test; the table shows the
-# mean over rounds (memory: the last round's).
+# Each round runs every test on etcd and then on the server under test (then on the two
+# floors); the table shows the mean over rounds (memory: the last round's).
+floor_tests=" put range-l range-s txn-put "
 declare -A res mem
 for ((round = 1; round <= rounds; round++)); do
   for t in $tests; do
-    for side in etcd sut; do
-      if [[ $side == etcd ]]; then bin=$etcd_bin; else bin=$server; fi
-      start_server "$bin" "$side-$t-$round"
+    sides="etcd sut"
+    if [[ -n $floor && $floor_tests == *" $t "* ]]; then sides+=" floor-inline floor-handoff"; fi
+    for side in $sides; do
+      case $side in
+        etcd) start_server "$etcd_bin" "$side-$t-$round" ;;
+        sut) start_server "$server" "$side-$t-$round" ;;
+        floor-*) start_floor "${side#floor-}" ;;
+      esac
       one=$(run_one "$t" "${total[$t]}" "$work/$side-$t-$round.log")
       res[$side,$t]="${res[$side,$t]:-} $one"
       mem[$side,$t]=$(memory_mb)
@@ -248,3 +279,18 @@ for t in $tests; do
     "$t" "${total[$t]}" "${er:-0}" "${gr:-0}" "$(ratio "${er:-0}" "${gr:-0}")" "${ep:--}" "${gp:--}" "$(ratio "${ep:-0}" "${gp:-0}")" \
     "${mem_cols[@]}"
 done
+if [[ -n $floor ]]; then
+  echo
+  echo "gRPC floor: grpc_floor, an etcd KV endpoint that stores nothing, answering on the gRPC"
+  echo "thread (inline) or from one other thread (handoff, as a store answering after a log sync)"
+  printf "%-16s | %14s | %13s | %15s | %14s | %13s | %14s\n" \
+    test "inline req/s" "inline p99 ms" "handoff req/s" "handoff p99 ms" "gridkv/inline" "gridkv/handoff"
+  for t in $tests; do
+    [[ $floor_tests == *" $t "* ]] || continue
+    read -r ir ip <<<"$(mean "${res[floor-inline,$t]}")"
+    read -r hr hp <<<"$(mean "${res[floor-handoff,$t]}")"
+    read -r gr _ <<<"$(mean "${res[sut,$t]}")"
+    printf "%-16s | %14.0f | %13s | %15.0f | %14s | %13s | %14s\n" \
+      "$t" "${ir:-0}" "${ip:--}" "${hr:-0}" "${hp:--}" "$(ratio "${ir:-0}" "${gr:-0}")" "$(ratio "${hr:-0}" "${gr:-0}")"
+  done
+fi

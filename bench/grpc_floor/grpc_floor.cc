@@ -1,0 +1,208 @@
+// grpc_floor: an etcd v3 KV endpoint that stores nothing. It answers Put, Range, Txn and
+// DeleteRange at once with responses of the size a real store sends, so etcd's `benchmark`
+// tool measures what gRPC and the kernel alone cost on this machine: the ceiling of any
+// gRPC server here, gridkv and etcd included.
+//
+//   --answer inline    the handler answers on the gRPC thread that read the request.
+//   --answer handoff   the handler hands the call to one answering thread, which answers
+//                      every call it finds queued. A store must answer this way: the answer
+//                      waits for a log sync that no gRPC thread may block on.
+//
+// Not a store: values are not kept, a Range returns one key (the one asked for) with a
+// `--value-bytes` value, Txn runs its success branch. Benchmark only; no test uses it.
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <grpcpp/grpcpp.h>
+
+#include "etcd/rpc.grpc.pb.h"
+
+namespace {
+
+constexpr uint64_t kClusterId = 0x1f100f1001;
+constexpr uint64_t kMemberId = 0x1f100f1002;
+constexpr int64_t kRaftTerm = 2;
+
+// Answers calls on one thread, every queued call per wake-up, in arrival order.
+class AnsweringThread {
+ public:
+  AnsweringThread() : thread_([this] { Run(); }) {}
+  ~AnsweringThread() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+
+  void Post(grpc::ServerUnaryReactor* reactor) {
+    {
+      std::lock_guard lock(mu_);
+      queued_.push_back(reactor);
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void Run() {
+    std::vector<grpc::ServerUnaryReactor*> batch;
+    for (;;) {
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [this] { return stopping_ || !queued_.empty(); });
+        batch.assign(queued_.begin(), queued_.end());
+        queued_.clear();
+        if (batch.empty()) return;  // stopping with nothing queued
+      }
+      for (grpc::ServerUnaryReactor* reactor : batch) reactor->Finish(grpc::Status::OK);
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<grpc::ServerUnaryReactor*> queued_;  // GUARDED_BY(mu_)
+  bool stopping_ = false;                         // GUARDED_BY(mu_)
+  std::thread thread_;
+};
+
+class FloorKv final : public etcdserverpb::KV::CallbackService {
+ public:
+  FloorKv(AnsweringThread* answering, size_t value_bytes)
+      : answering_(answering), value_(value_bytes, 'v') {}
+
+  grpc::ServerUnaryReactor* Range(grpc::CallbackServerContext* ctx,
+                                  const etcdserverpb::RangeRequest* req,
+                                  etcdserverpb::RangeResponse* resp) override {
+    int64_t rev = revision_.load(std::memory_order_relaxed);
+    SetHeader(resp->mutable_header(), rev);
+    mvccpb::KeyValue* kv = resp->add_kvs();
+    kv->set_key(req->key());
+    kv->set_value(value_);
+    kv->set_create_revision(1);
+    kv->set_mod_revision(rev);
+    kv->set_version(1);
+    resp->set_count(1);
+    return Answer(ctx);
+  }
+
+  grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* ctx,
+                                const etcdserverpb::PutRequest*,
+                                etcdserverpb::PutResponse* resp) override {
+    SetHeader(resp->mutable_header(), NextRevision());
+    return Answer(ctx);
+  }
+
+  grpc::ServerUnaryReactor* DeleteRange(grpc::CallbackServerContext* ctx,
+                                        const etcdserverpb::DeleteRangeRequest*,
+                                        etcdserverpb::DeleteRangeResponse* resp) override {
+    SetHeader(resp->mutable_header(), NextRevision());
+    return Answer(ctx);
+  }
+
+  grpc::ServerUnaryReactor* Txn(grpc::CallbackServerContext* ctx,
+                                const etcdserverpb::TxnRequest* req,
+                                etcdserverpb::TxnResponse* resp) override {
+    int64_t rev = NextRevision();
+    SetHeader(resp->mutable_header(), rev);
+    resp->set_succeeded(true);
+    for (const etcdserverpb::RequestOp& op : req->success()) {
+      etcdserverpb::ResponseOp* out = resp->add_responses();
+      if (op.has_request_range()) {
+        SetHeader(out->mutable_response_range()->mutable_header(), rev);
+      } else if (op.has_request_delete_range()) {
+        SetHeader(out->mutable_response_delete_range()->mutable_header(), rev);
+      } else {
+        SetHeader(out->mutable_response_put()->mutable_header(), rev);
+      }
+    }
+    return Answer(ctx);
+  }
+
+ private:
+  static void SetHeader(etcdserverpb::ResponseHeader* h, int64_t rev) {
+    h->set_cluster_id(kClusterId);
+    h->set_member_id(kMemberId);
+    h->set_revision(rev);
+    h->set_raft_term(kRaftTerm);
+  }
+
+  int64_t NextRevision() { return revision_.fetch_add(1, std::memory_order_relaxed) + 1; }
+
+  grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx) {
+    grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+    if (answering_ != nullptr) {
+      answering_->Post(reactor);
+    } else {
+      reactor->Finish(grpc::Status::OK);
+    }
+    return reactor;
+  }
+
+  AnsweringThread* answering_;
+  const std::string value_;
+  std::atomic<int64_t> revision_{1};
+};
+
+// "http://127.0.0.1:2379" -> "127.0.0.1:2379"; the first of a comma-separated list.
+std::string HostPort(const std::string& urls) {
+  std::string url = urls.substr(0, urls.find(','));
+  const std::string scheme = "http://";
+  if (url.rfind(scheme, 0) == 0) url = url.substr(scheme.size());
+  return url;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"grpc_floor: an etcd KV endpoint that stores nothing (benchmark ceiling)"};
+  std::string listen = "http://127.0.0.1:2379";
+  std::string answer = "inline";
+  size_t value_bytes = 256;
+  app.add_option("--listen-client-urls", listen, "where to serve (http only)");
+  app.add_option("--answer", answer, "inline or handoff")
+      ->check(CLI::IsMember({"inline", "handoff"}));
+  app.add_option("--value-bytes", value_bytes, "size of the value a Range returns")
+      ->check(CLI::Range(0, 1 << 20));
+  CLI11_PARSE(app, argc, argv);
+
+  // SIGTERM and SIGINT are blocked in every thread and taken by sigwait below.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  std::unique_ptr<AnsweringThread> answering;
+  if (answer == "handoff") answering = std::make_unique<AnsweringThread>();
+  FloorKv kv(answering.get(), value_bytes);
+
+  int bound_port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(HostPort(listen), grpc::InsecureServerCredentials(), &bound_port);
+  builder.RegisterService(&kv);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || bound_port == 0) {
+    std::cerr << "grpc_floor: cannot listen on " << listen << "\n";
+    return 1;
+  }
+  std::cout << "grpc_floor: serving on port " << bound_port << " (answer " << answer << ")"
+            << std::endl;
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  server->Shutdown();
+  return 0;
+}
