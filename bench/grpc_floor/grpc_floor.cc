@@ -27,6 +27,7 @@
 #include <CLI/CLI.hpp>
 #include <grpcpp/grpcpp.h>
 
+#include "common/lock_order_checks.h"
 #include "etcd/rpc.grpc.pb.h"
 
 namespace {
@@ -167,6 +168,7 @@ std::string HostPort(const std::string& urls) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  grid::DisableLockOrderChecks();  // as gridkv does
   CLI::App app{"grpc_floor: an etcd KV endpoint that stores nothing (benchmark ceiling)"};
   std::string listen = "http://127.0.0.1:2379";
   std::string answer = "inline";

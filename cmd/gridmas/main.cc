@@ -38,6 +38,7 @@
 #include <spdlog/spdlog.h>
 
 #include "client/client.h"
+#include "common/lock_order_checks.h"
 #include "client/context.h"
 #include "backups.h"
 #include "controller_host.h"
@@ -496,6 +497,7 @@ int Run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  grid::DisableLockOrderChecks();
   InstallExitReporting();
   int code = 0;
   try {

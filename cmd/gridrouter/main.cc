@@ -30,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/lock_order_checks.h"
 #include "router/net/clock.h"
 #include "router/proxy/admin_server.h"
 #include "router/proxy/proxy_server.h"
@@ -61,6 +62,7 @@ std::vector<std::string> SplitEndpoints(const std::string& list) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  grid::DisableLockOrderChecks();
   if (argc > 1 && std::string_view(argv[1]) == "l4") {
     return grid::router::cmd::RunL4Mode(argc - 1, argv + 1);
   }
