@@ -11,7 +11,6 @@
 #include <iostream>
 #include <thread>
 
-#include "common/lock_order_checks.h"
 #include "kv/server/kv_server.h"
 
 // jemalloc's options, read when it starts (before main): one arena per CPU instead of its
@@ -127,7 +126,6 @@ int Serve(const ServerConfig& config) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  grid::DisableLockOrderChecks();
   CLI::App app{"gridkv: a grid store member speaking the etcd v3 API"};
   app.allow_extras();
   app.set_version_flag("--version", std::string("gridkv (etcd API ") + kVersion + ")");

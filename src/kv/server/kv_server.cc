@@ -1,6 +1,5 @@
 #include "kv/server/kv_server.h"
 
-#include <absl/synchronization/mutex.h>
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -14,6 +13,7 @@
 #include <thread>
 #include <mutex>
 
+#include "common/lock_order_checks.h"
 #include "kv/api/cluster_service.h"
 #include "kv/api/kv_service.h"
 #include "kv/api/leader_forwarding_leases.h"
@@ -259,9 +259,8 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
   // Refuse bad flags before touching the data dir.
   GRID_RETURN_IF_ERROR(
       ParseRetention(config.auto_compaction_mode, config.auto_compaction_retention).status());
-  // gRPC locks abseil mutexes on every call; the packaged abseil tracks the lock order of each
-  // one (its debug default), which costs a global lock per acquisition. Not needed in a server.
-  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+  // Before the first gRPC object: also for members started in-process (tests).
+  DisableLockOrderChecks();
   auto parts = std::make_unique<Parts>();
   Parts& p = *parts;
   p.config = config;
