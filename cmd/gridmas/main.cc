@@ -38,8 +38,8 @@
 #include <spdlog/spdlog.h>
 
 #include "client/client.h"
-#include "common/lock_order_checks.h"
 #include "client/context.h"
+#include "common/lock_order_checks.h"
 #include "backups.h"
 #include "controller_host.h"
 #include "mas/api/api_server.h"
