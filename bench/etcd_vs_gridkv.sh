@@ -25,7 +25,8 @@
 # pair per test). Common flags: 10 conns, 100 clients, 8-byte keys, 256-byte
 # values. Output: a table with req/s and p99 latency of both servers and
 # their ratios (under-test / etcd), and VmHWM/VmRSS of each server after its
-# run (with 3 members: the largest member's and the sum over members).
+# run (with 3 members: the largest member's and the sum over members). With
+# --floor, a second table: both floors' req/s and p99 and gridkv's ratio to each.
 #
 # Building the tool: it is not in golang-etcd-server-dev, so the script adds
 # deb-src entries mirroring the machine's deb entries to a PRIVATE apt
@@ -62,7 +63,7 @@ while [[ $# -gt 0 ]]; do
     --members) members=$2; shift 2 ;;
     --floor) floor=$2; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) server=$1; shift ;;
   esac
