@@ -4,8 +4,8 @@
 // gRPC server here, gridkv and etcd included.
 //
 //   --answer inline    the handler answers on the gRPC thread that read the request.
-//   --answer handoff   the handler hands the call to one answering thread, which answers
-//                      every call it finds queued. A store must answer this way: the answer
+//   --answer handoff   the handler posts the call's answer to a WorkerPool of one thread
+//                      (gridkv's responder pool). A store must answer this way: the answer
 //                      waits for a log sync that no gRPC thread may block on.
 //
 // Not a store: values are not kept, a Range returns one key (the one asked for) with a
@@ -14,74 +14,34 @@
 #include <signal.h>
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <iostream>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
-#include <vector>
 
 #include <CLI/CLI.hpp>
 #include <grpcpp/grpcpp.h>
 
 #include "common/lock_order_checks.h"
+#include "common/worker_pool.h"
 #include "etcd/rpc.grpc.pb.h"
 
 namespace {
+
+using grid::WorkerPool;
 
 constexpr uint64_t kClusterId = 0x1f100f1001;
 constexpr uint64_t kMemberId = 0x1f100f1002;
 constexpr int64_t kRaftTerm = 2;
 
-// Answers calls on one thread, every queued call per wake-up, in arrival order.
-class AnsweringThread {
- public:
-  AnsweringThread() : thread_([this] { Run(); }) {}
-  ~AnsweringThread() {
-    {
-      std::lock_guard lock(mu_);
-      stopping_ = true;
-    }
-    cv_.notify_one();
-    thread_.join();
-  }
-
-  void Post(grpc::ServerUnaryReactor* reactor) {
-    {
-      std::lock_guard lock(mu_);
-      queued_.push_back(reactor);
-    }
-    cv_.notify_one();
-  }
-
- private:
-  void Run() {
-    std::vector<grpc::ServerUnaryReactor*> batch;
-    for (;;) {
-      {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [this] { return stopping_ || !queued_.empty(); });
-        batch.assign(queued_.begin(), queued_.end());
-        queued_.clear();
-        if (batch.empty()) return;  // stopping with nothing queued
-      }
-      for (grpc::ServerUnaryReactor* reactor : batch) reactor->Finish(grpc::Status::OK);
-    }
-  }
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<grpc::ServerUnaryReactor*> queued_;  // GUARDED_BY(mu_)
-  bool stopping_ = false;                         // GUARDED_BY(mu_)
-  std::thread thread_;
-};
+// gridkv answers from a pool of this many threads (kv/server/kv_server.cc, kResponderThreads).
+constexpr size_t kAnsweringThreads = 1;
+// A call the answering thread cannot queue is answered on the gRPC thread (as gridkv does).
+constexpr size_t kMaxQueuedAnswers = 100000;
 
 class FloorKv final : public etcdserverpb::KV::CallbackService {
  public:
-  FloorKv(AnsweringThread* answering, size_t value_bytes)
+  FloorKv(WorkerPool* answering, size_t value_bytes)
       : answering_(answering), value_(value_bytes, 'v') {}
 
   grpc::ServerUnaryReactor* Range(grpc::CallbackServerContext* ctx,
@@ -144,15 +104,14 @@ class FloorKv final : public etcdserverpb::KV::CallbackService {
 
   grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx) {
     grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-    if (answering_ != nullptr) {
-      answering_->Post(reactor);
-    } else {
+    if (answering_ == nullptr ||
+        !answering_->Post([reactor] { reactor->Finish(grpc::Status::OK); })) {
       reactor->Finish(grpc::Status::OK);
     }
     return reactor;
   }
 
-  AnsweringThread* answering_;
+  WorkerPool* answering_;
   const std::string value_;
   std::atomic<int64_t> revision_{1};
 };
@@ -187,8 +146,10 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
-  std::unique_ptr<AnsweringThread> answering;
-  if (answer == "handoff") answering = std::make_unique<AnsweringThread>();
+  std::unique_ptr<WorkerPool> answering;
+  if (answer == "handoff") {
+    answering = std::make_unique<WorkerPool>(kAnsweringThreads, kMaxQueuedAnswers);
+  }
   FloorKv kv(answering.get(), value_bytes);
 
   int bound_port = 0;
