@@ -5,22 +5,28 @@
 namespace grid::mvcc {
 
 // The slot size key_index.h states.
-static_assert(sizeof(std::pair<const std::string, KeyIndex>) <= 104);
+static_assert(sizeof(std::pair<const KeyBytes, KeyIndex>) <= 72);
+
+Revision KeyIndex::Newest() const {
+  for (size_t i = generations_.size(); i-- > 0;) {
+    if (!generations_[i].empty()) return generations_[i].revs.back();
+  }
+  return Revision{};
+}
 
 void KeyIndex::Put(Revision rev) {
-  GRID_CHECK(rev > modified_) << "put at revision " << rev.main << "/" << rev.sub
-                              << " not after " << modified_.main << "/" << modified_.sub;
+  const Revision newest = Newest();
+  GRID_CHECK(rev > newest) << "put at revision " << rev.main << "/" << rev.sub << " not after "
+                           << newest.main << "/" << newest.sub;
   if (generations_.empty()) generations_.emplace_back();
   Generation& g = generations_.back();
   if (g.revs.empty()) g.created = rev;
   g.revs.push_back(rev);
   g.ver++;
-  modified_ = rev;
 }
 
 void KeyIndex::Restore(Revision created, Revision modified, int64_t version) {
   GRID_CHECK(generations_.empty()) << "restore of a non-empty key index";
-  modified_ = modified;
   Generation g;
   g.created = created;
   g.ver = version;
@@ -108,7 +114,7 @@ std::optional<KeyIndex::Found> TreeIndex::Get(std::string_view key, int64_t at_r
 
 void TreeIndex::Put(std::string_view key, Revision rev) {
   auto it = keys_.lower_bound(key);
-  if (it == keys_.end() || it->first != key) it = keys_.emplace_hint(it, key, KeyIndex());
+  if (it == keys_.end() || it->first.view() != key) it = keys_.emplace_hint(it, key, KeyIndex());
   it->second.Put(rev);
 }
 
@@ -121,7 +127,7 @@ bool TreeIndex::Tombstone(std::string_view key, Revision rev) {
 void TreeIndex::RestorePut(std::string_view key, Revision rev, int64_t create_revision,
                            int64_t version) {
   auto it = keys_.lower_bound(key);
-  if (it == keys_.end() || it->first != key) {
+  if (it == keys_.end() || it->first.view() != key) {
     it = keys_.emplace_hint(it, key, KeyIndex());
     it->second.Restore(Revision{create_revision, 0}, rev, version);
     return;

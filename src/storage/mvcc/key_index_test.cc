@@ -143,5 +143,38 @@ TEST(TreeIndexTest, RangeBoundsAndCompactRemovesDeadKeys) {
   EXPECT_EQ(idx.key_count(), 2u);
 }
 
+// Revisions only grow: a put at or below the newest revision (a tombstone included, and after
+// a compaction) is a bug in the caller.
+TEST(KeyIndexDeathTest, PutNotAfterNewestRevisionCrashes) {
+  KeyIndex ki;
+  ki.Put({2, 0});
+  EXPECT_DEATH(ki.Put({2, 0}), "not after 2/0");
+  ASSERT_TRUE(ki.Tombstone({4, 1}));
+  EXPECT_DEATH(ki.Put({4, 0}), "not after 4/1");
+  ki.Put({5, 0});
+  std::vector<Revision> kept;
+  ki.Compact(5, &kept);
+  EXPECT_DEATH(ki.Put({5, 0}), "not after 5/0");
+  ki.Put({6, 0});
+  EXPECT_EQ(ki.Get(6)->modified, (Revision{6, 0}));
+}
+
+// Keys longer than KeyBytes keeps inline, and keys that differ only after that point.
+TEST(TreeIndexTest, LongKeys) {
+  TreeIndex idx;
+  const std::string base(40, 'k');
+  idx.Put(base + "b", {1, 0});
+  idx.Put(base + "a", {2, 0});
+  idx.Put(base, {3, 0});
+  idx.Put("short", {4, 0});
+  std::vector<std::string> keys;
+  idx.Range(base, std::string(1, '\0'), 4, [&](std::string_view key, const KeyIndex::Found&) {
+    keys.emplace_back(key);
+  });
+  EXPECT_EQ(keys, (std::vector<std::string>{base, base + "a", base + "b", "short"}));
+  EXPECT_EQ(idx.Get(base + "a", 4)->modified, (Revision{2, 0}));
+  EXPECT_FALSE(idx.Get(base + "c", 4).has_value());
+}
+
 }  // namespace
 }  // namespace grid::mvcc
