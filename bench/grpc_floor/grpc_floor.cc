@@ -25,6 +25,7 @@
 #include "common/lock_order_checks.h"
 #include "common/worker_pool.h"
 #include "etcd/rpc.grpc.pb.h"
+#include "transport/url.h"
 
 namespace {
 
@@ -116,14 +117,6 @@ class FloorKv final : public etcdserverpb::KV::CallbackService {
   std::atomic<int64_t> revision_{1};
 };
 
-// "http://127.0.0.1:2379" -> "127.0.0.1:2379"; the first of a comma-separated list.
-std::string HostPort(const std::string& urls) {
-  std::string url = urls.substr(0, urls.find(','));
-  const std::string scheme = "http://";
-  if (url.rfind(scheme, 0) == 0) url = url.substr(scheme.size());
-  return url;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -146,6 +139,15 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  // The first URL of a comma-separated list, parsed as gridkv parses its URLs.
+  grid::Result<grid::transport::PeerUrl> url =
+      grid::transport::ParsePeerUrl(listen.substr(0, listen.find(',')));
+  if (!url.ok() || url->tls) {
+    std::cerr << "grpc_floor: --listen-client-urls " << listen << ": "
+              << (url.ok() ? "https is not served" : url.status().ToString()) << "\n";
+    return 2;
+  }
+
   std::unique_ptr<WorkerPool> answering;
   if (answer == "handoff") {
     answering = std::make_unique<WorkerPool>(kAnsweringThreads, kMaxQueuedAnswers);
@@ -154,7 +156,7 @@ int main(int argc, char** argv) {
 
   int bound_port = 0;
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(HostPort(listen), grpc::InsecureServerCredentials(), &bound_port);
+  builder.AddListeningPort(url->target(), grpc::InsecureServerCredentials(), &bound_port);
   builder.RegisterService(&kv);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || bound_port == 0) {
