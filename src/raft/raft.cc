@@ -263,7 +263,7 @@ Status Raft::StepLeader(Message& m) {
       (void)StepProposal(m);  // a dropped forwarded proposal is the proposer's timeout
       return Status::Ok();
     case MessageType::kReadIndex:
-      LeaderReadIndex(m.from, std::move(m.context));
+      LeaderReadIndex(m.from, std::move(m.context), m.log_term);
       return Status::Ok();
     case MessageType::kTransferLeader: {
       auto transferee = DecodeU64Context(m.context);
@@ -320,6 +320,9 @@ Status Raft::StepFollower(Message& m) {
     case MessageType::kReadIndex:
       if (lead_ != kNoMember) {
         m.to = lead_;
+        // A forwarded read is not this member's acknowledgement of the leader (see
+        // LeaderReadIndex): it goes on as one of unknown term.
+        if (m.type == MessageType::kReadIndex) m.log_term = Term(0);
         Send(std::move(m));
       }
       break;

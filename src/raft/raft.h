@@ -118,8 +118,12 @@ class Raft {
   void HandleSnapStatus(const Message& m, Progress& pr);
 
   // read_index.cc
-  void LeaderReadIndex(MemberId from, std::string ctx);
+  // `sender_term`: the term in which a follower made the request (kReadIndex's log_term), 0
+  // when unknown (a local request, or one another member forwarded).
+  void LeaderReadIndex(MemberId from, std::string ctx, Term sender_term);
   void RegisterRead(MemberId from, std::string ctx);
+  // True when this leader and `from` alone are a majority of the voters.
+  bool QuorumWith(MemberId from) const;
   void AnswerRead(const ReadRequest& req);
   void ReleaseWaitingReads();
   void HandleReadAck(const Message& m);

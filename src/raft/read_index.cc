@@ -1,6 +1,8 @@
 // ReadIndex (§6.4): linearizable reads without writing to the log. The leader serves one only
 // after it committed an entry of its term, records its commit index, and confirms it is still
-// the leader with a heartbeat round acknowledged by a majority of voters.
+// the leader with a heartbeat round acknowledged by a majority of voters. A follower's request
+// counts as that follower's acknowledgement (see LeaderReadIndex), which is a majority with
+// the leader's own in a cluster of three voters.
 #include "raft/read_index.h"
 
 #include <cstdint>
@@ -67,7 +69,7 @@ bool Raft::CommittedInCurrentTerm() const {
 void Raft::ReadIndex(std::string request_ctx) {
   switch (role_) {
     case Role::kLeader:
-      LeaderReadIndex(id_, std::move(request_ctx));
+      LeaderReadIndex(id_, std::move(request_ctx), Term(0));
       return;
     case Role::kFollower:
       if (lead_ == kNoMember) return;  // dropped: the caller retries
@@ -75,6 +77,7 @@ void Raft::ReadIndex(std::string request_ctx) {
         Message m;
         m.type = MessageType::kReadIndex;
         m.to = lead_;
+        m.log_term = term_;  // lead_ leads term_: we heard from it in this term
         m.context = std::move(request_ctx);
         Send(std::move(m));
       }
@@ -85,15 +88,31 @@ void Raft::ReadIndex(std::string request_ctx) {
   }
 }
 
-void Raft::LeaderReadIndex(MemberId from, std::string ctx) {
+void Raft::LeaderReadIndex(MemberId from, std::string ctx, Term sender_term) {
   if (reads_.Full()) return;  // dropped: max_pending_read_index_requests
   if (!CommittedInCurrentTerm()) {
     // The commit index may lag what earlier leaders committed until our no-op commits.
     (void)reads_.AddWaiting(from, std::move(ctx));
     return;
   }
+  // A follower that asks in our term acknowledged us after its reads arrived: it sends the
+  // request only once they did, to the leader of its term. A write that completed before
+  // they arrived and that our commit index misses would have been committed by a leader of a
+  // later term, elected by a majority that voted before the request was sent; neither the
+  // follower (still in our term when it sent) nor we (still in our term now) voted in it. So
+  // when the two of us are a majority, no such majority exists and our commit index serves
+  // the request without a heartbeat round.
+  if (from != id_ && sender_term == term_ && QuorumWith(from)) {
+    AnswerRead(ReadRequest{from, std::move(ctx), log_.committed(), 0});
+    return;
+  }
   RegisterRead(from, std::move(ctx));
   if (reads_.PendingRound() != 0) BcastHeartbeat();
+}
+
+bool Raft::QuorumWith(MemberId from) const {
+  const std::map<MemberId, uint64_t> acks{{id_, 1}, {from, 1}};
+  return tracker_.QuorumValue(acks) != 0;
 }
 
 void Raft::RegisterRead(MemberId from, std::string ctx) {

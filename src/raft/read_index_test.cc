@@ -3,6 +3,9 @@
 // queue limit.
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 #include "raft/test_cluster.h"
 
 namespace grid::raft {
@@ -78,6 +81,103 @@ TEST(ReadIndexTest, FollowerForwardsToLeader) {
   EXPECT_EQ(OfType(c.trace, MessageType::kReadIndex).size(), 1u);
   EXPECT_EQ(OfType(c.trace, MessageType::kReadIndexResp).size(), 1u);
   EXPECT_TRUE(c.member(1).reads.empty());
+}
+
+// Heartbeats carrying a read round, in trace[from...].
+size_t ReadRounds(const std::vector<Message>& trace, size_t from) {
+  size_t n = 0;
+  for (size_t i = from; i < trace.size(); ++i) {
+    if (trace[i].type == MessageType::kHeartbeat && !trace[i].context.empty()) ++n;
+  }
+  return n;
+}
+
+// A follower's request carries the term it was made in: its acknowledgement of the leader.
+// With the leader's own that is a majority of three voters: answered without a heartbeat
+// round, even with the third voter cut off.
+TEST(ReadIndexTest, FollowerRequestConfirmsLeaderOfThree) {
+  Cluster c({1, 2, 3});
+  c.Campaign(1);
+  c.Propose(1, "a");
+  c.Isolate(3);
+  const size_t before = c.trace.size();
+  c.node(2).ReadIndex("f1");
+  c.Stabilize();
+  ASSERT_EQ(c.member(2).reads.size(), 1u);
+  EXPECT_EQ(c.member(2).reads[0], (ReadState{Index(2), "f1"}));
+  const std::vector<Message> requests = OfType(
+      std::vector<Message>(c.trace.begin() + static_cast<long>(before), c.trace.end()),
+      MessageType::kReadIndex);
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].log_term, c.TermOf(2));
+  EXPECT_EQ(ReadRounds(c.trace, before), 0u);
+}
+
+// Of five voters, the leader and one follower are not a majority: the request waits for a
+// heartbeat round as a local one does.
+TEST(ReadIndexTest, FollowerRequestOfFiveNeedsRound) {
+  Cluster c({1, 2, 3, 4, 5});
+  c.Campaign(1);
+  c.Propose(1, "a");
+  c.Isolate(3);
+  c.Isolate(4);
+  c.Isolate(5);
+  const size_t before = c.trace.size();
+  c.node(2).ReadIndex("f1");
+  c.Stabilize();
+  EXPECT_TRUE(c.member(2).reads.empty());
+  EXPECT_GE(ReadRounds(c.trace, before), 1u);
+  c.Heal();
+  c.Run(1);  // the next heartbeat carries the pending round
+  ASSERT_EQ(c.member(2).reads.size(), 1u);
+  EXPECT_EQ(c.member(2).reads[0], (ReadState{Index(2), "f1"}));
+}
+
+// A request made in another term, or of unknown term, acknowledges nothing: a round.
+TEST(ReadIndexTest, RequestOfAnotherTermNeedsRound) {
+  Cluster c({1, 2, 3});
+  c.Campaign(1);
+  c.Propose(1, "a");
+  const Term term = c.TermOf(1);
+  for (Term sender_term : {Term(0), Term(term.value() - 1), Term(term.value() + 1)}) {
+    SCOPED_TRACE(sender_term.value());
+    Message m;
+    m.type = MessageType::kReadIndex;
+    m.from = MemberId(2);
+    m.to = MemberId(1);
+    m.log_term = sender_term;
+    m.context = "t" + std::to_string(sender_term.value());
+    const size_t before = c.trace.size();
+    ASSERT_TRUE(c.node(1).Step(m).ok());
+    c.Stabilize();
+    EXPECT_GE(ReadRounds(c.trace, before), 1u);
+    ASSERT_FALSE(c.member(2).reads.empty());
+    EXPECT_EQ(c.member(2).reads.back().request_ctx, m.context);
+  }
+}
+
+// A follower that passes on another member's request does not vouch for it: the forwarded
+// request goes on without a term.
+TEST(ReadIndexTest, ForwardedRequestLosesItsTerm) {
+  Cluster c({1, 2, 3});
+  c.Campaign(1);
+  Message m;
+  m.type = MessageType::kReadIndex;
+  m.from = MemberId(3);
+  m.to = MemberId(2);
+  m.log_term = c.TermOf(2);
+  m.context = "via2";
+  const size_t before = c.trace.size();
+  ASSERT_TRUE(c.node(2).Step(m).ok());
+  c.Stabilize();
+  const std::vector<Message> requests = OfType(
+      std::vector<Message>(c.trace.begin() + static_cast<long>(before), c.trace.end()),
+      MessageType::kReadIndex);
+  ASSERT_EQ(requests.size(), 1u);
+  EXPECT_EQ(requests[0].from, MemberId(2));
+  EXPECT_EQ(requests[0].to, MemberId(1));
+  EXPECT_EQ(requests[0].log_term, Term(0));
+  EXPECT_GE(ReadRounds(c.trace, before), 1u);
 }
 
 TEST(ReadIndexTest, LearnerForwardsToLeader) {

@@ -130,7 +130,8 @@ struct Message {
   MemberId to;
   MemberId from;
   Term term;           // the sender's term (0 for local messages and forwarded proposals)
-  Term log_term;       // kApp: term of `index`; kVote/kPreVote: term of the last entry
+  Term log_term;       // kApp: term of `index`; kVote/kPreVote: term of the last entry;
+                       // kReadIndex: the term the sender made it in (0: forwarded)
   Index index;         // kApp: index before `entries`; kAppResp: last matching index; ...
   std::vector<Entry> entries;
   Index commit;
