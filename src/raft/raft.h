@@ -122,7 +122,7 @@ class Raft {
   // when unknown (a local request, or one another member forwarded).
   void LeaderReadIndex(MemberId from, std::string ctx, Term sender_term);
   void RegisterRead(MemberId from, std::string ctx);
-  // True when this leader and `from` alone are a majority of the voters.
+  // True when this leader and `from` (another member) alone are a majority of the voters.
   bool QuorumWith(MemberId from) const;
   void AnswerRead(const ReadRequest& req);
   void ReleaseWaitingReads();
