@@ -238,6 +238,17 @@ void Member::Begin(Ready rd) {
       if (!r.index && rs.request_ctx.starts_with(r.ctx_prefix)) r.index = rs.index;
     }
   }
+  // As gridkv's raft host: committed entries are applied, and reads served, while this
+  // Ready's entries are being synced; storage_ holds only what earlier Readys made durable.
+  for (const Entry& e : rd.committed_entries) {
+    if (e.index > storage_->LastIndex()) {
+      Fail("ready contract", "entry " + std::to_string(e.index.value()) +
+                                 " handed out for applying before it is durable");
+    }
+    ApplyEntry(e);
+    if (removed_) return;  // the member stops here, as gridkv's does once it sees its removal
+  }
+  ServeReads();
   if (rd.snapshot) disk_.WriteSnapshot(*rd.snapshot);
   disk_.WriteEntries(rd.entries);
   if (rd.hard_state) disk_.WriteHardState(*rd.hard_state);
@@ -284,14 +295,6 @@ void Member::Finish() {
       conf_ = rd.snapshot->meta.conf_state;
       env_->OnSnapshotInstalled(id_, rd.snapshot->meta, sm_.Digest());
     }
-  }
-  for (const Entry& e : rd.committed_entries) {
-    if (e.index > storage_->LastIndex()) {
-      Fail("ready contract", "entry " + std::to_string(e.index.value()) +
-                                 " handed out for applying before it is durable");
-    }
-    ApplyEntry(e);
-    if (removed_) break;
   }
   node_->Advance(rd);
   if (removed_) return;

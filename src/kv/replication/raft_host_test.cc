@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <future>
 #include <map>
 #include <set>
@@ -30,11 +31,93 @@ bool PollUntil(Pred pred, std::chrono::milliseconds limit = 10s) {
 
 class Cluster;
 
+// A WAL Env whose fdatasync waits while the gate is closed (a slow disk, held on demand).
+class SyncGate {
+ public:
+  void Close() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+  }
+  void Open() {
+    std::lock_guard lock(mu_);
+    closed_ = false;
+    cv_.notify_all();
+  }
+  int waiting() {
+    std::lock_guard lock(mu_);
+    return waiting_;
+  }
+  void Pass() {
+    std::unique_lock lock(mu_);
+    ++waiting_;
+    cv_.wait(lock, [this] { return !closed_; });
+    --waiting_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool closed_ = false;  // GUARDED_BY(mu_)
+  int waiting_ = 0;      // GUARDED_BY(mu_)
+};
+
+class GatedFile final : public wal::File {
+ public:
+  GatedFile(std::unique_ptr<wal::File> base, SyncGate* gate)
+      : base_(std::move(base)), gate_(gate) {}
+  Status ReadAt(uint64_t offset, size_t n, std::string* out) override {
+    return base_->ReadAt(offset, n, out);
+  }
+  Status WriteAt(uint64_t offset, std::string_view data) override {
+    return base_->WriteAt(offset, data);
+  }
+  Status Allocate(uint64_t size_bytes) override { return base_->Allocate(size_bytes); }
+  Status DataSync() override {
+    gate_->Pass();
+    return base_->DataSync();
+  }
+  Status Sync() override { return base_->Sync(); }
+  Result<uint64_t> Size() override { return base_->Size(); }
+
+ private:
+  std::unique_ptr<wal::File> base_;
+  SyncGate* gate_;
+};
+
+class GatedEnv final : public wal::Env {
+ public:
+  SyncGate gate;
+
+  Result<std::unique_ptr<wal::File>> OpenFile(const std::string& path) override {
+    GRID_ASSIGN_OR_RETURN(auto f, base_->OpenFile(path));
+    return std::unique_ptr<wal::File>(new GatedFile(std::move(f), &gate));
+  }
+  Result<std::unique_ptr<wal::File>> CreateFile(const std::string& path) override {
+    GRID_ASSIGN_OR_RETURN(auto f, base_->CreateFile(path));
+    return std::unique_ptr<wal::File>(new GatedFile(std::move(f), &gate));
+  }
+  Result<std::vector<std::string>> ListDir(const std::string& dir) override {
+    return base_->ListDir(dir);
+  }
+  Status CreateDirIfMissing(const std::string& dir) override {
+    return base_->CreateDirIfMissing(dir);
+  }
+  Status Rename(const std::string& from, const std::string& to) override {
+    return base_->Rename(from, to);
+  }
+  Status RemoveFile(const std::string& path) override { return base_->RemoveFile(path); }
+  Status SyncDir(const std::string& dir) override { return base_->SyncDir(dir); }
+
+ private:
+  wal::Env* base_ = wal::Env::Default();
+};
+
 // One member: WAL in its own dir, a key->value state machine kept in memory (it survives a
 // restart of the host, as a durable backend would).
 struct Member {
   uint64_t id = 0;
   std::unique_ptr<testing::TempDir> dir;
+  GatedEnv env;  // outlives the host and its WAL
   WaitRegistry waits;
   std::mutex mu;
   std::map<std::string, std::string> kv;  // GUARDED_BY(mu)
@@ -68,7 +151,7 @@ class Router final : public PeerSender {
 
 class Cluster {
  public:
-  explicit Cluster(int n) {
+  explicit Cluster(int n, int election_ticks = 10) : election_ticks_(election_ticks) {
     for (int i = 1; i <= n; ++i) ids_.push_back(static_cast<uint64_t>(i));
     for (uint64_t id : ids_) {
       auto m = std::make_unique<Member>();
@@ -80,6 +163,7 @@ class Cluster {
     for (uint64_t id : ids_) members_[id]->host->Start();
   }
   ~Cluster() {
+    for (auto& [id, m] : members_) m->env.gate.Open();
     for (auto& [id, m] : members_) {
       if (m->host) m->host->Stop();
     }
@@ -107,9 +191,44 @@ class Cluster {
       std::lock_guard lock(mu_);
       auto it = members_.find(to);
       if (it == members_.end() || !running_.count(to)) return;
+      if (auto held = held_.find(to); held != held_.end()) {
+        held->second.push_back(std::move(m));
+        return;
+      }
       host = it->second->host.get();
     }
     host->Receive({std::move(m)});
+  }
+
+  // Messages to `to` are kept, in order, until released.
+  void Hold(uint64_t to) {
+    std::lock_guard lock(mu_);
+    held_[to];
+  }
+  // 1 + the position of the first held message to `to` that carries entries; 0 if none does.
+  size_t HeldThroughEntries(uint64_t to) {
+    std::lock_guard lock(mu_);
+    const std::vector<raft::Message>& held = held_.at(to);
+    for (size_t i = 0; i < held.size(); ++i) {
+      if (!held[i].entries.empty()) return i + 1;
+    }
+    return 0;
+  }
+  // Hands the first `n` held messages to `to` in one batch (one inbox for its raft thread).
+  void ReleaseHeld(uint64_t to, size_t n) {
+    std::lock_guard lock(mu_);
+    std::vector<raft::Message>& held = held_.at(to);
+    std::vector<raft::Message> batch(std::make_move_iterator(held.begin()),
+                                     std::make_move_iterator(held.begin() + n));
+    held.erase(held.begin(), held.begin() + n);
+    members_.at(to)->host->Receive(std::move(batch));
+  }
+  // Hands every held message to `to` in one batch and stops holding, with nothing overtaking.
+  void ReleaseAllHeld(uint64_t to) {
+    std::lock_guard lock(mu_);
+    std::vector<raft::Message> batch = std::move(held_.at(to));
+    held_.erase(to);
+    members_.at(to)->host->Receive(std::move(batch));
   }
 
   // The member every live member agrees leads, or 0.
@@ -146,6 +265,7 @@ class Cluster {
     wal::Options options;
     options.dir = m.dir->path() + "/wal";
     options.segment_bytes = 1 << 20;
+    options.env = &m.env;
     wal::ReplayResult replay;
     std::unique_ptr<wal::Wal> wal;
     if (fresh) {
@@ -173,7 +293,7 @@ class Cluster {
     RaftHostOptions host_options;
     host_options.member_id = id;
     host_options.tick_ms = 10;
-    host_options.election_ticks = 10;
+    host_options.election_ticks = election_ticks_;
     host_options.start_time_ms = 1000 * id;
     host_options.fresh_cluster = fresh;
     host_options.request_timeout_ms = 1500;
@@ -242,8 +362,10 @@ class Cluster {
   }
 
   std::vector<uint64_t> ids_;
+  const int election_ticks_;
   std::map<uint64_t, std::unique_ptr<Member>> members_;
   std::mutex mu_;
+  std::map<uint64_t, std::vector<raft::Message>> held_;  // GUARDED_BY(mu_)
   std::set<uint64_t> isolated_;  // GUARDED_BY(mu_)
   std::set<uint64_t> running_;   // GUARDED_BY(mu_)
 };
@@ -416,6 +538,45 @@ TEST(RaftHostTest, LeadershipTransfer) {
   ASSERT_TRUE(moved.get_future().get().ok());
   EXPECT_EQ(c.WaitLeader(c.All()), target);
   ASSERT_TRUE(Put(*c.member(target).host, "k", "after").ok());
+}
+
+// A member applies the entries it holds durably as soon as it learns they are committed, while
+// the sync of newer entries is still running (etcd applies in parallel with its WAL save); it
+// never applies an entry before that entry is durable.
+TEST(RaftHostTest, FollowerAppliesCommittedEntriesWhileNewerEntriesSync) {
+  Cluster c(3, /*election_ticks=*/500);  // the held follower must not campaign
+  const uint64_t leader = c.WaitLeader(c.All());
+  const uint64_t follower = leader % 3 + 1;
+  RaftHost& lead = *c.member(leader).host;
+  ASSERT_TRUE(Put(lead, "a", "1").ok());
+  ASSERT_TRUE(PollUntil([&] { return c.member(follower).Get("a") == "1"; }));
+
+  // The follower syncs "b" but does not hear that it is committed.
+  c.Hold(follower);
+  ASSERT_TRUE(Put(lead, "b", "2").ok());  // committed by the leader and the third member
+  const uint64_t b_index = lead.status().last_index.value();
+  size_t through_b = 0;
+  ASSERT_TRUE(PollUntil([&] { return (through_b = c.HeldThroughEntries(follower)) != 0; }));
+  c.ReleaseHeld(follower, through_b);
+  ASSERT_TRUE(PollUntil([&] {
+    const raft::NodeStatus st = lead.status();
+    auto it = st.progress.find(raft::MemberId(follower));
+    return it != st.progress.end() && it->second.match.value() >= b_index;
+  }));
+  EXPECT_EQ(c.member(follower).Get("b"), "");
+
+  // Its next sync (of "c") hangs; the same batch tells it "b" is committed.
+  c.member(follower).env.gate.Close();
+  ASSERT_TRUE(Put(lead, "c", "3").ok());
+  ASSERT_TRUE(PollUntil([&] { return c.HeldThroughEntries(follower) != 0; }));
+  c.ReleaseAllHeld(follower);
+  EXPECT_TRUE(PollUntil([&] {
+    return c.member(follower).env.gate.waiting() == 1 && c.member(follower).Get("b") == "2";
+  })) << "the follower did not apply a durable committed entry while a later sync ran";
+  EXPECT_EQ(c.member(follower).Get("c"), "");  // not durable there yet
+
+  c.member(follower).env.gate.Open();
+  EXPECT_TRUE(PollUntil([&] { return c.member(follower).Get("c") == "3"; }));
 }
 
 }  // namespace
