@@ -13,6 +13,7 @@
 
 #include "common/testing/temp_dir.h"
 #include "kv/server/errors.h"
+#include "storage/wal/wal_test_util.h"
 
 namespace grid::kv::replication {
 namespace {
@@ -31,7 +32,7 @@ bool PollUntil(Pred pred, std::chrono::milliseconds limit = 10s) {
 
 class Cluster;
 
-// A WAL Env whose fdatasync waits while the gate is closed (a slow disk, held on demand).
+// Holds every fdatasync of a WAL while closed (a slow disk, on demand).
 class SyncGate {
  public:
   void Close() {
@@ -61,63 +62,14 @@ class SyncGate {
   int waiting_ = 0;      // GUARDED_BY(mu_)
 };
 
-class GatedFile final : public wal::File {
- public:
-  GatedFile(std::unique_ptr<wal::File> base, SyncGate* gate)
-      : base_(std::move(base)), gate_(gate) {}
-  Status ReadAt(uint64_t offset, size_t n, std::string* out) override {
-    return base_->ReadAt(offset, n, out);
-  }
-  Status WriteAt(uint64_t offset, std::string_view data) override {
-    return base_->WriteAt(offset, data);
-  }
-  Status Allocate(uint64_t size_bytes) override { return base_->Allocate(size_bytes); }
-  Status DataSync() override {
-    gate_->Pass();
-    return base_->DataSync();
-  }
-  Status Sync() override { return base_->Sync(); }
-  Result<uint64_t> Size() override { return base_->Size(); }
-
- private:
-  std::unique_ptr<wal::File> base_;
-  SyncGate* gate_;
-};
-
-class GatedEnv final : public wal::Env {
- public:
-  SyncGate gate;
-
-  Result<std::unique_ptr<wal::File>> OpenFile(const std::string& path) override {
-    GRID_ASSIGN_OR_RETURN(auto f, base_->OpenFile(path));
-    return std::unique_ptr<wal::File>(new GatedFile(std::move(f), &gate));
-  }
-  Result<std::unique_ptr<wal::File>> CreateFile(const std::string& path) override {
-    GRID_ASSIGN_OR_RETURN(auto f, base_->CreateFile(path));
-    return std::unique_ptr<wal::File>(new GatedFile(std::move(f), &gate));
-  }
-  Result<std::vector<std::string>> ListDir(const std::string& dir) override {
-    return base_->ListDir(dir);
-  }
-  Status CreateDirIfMissing(const std::string& dir) override {
-    return base_->CreateDirIfMissing(dir);
-  }
-  Status Rename(const std::string& from, const std::string& to) override {
-    return base_->Rename(from, to);
-  }
-  Status RemoveFile(const std::string& path) override { return base_->RemoveFile(path); }
-  Status SyncDir(const std::string& dir) override { return base_->SyncDir(dir); }
-
- private:
-  wal::Env* base_ = wal::Env::Default();
-};
 
 // One member: WAL in its own dir, a key->value state machine kept in memory (it survives a
 // restart of the host, as a durable backend would).
 struct Member {
   uint64_t id = 0;
   std::unique_ptr<testing::TempDir> dir;
-  GatedEnv env;  // outlives the host and its WAL
+  SyncGate gate;
+  wal::wal_testing::FaultEnv env;  // outlives the host and its WAL; syncs pass `gate`
   WaitRegistry waits;
   std::mutex mu;
   std::map<std::string, std::string> kv;  // GUARDED_BY(mu)
@@ -157,13 +109,14 @@ class Cluster {
       auto m = std::make_unique<Member>();
       m->id = id;
       m->dir = std::make_unique<testing::TempDir>("raft_host");
+      m->env.faults.before_data_sync = [gate = &m->gate] { gate->Pass(); };
       members_[id] = std::move(m);
     }
     for (uint64_t id : ids_) Open(id, /*fresh=*/true);
     for (uint64_t id : ids_) members_[id]->host->Start();
   }
   ~Cluster() {
-    for (auto& [id, m] : members_) m->env.gate.Open();
+    for (auto& [id, m] : members_) m->gate.Open();
     for (auto& [id, m] : members_) {
       if (m->host) m->host->Stop();
     }
@@ -566,16 +519,16 @@ TEST(RaftHostTest, FollowerAppliesCommittedEntriesWhileNewerEntriesSync) {
   EXPECT_EQ(c.member(follower).Get("b"), "");
 
   // Its next sync (of "c") hangs; the same batch tells it "b" is committed.
-  c.member(follower).env.gate.Close();
+  c.member(follower).gate.Close();
   ASSERT_TRUE(Put(lead, "c", "3").ok());
   ASSERT_TRUE(PollUntil([&] { return c.HeldThroughEntries(follower) != 0; }));
   c.ReleaseAllHeld(follower);
   EXPECT_TRUE(PollUntil([&] {
-    return c.member(follower).env.gate.waiting() == 1 && c.member(follower).Get("b") == "2";
+    return c.member(follower).gate.waiting() == 1 && c.member(follower).Get("b") == "2";
   })) << "the follower did not apply a durable committed entry while a later sync ran";
   EXPECT_EQ(c.member(follower).Get("c"), "");  // not durable there yet
 
-  c.member(follower).env.gate.Open();
+  c.member(follower).gate.Open();
   EXPECT_TRUE(PollUntil([&] { return c.member(follower).Get("c") == "3"; }));
 }
 

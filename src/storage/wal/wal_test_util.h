@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "storage/wal/wal.h"
@@ -34,6 +35,7 @@ struct Faults {
   int fail_writes_errno = 0;    // WriteAt fails with this errno when non-zero
   int fail_sync_errno = 0;      // DataSync/Sync fail with this errno when non-zero
   int fail_allocate_errno = 0;  // Allocate fails with this errno when non-zero
+  std::function<void()> before_data_sync;  // runs first in every DataSync when set
 };
 
 class FaultFile final : public File {
@@ -54,6 +56,7 @@ class FaultFile final : public File {
     return base_->Allocate(size_bytes);
   }
   Status DataSync() override {
+    if (f_->before_data_sync) f_->before_data_sync();
     if (f_->fail_sync_errno != 0) return ErrnoStatus("wal: fdatasync", f_->fail_sync_errno);
     return base_->DataSync();
   }
