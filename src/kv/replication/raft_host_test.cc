@@ -62,7 +62,6 @@ class SyncGate {
   int waiting_ = 0;      // GUARDED_BY(mu_)
 };
 
-
 // One member: WAL in its own dir, a key->value state machine kept in memory (it survives a
 // restart of the host, as a durable backend would).
 struct Member {
