@@ -17,6 +17,10 @@
 #                          stores nothing) answering inline and from another thread,
 #                          for put, range-l, range-s and txn-put: the gRPC ceiling of
 #                          this machine, in the same rounds (one member only)
+#   --h2-floor PATH        also run the build's h2_floor (the same endpoint on
+#                          nghttp2 and an epoll loop per thread, no gRPC library)
+#                          for the same tests: what a server of the project's own
+#                          could reach (one member only)
 #   --keep                 keep logs and data dirs
 #
 # Every run gets a fresh server (with --members 3: a fresh 3-member cluster,
@@ -26,7 +30,8 @@
 # values. Output: a table with req/s and p99 latency of both servers and
 # their ratios (under-test / etcd), and VmHWM/VmRSS of each server after its
 # run (with 3 members: the largest member's and the sum over members). With
-# --floor, a second table: both floors' req/s and p99 and gridkv's ratio to each.
+# --floor, a second table: both floors' req/s and p99 and gridkv's ratio to each;
+# with --h2-floor, a third: h2_floor's req/s and p99 against etcd and grpc_floor.
 #
 # Building the tool: it is not in golang-etcd-server-dev, so the script adds
 # deb-src entries mirroring the machine's deb entries to a PRIVATE apt
@@ -43,6 +48,7 @@ rounds=2
 tests="put range-l range-s txn-put watch-latency lease-keepalive stm"
 members=1
 floor=
+h2_floor=
 keep=0
 server=
 gocode=/usr/share/gocode
@@ -62,8 +68,9 @@ while [[ $# -gt 0 ]]; do
     --tests) tests=$2; shift 2 ;;
     --members) members=$2; shift 2 ;;
     --floor) floor=$2; shift 2 ;;
+    --h2-floor) h2_floor=$2; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) server=$1; shift ;;
   esac
@@ -74,6 +81,10 @@ done
 if [[ -n $floor ]]; then
   [[ -x $floor ]] || { echo "--floor: not an executable: '$floor'" >&2; exit 2; }
   [[ $members == 1 ]] || { echo "--floor needs --members 1" >&2; exit 2; }
+fi
+if [[ -n $h2_floor ]]; then
+  [[ -x $h2_floor ]] || { echo "--h2-floor: not an executable: '$h2_floor'" >&2; exit 2; }
+  [[ $members == 1 ]] || { echo "--h2-floor needs --members 1" >&2; exit 2; }
 fi
 mkdir -p "$build_dir"
 build_dir=$(cd "$build_dir" && pwd)
@@ -161,16 +172,21 @@ stop_server() {
   server_pids=()
 }
 
-# start_floor MODE: one grpc_floor answering MODE (inline|handoff); sets server_pids, endpoint.
+# start_floor MODE: one grpc_floor answering MODE (inline|handoff), or with MODE h2 one
+# h2_floor; sets server_pids, endpoint.
 start_floor() {
   local port dir=$work/floor-$1.$RANDOM deadline=$((SECONDS + READY_DEADLINE_SECONDS))
   port=$(free_port); mkdir -p "$dir"
-  "$floor" --listen-client-urls "http://127.0.0.1:$port" --answer "$1" >"$dir/server.log" 2>&1 &
+  if [[ $1 == h2 ]]; then
+    "$h2_floor" --listen-client-urls "http://127.0.0.1:$port" >"$dir/server.log" 2>&1 &
+  else
+    "$floor" --listen-client-urls "http://127.0.0.1:$port" --answer "$1" >"$dir/server.log" 2>&1 &
+  fi
   server_pids+=($!)
   endpoint=127.0.0.1:$port
   until ETCDCTL_API=3 etcdctl --endpoints "$endpoint" --command-timeout 2s endpoint health >/dev/null 2>&1; do
     if ! kill -0 "${server_pids[0]}" 2>/dev/null || (( SECONDS > deadline )); then
-      echo "grpc_floor did not become healthy; log:" >&2; tail -20 "$dir/server.log" >&2; exit 1
+      echo "floor ($1) did not become healthy; log:" >&2; tail -20 "$dir/server.log" >&2; exit 1
     fi
     sleep 0.1
   done
@@ -236,6 +252,7 @@ for ((round = 1; round <= rounds; round++)); do
   for t in $tests; do
     sides="etcd sut"
     if [[ -n $floor && $floor_tests == *" $t "* ]]; then sides+=" floor-inline floor-handoff"; fi
+    if [[ -n $h2_floor && $floor_tests == *" $t "* ]]; then sides+=" floor-h2"; fi
     for side in $sides; do
       case $side in
         etcd) start_server "$etcd_bin" "$side-$t-$round" ;;
@@ -293,5 +310,22 @@ if [[ -n $floor ]]; then
     read -r gr _ <<<"$(mean "${res[sut,$t]}")"
     printf "%-16s | %14.0f | %13s | %15.0f | %14s | %13s | %14s\n" \
       "$t" "${ir:-0}" "${ip:--}" "${hr:-0}" "${hp:--}" "$(ratio "${ir:-0}" "${gr:-0}")" "$(ratio "${hr:-0}" "${gr:-0}")"
+  done
+fi
+if [[ -n $h2_floor ]]; then
+  echo
+  echo "HTTP/2 floor: h2_floor, the same endpoint on nghttp2 and one epoll loop per CPU, no gRPC"
+  echo "library, answering on the loop that read the request"
+  printf "%-16s | %10s | %11s | %9s | %13s | %12s\n" \
+    test "h2 req/s" "h2 p99 ms" "h2/etcd" "h2/inline" "gridkv/h2"
+  for t in $tests; do
+    [[ $floor_tests == *" $t "* ]] || continue
+    read -r xr xp <<<"$(mean "${res[floor-h2,$t]}")"
+    read -r er _ <<<"$(mean "${res[etcd,$t]}")"
+    read -r ir _ <<<"$(mean "${res[floor-inline,$t]:-}")"
+    read -r gr _ <<<"$(mean "${res[sut,$t]}")"
+    printf "%-16s | %10.0f | %11s | %9s | %13s | %12s\n" \
+      "$t" "${xr:-0}" "${xp:--}" "$(ratio "${er:-0}" "${xr:-0}")" "$(ratio "${ir:-0}" "${xr:-0}")" \
+      "$(ratio "${xr:-0}" "${gr:-0}")"
   done
 fi

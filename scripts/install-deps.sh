@@ -9,6 +9,7 @@ build_pkgs=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libabsl-dev librocksdb-dev libjemalloc-dev libspdlog-dev libfmt-dev libcli11-dev nlohmann-json3-dev
   libssl-dev libgtest-dev libgmock-dev libbenchmark-dev libyaml-cpp-dev libcpp-httplib-dev
+  libnghttp2-dev
 )
 # Reference software and real clients the tests drive.
 test_pkgs=(

@@ -24,16 +24,13 @@
 
 #include "common/lock_order_checks.h"
 #include "common/worker_pool.h"
+#include "floor_answers.h"
 #include "etcd/rpc.grpc.pb.h"
 #include "transport/url.h"
 
 namespace {
 
 using grid::WorkerPool;
-
-constexpr uint64_t kClusterId = 0x1f100f1001;
-constexpr uint64_t kMemberId = 0x1f100f1002;
-constexpr int64_t kRaftTerm = 2;
 
 // gridkv answers from a pool of this many threads (kv/server/kv_server.cc, kResponderThreads).
 constexpr size_t kAnsweringThreads = 1;
@@ -48,59 +45,32 @@ class FloorKv final : public etcdserverpb::KV::CallbackService {
   grpc::ServerUnaryReactor* Range(grpc::CallbackServerContext* ctx,
                                   const etcdserverpb::RangeRequest* req,
                                   etcdserverpb::RangeResponse* resp) override {
-    int64_t rev = revision_.load(std::memory_order_relaxed);
-    SetHeader(resp->mutable_header(), rev);
-    mvccpb::KeyValue* kv = resp->add_kvs();
-    kv->set_key(req->key());
-    kv->set_value(value_);
-    kv->set_create_revision(1);
-    kv->set_mod_revision(rev);
-    kv->set_version(1);
-    resp->set_count(1);
+    grid::bench::FillFloorRange(*req, revision_.load(std::memory_order_relaxed), value_, resp);
     return Answer(ctx);
   }
 
   grpc::ServerUnaryReactor* Put(grpc::CallbackServerContext* ctx,
                                 const etcdserverpb::PutRequest*,
                                 etcdserverpb::PutResponse* resp) override {
-    SetHeader(resp->mutable_header(), NextRevision());
+    grid::bench::FillFloorHeader(resp->mutable_header(), NextRevision());
     return Answer(ctx);
   }
 
   grpc::ServerUnaryReactor* DeleteRange(grpc::CallbackServerContext* ctx,
                                         const etcdserverpb::DeleteRangeRequest*,
                                         etcdserverpb::DeleteRangeResponse* resp) override {
-    SetHeader(resp->mutable_header(), NextRevision());
+    grid::bench::FillFloorHeader(resp->mutable_header(), NextRevision());
     return Answer(ctx);
   }
 
   grpc::ServerUnaryReactor* Txn(grpc::CallbackServerContext* ctx,
                                 const etcdserverpb::TxnRequest* req,
                                 etcdserverpb::TxnResponse* resp) override {
-    int64_t rev = NextRevision();
-    SetHeader(resp->mutable_header(), rev);
-    resp->set_succeeded(true);
-    for (const etcdserverpb::RequestOp& op : req->success()) {
-      etcdserverpb::ResponseOp* out = resp->add_responses();
-      if (op.has_request_range()) {
-        SetHeader(out->mutable_response_range()->mutable_header(), rev);
-      } else if (op.has_request_delete_range()) {
-        SetHeader(out->mutable_response_delete_range()->mutable_header(), rev);
-      } else {
-        SetHeader(out->mutable_response_put()->mutable_header(), rev);
-      }
-    }
+    grid::bench::FillFloorTxn(*req, NextRevision(), resp);
     return Answer(ctx);
   }
 
  private:
-  static void SetHeader(etcdserverpb::ResponseHeader* h, int64_t rev) {
-    h->set_cluster_id(kClusterId);
-    h->set_member_id(kMemberId);
-    h->set_revision(rev);
-    h->set_raft_term(kRaftTerm);
-  }
-
   int64_t NextRevision() { return revision_.fetch_add(1, std::memory_order_relaxed) + 1; }
 
   grpc::ServerUnaryReactor* Answer(grpc::CallbackServerContext* ctx) {
