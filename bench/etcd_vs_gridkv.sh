@@ -18,9 +18,9 @@
 #                          for put, range-l, range-s and txn-put: the gRPC ceiling of
 #                          this machine, in the same rounds (one member only)
 #   --h2-floor PATH        also run the build's h2_floor (the same endpoint on
-#                          nghttp2 and an epoll loop per thread, no gRPC library)
-#                          for the same tests: what a server of the project's own
-#                          could reach (one member only)
+#                          nghttp2 and an epoll loop per CPU, no gRPC library),
+#                          inline and handoff, for the same tests: what a server of
+#                          the project's own could reach (one member only)
 #   --keep                 keep logs and data dirs
 #
 # Every run gets a fresh server (with --members 3: a fresh 3-member cluster,
@@ -172,13 +172,13 @@ stop_server() {
   server_pids=()
 }
 
-# start_floor MODE: one grpc_floor answering MODE (inline|handoff), or with MODE h2 one
-# h2_floor; sets server_pids, endpoint.
+# start_floor MODE: one grpc_floor answering MODE (inline|handoff), or with MODE
+# h2-inline|h2-handoff one h2_floor; sets server_pids, endpoint.
 start_floor() {
   local port dir=$work/floor-$1.$RANDOM deadline=$((SECONDS + READY_DEADLINE_SECONDS))
   port=$(free_port); mkdir -p "$dir"
-  if [[ $1 == h2 ]]; then
-    "$h2_floor" --listen-client-urls "http://127.0.0.1:$port" >"$dir/server.log" 2>&1 &
+  if [[ $1 == h2-* ]]; then
+    "$h2_floor" --listen-client-urls "http://127.0.0.1:$port" --answer "${1#h2-}" >"$dir/server.log" 2>&1 &
   else
     "$floor" --listen-client-urls "http://127.0.0.1:$port" --answer "$1" >"$dir/server.log" 2>&1 &
   fi
@@ -252,7 +252,7 @@ for ((round = 1; round <= rounds; round++)); do
   for t in $tests; do
     sides="etcd sut"
     if [[ -n $floor && $floor_tests == *" $t "* ]]; then sides+=" floor-inline floor-handoff"; fi
-    if [[ -n $h2_floor && $floor_tests == *" $t "* ]]; then sides+=" floor-h2"; fi
+    if [[ -n $h2_floor && $floor_tests == *" $t "* ]]; then sides+=" floor-h2-inline floor-h2-handoff"; fi
     for side in $sides; do
       case $side in
         etcd) start_server "$etcd_bin" "$side-$t-$round" ;;
@@ -315,17 +315,19 @@ fi
 if [[ -n $h2_floor ]]; then
   echo
   echo "HTTP/2 floor: h2_floor, the same endpoint on nghttp2 and one epoll loop per CPU, no gRPC"
-  echo "library, answering on the loop that read the request"
-  printf "%-16s | %10s | %11s | %9s | %13s | %12s\n" \
-    test "h2 req/s" "h2 p99 ms" "h2/etcd" "h2/inline" "gridkv/h2"
+  echo "library, answering on the loop (inline) or after a round trip through one other thread"
+  echo "(handoff); the ratios to grpc_floor compare the same answering mode"
+  printf "%-16s | %10s | %9s | %11s | %10s | %9s | %10s | %11s | %11s\n" \
+    test "h2i req/s" "h2i p99" "h2h req/s" "h2h p99" "h2i/etcd" "h2h/etcd" "h2i/inline" "h2h/handoff"
   for t in $tests; do
     [[ $floor_tests == *" $t "* ]] || continue
-    read -r xr xp <<<"$(mean "${res[floor-h2,$t]}")"
+    read -r xr xp <<<"$(mean "${res[floor-h2-inline,$t]}")"
+    read -r yr yp <<<"$(mean "${res[floor-h2-handoff,$t]}")"
     read -r er _ <<<"$(mean "${res[etcd,$t]}")"
     read -r ir _ <<<"$(mean "${res[floor-inline,$t]:-}")"
-    read -r gr _ <<<"$(mean "${res[sut,$t]}")"
-    printf "%-16s | %10.0f | %11s | %9s | %13s | %12s\n" \
-      "$t" "${xr:-0}" "${xp:--}" "$(ratio "${er:-0}" "${xr:-0}")" "$(ratio "${ir:-0}" "${xr:-0}")" \
-      "$(ratio "${xr:-0}" "${gr:-0}")"
+    read -r hr _ <<<"$(mean "${res[floor-handoff,$t]:-}")"
+    printf "%-16s | %10.0f | %9s | %11.0f | %10s | %9s | %10s | %11s | %11s\n" \
+      "$t" "${xr:-0}" "${xp:--}" "${yr:-0}" "${yp:--}" "$(ratio "${er:-0}" "${xr:-0}")" \
+      "$(ratio "${er:-0}" "${yr:-0}")" "$(ratio "${ir:-0}" "${xr:-0}")" "$(ratio "${hr:-0}" "${yr:-0}")"
   done
 fi

@@ -1,9 +1,14 @@
 // h2_floor: the same etcd v3 KV endpoint as grpc_floor (stores nothing, answers Put, Range,
 // Txn and DeleteRange at once with responses of a store's size), served without the gRPC
 // library: HTTP/2 framing by nghttp2 on one edge-triggered epoll loop per thread (the
-// router's event loop), each answer written from the loop that read its request. It tells
-// what a client-facing server of the project's own could reach on this machine, against
+// router's event loop), each answer written by the loop that read its request. It tells what
+// a client-facing server of the project's own could reach on this machine, against
 // grpc_floor's ceiling for any server built on gRPC.
+//
+//   --answer inline    the loop answers a request as soon as it has read it.
+//   --answer handoff   the loop posts each call to a WorkerPool of one thread, which posts it
+//                      back to the loop to be answered: the two hand-offs a store's write
+//                      would make (to the thread that waits for the log sync, and back).
 //
 // What it speaks: gRPC over cleartext HTTP/2 (h2c with prior knowledge, as etcd clients dial
 // http:// endpoints), unary calls only, uncompressed messages. Any other method is answered
@@ -15,10 +20,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -29,6 +36,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/worker_pool.h"
 #include "floor_answers.h"
 #include "router/net/event_loop.h"
 #include "router/net/io_buffer.h"
@@ -38,6 +46,7 @@
 
 namespace {
 
+using grid::WorkerPool;
 using grid::router::net::EventLoop;
 using grid::router::net::IoBuffer;
 using grid::router::net::Stream;
@@ -51,6 +60,10 @@ constexpr size_t kMaxInputBufferBytes = 256 * 1024;
 constexpr uint32_t kMaxConcurrentStreams = 4096;
 // The gRPC length-prefixed message header: 1 byte compressed flag, 4 bytes big-endian length.
 constexpr size_t kGrpcFrameHeaderBytes = 5;
+// --answer handoff: one thread, as grpc_floor's handoff and gridkv's responder pool; a call it
+// cannot queue is answered on the loop.
+constexpr size_t kAnsweringThreads = 1;
+constexpr size_t kMaxQueuedAnswers = 100000;
 
 // Shared by every loop: the revision counter and the value a Range returns.
 struct FloorState {
@@ -148,12 +161,14 @@ class Loop;
 class Connection final : public grid::router::net::StreamOwner,
                          public grid::router::net::Deferred {
  public:
-  Connection(Loop* loop, EventLoop* events, int fd, FloorState* state);
+  Connection(Loop* loop, uint64_t id, EventLoop* events, int fd, FloorState* state);
   ~Connection() override {
     if (session_ != nullptr) nghttp2_session_del(session_);
   }
 
   bool Start();
+  // --answer handoff: the call on `stream_id` came back from the answering thread.
+  void AnswerHandedOff(int32_t stream_id);
   void OnStreamReadable(Stream*) override;
   void OnStreamDrained(Stream*) override { SendOutput(); }
   void OnStreamConnected(Stream*, int) override {}
@@ -169,12 +184,15 @@ class Connection final : public grid::router::net::StreamOwner,
   static ssize_t ReadAnswer(nghttp2_session* s, int32_t stream_id, uint8_t* buf, size_t length,
                             uint32_t* flags, nghttp2_data_source* source, void*);
 
+  // The request on `stream_id` is complete: answers it now or hands it off.
   void Respond(int32_t stream_id, Call* call);
+  void Answer(int32_t stream_id, Call* call);
   // Everything nghttp2 has to send goes out in one write.
   void SendOutput();
   void Close();
 
   Loop* loop_;
+  const uint64_t id_;
   FloorState* state_;
   Stream stream_;
   IoBuffer input_;
@@ -186,7 +204,9 @@ class Connection final : public grid::router::net::StreamOwner,
 // One thread's event loop, its listener and its connections.
 class Loop final : public grid::router::net::IoHandler {
  public:
-  Loop(int listen_fd, FloorState* state) : listen_fd_(listen_fd), state_(state) {}
+  // `answering`: nullptr answers inline.
+  Loop(int listen_fd, FloorState* state, WorkerPool* answering)
+      : listen_fd_(listen_fd), state_(state), answering_(answering) {}
   ~Loop() override { close(listen_fd_); }
 
   bool Start() {
@@ -195,22 +215,32 @@ class Loop final : public grid::router::net::IoHandler {
   }
   void Run() { events_.Run(); }
   void Stop() { events_.Stop(); }
+  // Any thread.
+  void Post(std::function<void()> task) { events_.Post(std::move(task)); }
+  WorkerPool* answering() const { return answering_; }
 
   void OnIoEvent(uint32_t) override {
     for (;;) {
       const int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) return;  // EAGAIN, or an error the next connection may not have
       grid::router::net::SetNoDelay(fd);
-      auto conn = std::make_unique<Connection>(this, &events_, fd, state_);
+      const uint64_t id = next_connection_id_++;
+      auto conn = std::make_unique<Connection>(this, id, &events_, fd, state_);
       Connection* raw = conn.get();
-      connections_.emplace(raw, std::move(conn));
-      if (!raw->Start()) Forget(raw);
+      connections_.emplace(id, std::move(conn));
+      if (!raw->Start()) Forget(id);
     }
   }
 
-  // Destroys `conn` at the end of this loop iteration.
-  void Forget(Connection* conn) {
-    auto it = connections_.find(conn);
+  // Loop thread: the connection `id`, or nullptr once it was closed.
+  Connection* Find(uint64_t id) {
+    auto it = connections_.find(id);
+    return it == connections_.end() ? nullptr : it->second.get();
+  }
+
+  // Destroys connection `id` at the end of this loop iteration.
+  void Forget(uint64_t id) {
+    auto it = connections_.find(id);
     if (it == connections_.end()) return;
     events_.DeleteLater(std::move(it->second));
     connections_.erase(it);
@@ -220,11 +250,15 @@ class Loop final : public grid::router::net::IoHandler {
   EventLoop events_;
   int listen_fd_;
   FloorState* state_;
-  std::unordered_map<Connection*, std::unique_ptr<Connection>> connections_;
+  WorkerPool* answering_;
+  // Ids, not pointers, travel through the answering thread: a call handed off may come back
+  // after its connection closed.
+  uint64_t next_connection_id_ = 1;
+  std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
 };
 
-Connection::Connection(Loop* loop, EventLoop* events, int fd, FloorState* state)
-    : loop_(loop), state_(state), stream_(events, fd, this, /*connecting=*/false) {}
+Connection::Connection(Loop* loop, uint64_t id, EventLoop* events, int fd, FloorState* state)
+    : loop_(loop), id_(id), state_(state), stream_(events, fd, this, /*connecting=*/false) {}
 
 bool Connection::Start() {
   nghttp2_session_callbacks* cb = nullptr;
@@ -295,7 +329,7 @@ void Connection::Close() {
   if (closed_) return;
   closed_ = true;
   stream_.Close();
-  loop_->Forget(this);
+  loop_->Forget(id_);
 }
 
 int Connection::OnBeginHeaders(nghttp2_session* s, const nghttp2_frame* f, void*) {
@@ -348,6 +382,30 @@ int Connection::OnStreamClose(nghttp2_session* s, int32_t stream_id, uint32_t, v
 }
 
 void Connection::Respond(int32_t stream_id, Call* call) {
+  WorkerPool* pool = loop_->answering();
+  if (pool == nullptr) {
+    Answer(stream_id, call);
+    return;
+  }
+  Loop* loop = loop_;
+  const uint64_t id = id_;
+  const bool queued = pool->Post([loop, id, stream_id] {
+    loop->Post([loop, id, stream_id] {
+      if (Connection* conn = loop->Find(id)) conn->AnswerHandedOff(stream_id);
+    });
+  });
+  if (!queued) Answer(stream_id, call);
+}
+
+void Connection::AnswerHandedOff(int32_t stream_id) {
+  // nullptr: the client reset the stream meanwhile.
+  auto* call = static_cast<Call*>(nghttp2_session_get_stream_user_data(session_, stream_id));
+  if (call == nullptr || closed_) return;
+  Answer(stream_id, call);
+  SendOutput();
+}
+
+void Connection::Answer(int32_t stream_id, Call* call) {
   AnswerCall(state_, call);
   call->request.clear();
   if (call->answer.empty()) {
@@ -391,11 +449,14 @@ int main(int argc, char** argv) {
   std::string listen = "http://127.0.0.1:2379";
   size_t value_bytes = 256;
   unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  std::string answer = "inline";
   app.add_option("--listen-client-urls", listen, "where to serve (http only)");
   app.add_option("--value-bytes", value_bytes, "size of the value a Range returns")
       ->check(CLI::Range(0, 1 << 20));
   app.add_option("--threads", threads, "event loops (default: one per CPU)")
       ->check(CLI::Range(1, 64));
+  app.add_option("--answer", answer, "inline or handoff")
+      ->check(CLI::IsMember({"inline", "handoff"}));
   CLI11_PARSE(app, argc, argv);
 
   sigset_t stop_signals;
@@ -421,7 +482,12 @@ int main(int argc, char** argv) {
 
   FloorState state;
   state.value.assign(value_bytes, 'v');
+  // Declared after `loops`, so destroyed first: its thread posts to the loops.
   std::vector<std::unique_ptr<Loop>> loops;
+  std::unique_ptr<WorkerPool> answering;
+  if (answer == "handoff") {
+    answering = std::make_unique<WorkerPool>(kAnsweringThreads, kMaxQueuedAnswers);
+  }
   for (unsigned i = 0; i < threads; ++i) {
     grid::Result<int> fd = grid::router::net::Listen(*address, /*reuse_port=*/true);
     if (!fd.ok()) {
@@ -434,14 +500,14 @@ int main(int argc, char** argv) {
           grid::router::net::LocalAddress(*fd);
       if (bound.ok()) address = *bound;
     }
-    loops.push_back(std::make_unique<Loop>(*fd, &state));
+    loops.push_back(std::make_unique<Loop>(*fd, &state, answering.get()));
     if (!loops.back()->Start()) {
       std::cerr << "h2_floor: cannot start an event loop\n";
       return 1;
     }
   }
   std::cout << "h2_floor: serving on port " << address->port() << " (" << threads
-            << " threads)" << std::endl;
+            << " threads, answer " << answer << ")" << std::endl;
 
   std::vector<std::thread> running;
   for (auto& loop : loops) running.emplace_back([l = loop.get()] { l->Run(); });
