@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -24,9 +25,8 @@
 
 #include "common/lock_order_checks.h"
 #include "common/worker_pool.h"
-#include "floor_answers.h"
+#include "floor_common.h"
 #include "etcd/rpc.grpc.pb.h"
-#include "transport/url.h"
 
 namespace {
 
@@ -103,20 +103,10 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   // SIGTERM and SIGINT are blocked in every thread and taken by sigwait below.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-
-  // The first URL of a comma-separated list, parsed as gridkv parses its URLs.
-  grid::Result<grid::transport::PeerUrl> url =
-      grid::transport::ParsePeerUrl(listen.substr(0, listen.find(',')));
-  if (!url.ok() || url->tls) {
-    std::cerr << "grpc_floor: --listen-client-urls " << listen << ": "
-              << (url.ok() ? "https is not served" : url.status().ToString()) << "\n";
-    return 2;
-  }
+  sigset_t stop_signals = grid::bench::BlockStopSignals();
+  std::optional<grid::transport::PeerUrl> url =
+      grid::bench::ParseFloorListenUrl("grpc_floor", listen);
+  if (!url) return 2;
 
   std::unique_ptr<WorkerPool> answering;
   if (answer == "handoff") {

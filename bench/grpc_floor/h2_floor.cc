@@ -28,6 +28,7 @@
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -37,12 +38,11 @@
 #include <CLI/CLI.hpp>
 
 #include "common/worker_pool.h"
-#include "floor_answers.h"
+#include "floor_common.h"
 #include "router/net/event_loop.h"
 #include "router/net/io_buffer.h"
 #include "router/net/socket.h"
 #include "router/net/stream.h"
-#include "transport/url.h"
 
 namespace {
 
@@ -112,6 +112,17 @@ void FrameGrpcMessage(const Message& message, std::string* out) {
   message.SerializeWithCachedSizesToArray(b + kGrpcFrameHeaderBytes);
 }
 
+// Parses call->request as a `Request`, lets `fill` build the `Response`, frames it into
+// call->answer; INVALID_ARGUMENT in call->grpc_status when the request does not parse.
+template <typename Request, typename Response, typename Fill>
+void AnswerWith(Call* call, Fill fill) {
+  Request req;
+  if (!ParseGrpcMessage(call->request, &req, &call->grpc_status)) return;
+  Response resp;
+  fill(req, &resp);
+  FrameGrpcMessage(resp, &call->answer);
+}
+
 // Fills call->answer or call->grpc_status from call->path and call->request.
 void AnswerCall(FloorState* state, Call* call) {
   if (call->refused) {
@@ -120,30 +131,26 @@ void AnswerCall(FloorState* state, Call* call) {
   }
   const std::string_view method = call->path;
   if (method == "/etcdserverpb.KV/Put") {
-    etcdserverpb::PutRequest req;
-    if (!ParseGrpcMessage(call->request, &req, &call->grpc_status)) return;
-    etcdserverpb::PutResponse resp;
-    grid::bench::FillFloorHeader(resp.mutable_header(), state->NextRevision());
-    FrameGrpcMessage(resp, &call->answer);
+    AnswerWith<etcdserverpb::PutRequest, etcdserverpb::PutResponse>(
+        call, [&](const auto&, auto* resp) {
+          grid::bench::FillFloorHeader(resp->mutable_header(), state->NextRevision());
+        });
   } else if (method == "/etcdserverpb.KV/Range") {
-    etcdserverpb::RangeRequest req;
-    if (!ParseGrpcMessage(call->request, &req, &call->grpc_status)) return;
-    etcdserverpb::RangeResponse resp;
-    grid::bench::FillFloorRange(req, state->revision.load(std::memory_order_relaxed),
-                                state->value, &resp);
-    FrameGrpcMessage(resp, &call->answer);
+    AnswerWith<etcdserverpb::RangeRequest, etcdserverpb::RangeResponse>(
+        call, [&](const auto& req, auto* resp) {
+          grid::bench::FillFloorRange(req, state->revision.load(std::memory_order_relaxed),
+                                      state->value, resp);
+        });
   } else if (method == "/etcdserverpb.KV/DeleteRange") {
-    etcdserverpb::DeleteRangeRequest req;
-    if (!ParseGrpcMessage(call->request, &req, &call->grpc_status)) return;
-    etcdserverpb::DeleteRangeResponse resp;
-    grid::bench::FillFloorHeader(resp.mutable_header(), state->NextRevision());
-    FrameGrpcMessage(resp, &call->answer);
+    AnswerWith<etcdserverpb::DeleteRangeRequest, etcdserverpb::DeleteRangeResponse>(
+        call, [&](const auto&, auto* resp) {
+          grid::bench::FillFloorHeader(resp->mutable_header(), state->NextRevision());
+        });
   } else if (method == "/etcdserverpb.KV/Txn") {
-    etcdserverpb::TxnRequest req;
-    if (!ParseGrpcMessage(call->request, &req, &call->grpc_status)) return;
-    etcdserverpb::TxnResponse resp;
-    grid::bench::FillFloorTxn(req, state->NextRevision(), &resp);
-    FrameGrpcMessage(resp, &call->answer);
+    AnswerWith<etcdserverpb::TxnRequest, etcdserverpb::TxnResponse>(
+        call, [&](const auto& req, auto* resp) {
+          grid::bench::FillFloorTxn(req, state->NextRevision(), resp);
+        });
   } else {
     call->grpc_status = "12";  // UNIMPLEMENTED
   }
@@ -459,20 +466,12 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"inline", "handoff"}));
   CLI11_PARSE(app, argc, argv);
 
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  // SIGTERM and SIGINT are blocked in every thread and taken by sigwait below.
+  sigset_t stop_signals = grid::bench::BlockStopSignals();
   signal(SIGPIPE, SIG_IGN);
-
-  grid::Result<grid::transport::PeerUrl> url =
-      grid::transport::ParsePeerUrl(listen.substr(0, listen.find(',')));
-  if (!url.ok() || url->tls) {
-    std::cerr << "h2_floor: --listen-client-urls " << listen << ": "
-              << (url.ok() ? "https is not served" : url.status().ToString()) << "\n";
-    return 2;
-  }
+  std::optional<grid::transport::PeerUrl> url =
+      grid::bench::ParseFloorListenUrl("h2_floor", listen);
+  if (!url) return 2;
   grid::Result<grid::router::net::SocketAddress> address =
       grid::router::net::ParseSocketAddress(url->target());
   if (!address.ok()) {

@@ -1,11 +1,17 @@
-// The answers both floors give (grpc_floor.cc, h2_floor.cc): responses of the size a store
-// sends, built from the request alone. Nothing is stored.
+// What both floors (grpc_floor.cc, h2_floor.cc) share: the answers, responses of the size a
+// store sends built from the request alone (nothing is stored), and their start-up.
 #pragma once
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <cstdint>
+#include <iostream>
+#include <optional>
 #include <string>
 
 #include "etcd/rpc.pb.h"
+#include "transport/url.h"
 
 namespace grid::bench {
 
@@ -48,6 +54,30 @@ inline void FillFloorTxn(const etcdserverpb::TxnRequest& req, int64_t revision,
       FillFloorHeader(out->mutable_response_put()->mutable_header(), revision);
     }
   }
+}
+
+// Blocks SIGTERM and SIGINT in the calling thread and every thread it starts afterwards;
+// returns them for sigwait.
+inline sigset_t BlockStopSignals() {
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  return stop_signals;
+}
+
+// The first URL of a comma-separated --listen-client-urls, parsed as gridkv parses its URLs.
+// nullopt, after an error line naming `program` on stderr, unless it is a plain http URL.
+inline std::optional<transport::PeerUrl> ParseFloorListenUrl(const char* program,
+                                                             const std::string& listen) {
+  Result<transport::PeerUrl> url = transport::ParsePeerUrl(listen.substr(0, listen.find(',')));
+  if (!url.ok() || url->tls) {
+    std::cerr << program << ": --listen-client-urls " << listen << ": "
+              << (url.ok() ? "https is not served" : url.status().ToString()) << "\n";
+    return std::nullopt;
+  }
+  return *url;
 }
 
 }  // namespace grid::bench
