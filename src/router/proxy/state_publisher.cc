@@ -78,9 +78,12 @@ void StatePublisher::PublishHere(std::shared_ptr<const table::RouteTable> table)
   state->limits =
       protect::ConcurrencyIndex::Build(table, previous ? previous->limits.get() : nullptr);
   protection_->retry_budget.Reconfigure(table->settings().retry_budget, now);
-  revision_.store(table->revision(), std::memory_order_relaxed);
+  const int64_t revision = table->revision();
   state->table = std::move(table);
   holder_->Set(std::move(state));
+  // After Set: whoever reads the revision (/routes) can count on every loop's next request
+  // being served by this table.
+  revision_.store(revision, std::memory_order_release);
   swaps_.fetch_add(1, std::memory_order_relaxed);
   ArmDnsRefresh();
   Tick();

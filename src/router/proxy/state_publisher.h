@@ -60,7 +60,7 @@ class StatePublisher {
   void Publish(std::shared_ptr<const table::RouteTable> table);
 
   uint64_t swaps() const { return swaps_.load(std::memory_order_relaxed); }
-  int64_t revision() const { return revision_.load(std::memory_order_relaxed); }
+  int64_t revision() const { return revision_.load(std::memory_order_acquire); }
   uint64_t probes_started() const { return probes_started_.load(std::memory_order_relaxed); }
   // DNS refresh rounds run, and those that published a changed address book.
   uint64_t dns_refreshes() const { return dns_refreshes_.load(std::memory_order_relaxed); }

@@ -228,10 +228,11 @@ class PolicyTest(StoreTestCase):
         finally:
             loop.stop()
         self.assertEqual(loop.failures, [])
+        names = loop.since(0)
         got = {}
-        for name in loop.records:
+        for name in names:
             got[name] = got.get(name, 0) + 1
-        return got, len(loop.records)
+        return got, len(names)
 
     def test_least_conn_sends_fewer_requests_to_a_slow_backend(self):
         rev = self.write_table({"c1": cell(self.addr("b1"), self.slow.address,
@@ -368,9 +369,10 @@ class BlueGreenTest(StoreTestCase):
             for blue, green in ((75, 25), (50, 50), (25, 75), (0, 100)):
                 rev = self.table.put("cells", "c1", bluegreen(blue, green))
                 router.wait_revision(rev)
-                mark = loop.count() + threads  # requests begun before the swap may be blue
-                loop.wait_count(mark + window)
-                got = loop.since(mark)[:window]
+                mark = loop.started()  # requests sent before this may still be blue
+                wait_for(lambda: len(loop.since_started(mark)) >= window,
+                         f"{window} answers to requests sent after revision {rev}")
+                got = loop.since_started(mark)[:window]
                 share = got.count("b2") / len(got)
                 shares.append((green, round(share, 3)))
                 # Binomial sd at 50/50 over 400 is 0.025: ±0.1 is 4 sd.
@@ -441,9 +443,9 @@ class TableSwapTest(StoreTestCase):
             poller.join(DEADLINE_S + 5)
             self.assertIn("t", reached, "the last tenant never reached the new cell")
             wrk_running = wrk.poll() is None
-            mark = loop.count() + 1
-            loop.wait_count(mark + 50)
-            self.assertEqual(set(loop.since(mark)), {"b2"})
+            mark = loop.started()
+            wait_for(lambda: len(loop.since_started(mark)) >= 50, "50 answers after the move")
+            self.assertEqual(set(loop.since_started(mark)), {"b2"})
         finally:
             loop.stop()
         out, _ = wrk.communicate(timeout=30)

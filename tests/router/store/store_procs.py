@@ -254,6 +254,11 @@ class LoadLoop:
     """`threads` clients sending GETs until stop(); records (backend) per answer, in order of
     completion, and every failure (non-2xx status or socket error) with its description.
 
+    Every request takes a start number before it is sent; started() is the count taken so
+    far. A request whose number is at least started() read after a change became visible was
+    sent after it: since_started(mark) gives those answers only (a request sent before the
+    change may complete after any number of later ones while its thread waits to run).
+
     keep_alive=False: one fresh connection per request (Connection: close), as a client that
     must survive a listener handover does.
     """
@@ -265,8 +270,9 @@ class LoadLoop:
         self.keep_alive = keep_alive
         self.timeout = timeout
         self.lock = threading.Lock()
-        self.records = []  # backend names, in completion order
+        self.records = []  # (start number, backend name), in completion order
         self.failures = []
+        self.next_start = 0  # guarded by lock
         self.stopping = threading.Event()
         self.threads = [threading.Thread(target=self._run, args=(i,), daemon=True)
                         for i in range(threads)]
@@ -288,9 +294,20 @@ class LoadLoop:
         for t in self.threads:
             t.join(timeout=self.timeout + 5)
 
-    def since(self, mark):
+    def started(self):
         with self.lock:
-            return list(self.records[mark:])
+            return self.next_start
+
+    def since(self, mark):
+        """Backend names of the answers from the mark-th completed one on."""
+        with self.lock:
+            return [name for _, name in self.records[mark:]]
+
+    def since_started(self, mark):
+        """Backend names of the answers to requests with start number >= mark, in order of
+        completion."""
+        with self.lock:
+            return [name for start, name in self.records if start >= mark]
 
     def _run(self, index):
         conn = None
@@ -300,6 +317,9 @@ class LoadLoop:
             headers = dict(self.headers_for(index, n))
             if not self.keep_alive:
                 headers["Connection"] = "close"
+            with self.lock:
+                start = self.next_start
+                self.next_start += 1
             try:
                 if conn is None:
                     conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.timeout)
@@ -312,7 +332,7 @@ class LoadLoop:
                 else:
                     name = json.loads(body)["backend"]
                     with self.lock:
-                        self.records.append(name)
+                        self.records.append((start, name))
                 if not self.keep_alive or r.will_close:
                     conn.close()
                     conn = None
