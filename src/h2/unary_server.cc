@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "common/check.h"
+#include "h2/relay.h"
 #include "router/net/event_loop.h"
 #include "router/net/io_buffer.h"
 #include "router/net/stream.h"
@@ -23,8 +24,9 @@ namespace {
 // Request headers (names and values) one call may carry; gRPC's own default hard limit.
 constexpr size_t kMaxMetadataBytes = 16 * 1024;
 // HTTP/2 flow-control windows this server advertises, for a stream and for a whole
-// connection. Received bytes are given back at once (as gRPC servers do): what a connection
-// buffers is bounded by max_concurrent_streams × max_request_bytes, not by the windows.
+// connection. A call's received bytes are given back at once (as gRPC servers do): what a
+// connection buffers is bounded by max_concurrent_streams × max_request_bytes, not by the
+// windows. A relayed call's bytes are given back when the fallback took them.
 constexpr uint32_t kStreamWindowBytes = 1024 * 1024;
 constexpr int32_t kConnectionWindowBytes = 16 * 1024 * 1024;
 
@@ -45,6 +47,15 @@ struct CallState {
   bool answered = false;
   std::string answer;  // framed response message (OK answers)
   size_t answer_sent = 0;
+  // Pseudo-headers other than :path (kept for a relayed call).
+  std::string verb, scheme, authority;
+  // A call for the fallback (relay.h): its headers go there as they came, its body as it
+  // comes; the answer comes back into `answer` (from answer_sent on) and `trailers`.
+  bool relayed = false;
+  bool relay_started = false;
+  HeaderList headers;  // non-pseudo request headers, in order
+  bool answer_ended = false;
+  HeaderList trailers;
 };
 
 }  // namespace
@@ -80,6 +91,8 @@ class Loop final {
     return it == connections_.end() ? nullptr : it->second.get();
   }
   void Forget(uint64_t id);
+  // Writes `conn`'s output at the end of this iteration's posted work (with other answers).
+  void QueueFlush(Connection* conn);
   // The answer to (connection, stream); writes it out with the iteration's other answers.
   void Deliver(uint64_t connection_id, int32_t stream_id, GrpcCode code, std::string payload);
 
@@ -117,10 +130,13 @@ class Loop final {
 };
 
 // One client connection: bytes in → nghttp2 → calls → answers → bytes out, on one loop.
-class Connection final : public router::net::StreamOwner, public router::net::Deferred {
+class Connection final : public router::net::StreamOwner,
+                         public router::net::Deferred,
+                         public RelaySink {
  public:
   Connection(Loop* loop, uint64_t id, int fd)
       : loop_(loop), id_(id), stream_(loop->events(), fd, this, /*connecting=*/false) {}
+  uint64_t id() const { return id_; }
   ~Connection() override {
     if (session_ != nullptr) nghttp2_session_del(session_);
   }
@@ -140,6 +156,15 @@ class Connection final : public router::net::StreamOwner, public router::net::De
   void OnStreamDrained(Stream*) override { SendOutput(); }
   void OnStreamConnected(Stream*, int) override {}
 
+  void RelayHeaders(int32_t stream_id, HeaderList headers, bool trailers,
+                    bool end_stream) override;
+  void RelayData(int32_t stream_id, std::string_view data) override;
+  void RelayEnd(int32_t stream_id) override;
+  void RelayReset(int32_t stream_id, uint32_t error_code) override;
+  void RelayConsumed(int32_t stream_id, size_t bytes) override;
+  void RelayFlush() override { SendOutput(); }
+  void RelayClosed() override;
+
  private:
   static int OnBeginHeaders(nghttp2_session* s, const nghttp2_frame* f, void* self);
   static int OnHeader(nghttp2_session* s, const nghttp2_frame* f, const uint8_t* name,
@@ -151,6 +176,15 @@ class Connection final : public router::net::StreamOwner, public router::net::De
   static int OnStreamClose(nghttp2_session* s, int32_t stream_id, uint32_t, void* self);
   static ssize_t ReadAnswer(nghttp2_session* s, int32_t stream_id, uint8_t* buf, size_t length,
                             uint32_t* flags, nghttp2_data_source* source, void*);
+  static ssize_t ReadRelayed(nghttp2_session* s, int32_t stream_id, uint8_t* buf,
+                             size_t length, uint32_t* flags, nghttp2_data_source* source,
+                             void* self);
+
+  CallState* StateOf(int32_t stream_id) {
+    return static_cast<CallState*>(nghttp2_session_get_stream_user_data(session_, stream_id));
+  }
+  // Sends the relayed call's headers to the fallback (dialing it first if need be).
+  void StartRelay(int32_t stream_id, CallState* state, bool end_stream);
 
   // The request on `stream_id` is complete: refuses it or hands it to its handler.
   void Dispatch(int32_t stream_id, CallState* state);
@@ -164,6 +198,7 @@ class Connection final : public router::net::StreamOwner, public router::net::De
   // Every open stream's state (nghttp2 holds raw pointers as stream user data and does not
   // report the streams it frees with the session).
   std::unordered_map<int32_t, std::unique_ptr<CallState>> calls_;
+  std::unique_ptr<Relay> relay_;  // to the fallback, from the first relayed call on
   bool reading_ = false;
   bool closed_ = false;
 };
@@ -239,10 +274,14 @@ void Loop::Deliver(uint64_t connection_id, int32_t stream_id, GrpcCode code,
   Connection* conn = Find(connection_id);
   if (conn == nullptr) return;  // the client went away
   conn->Answer(stream_id, code, std::move(payload));
+  QueueFlush(conn);
+}
+
+void Loop::QueueFlush(Connection* conn) {
   if (conn->reading() || conn->flush_queued) return;
   if (dirty_.empty()) Post([this] { FlushDirty(); });
   conn->flush_queued = true;
-  dirty_.push_back(connection_id);
+  dirty_.push_back(conn->id());
 }
 
 void Loop::FlushDirty() {
@@ -277,7 +316,16 @@ bool Connection::Start() {
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, &Connection::OnDataChunk);
   nghttp2_session_callbacks_set_on_frame_recv_callback(cb, &Connection::OnFrameRecv);
   nghttp2_session_callbacks_set_on_stream_close_callback(cb, &Connection::OnStreamClose);
-  const int rv = nghttp2_session_server_new(&session_, cb, this);
+  nghttp2_option* option = nullptr;
+  if (nghttp2_option_new(&option) != 0) {
+    nghttp2_session_callbacks_del(cb);
+    return false;
+  }
+  // Received bytes are given back explicitly (nghttp2_session_consume): at once for a call
+  // served here, once the fallback took them for a relayed one.
+  nghttp2_option_set_no_auto_window_update(option, 1);
+  const int rv = nghttp2_session_server_new2(&session_, cb, this, option);
+  nghttp2_option_del(option);
   nghttp2_session_callbacks_del(cb);
   if (rv != 0) return false;
   const nghttp2_settings_entry settings[] = {
@@ -321,6 +369,8 @@ void Connection::OnStreamReadable(Stream*) {
 
 void Connection::SendOutput() {
   if (closed_) return;
+  // Window updates for the fallback (answer bytes the client took) leave with this batch.
+  if (relay_ != nullptr) relay_->Flush();
   for (;;) {
     const uint8_t* data = nullptr;
     const ssize_t n = nghttp2_session_mem_send(session_, &data);
@@ -331,6 +381,7 @@ void Connection::SendOutput() {
     if (n == 0) break;
     output_.append(reinterpret_cast<const char*>(data), static_cast<size_t>(n));
   }
+  if (relay_ != nullptr) relay_->Flush();
   if (!output_.empty()) {
     if (!stream_.Write(output_)) {
       Close();
@@ -348,6 +399,7 @@ void Connection::Close() {
   if (closed_) return;
   closed_ = true;
   stream_.Close();
+  if (relay_ != nullptr) relay_->Close();  // the fallback cancels what it still serves
   loop_->Forget(id_);
 }
 
@@ -360,17 +412,38 @@ int Connection::OnBeginHeaders(nghttp2_session* s, const nghttp2_frame* f, void*
 }
 
 int Connection::OnHeader(nghttp2_session* s, const nghttp2_frame* f, const uint8_t* name,
-                         size_t namelen, const uint8_t* value, size_t valuelen, uint8_t, void*) {
+                         size_t namelen, const uint8_t* value, size_t valuelen, uint8_t,
+                         void* self) {
   if (f->hd.type != NGHTTP2_HEADERS || f->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
   auto* state = static_cast<CallState*>(nghttp2_session_get_stream_user_data(s, f->hd.stream_id));
   if (state == nullptr) return 0;
   const std::string_view n(reinterpret_cast<const char*>(name), namelen);
   const std::string_view v(reinterpret_cast<const char*>(value), valuelen);
-  if (n == ":path") {
-    state->call.method.assign(v);
+  if (!n.empty() && n[0] == ':') {
+    if (n == ":path") {
+      state->call.method.assign(v);
+      auto* conn = static_cast<Connection*>(self);
+      state->relayed = conn->loop_->options().dial_fallback &&
+                       conn->loop_->methods().count(state->call.method) == 0;
+    } else if (n == ":method") {
+      state->verb.assign(v);
+    } else if (n == ":scheme") {
+      state->scheme.assign(v);
+    } else if (n == ":authority") {
+      state->authority.assign(v);
+    }
     return 0;
   }
-  if (n.empty() || n[0] == ':' || n == "content-type" || n == "te") return 0;
+  if (state->relayed) {
+    state->metadata_bytes += namelen + valuelen;
+    if (state->metadata_bytes > kMaxMetadataBytes) {
+      state->metadata_refused = true;
+      state->headers.clear();
+    }
+    if (!state->metadata_refused) state->headers.emplace_back(n, v);
+    return 0;
+  }
+  if (n == "content-type" || n == "te") return 0;
   if (n == "grpc-timeout") {
     state->call.timeout = ParseTimeout(v);
     return 0;
@@ -389,6 +462,12 @@ int Connection::OnDataChunk(nghttp2_session* s, uint8_t, int32_t stream_id, cons
                             size_t len, void* self) {
   auto* conn = static_cast<Connection*>(self);
   auto* state = static_cast<CallState*>(nghttp2_session_get_stream_user_data(s, stream_id));
+  const std::string_view chunk(reinterpret_cast<const char*>(data), len);
+  if (state != nullptr && state->relay_started && conn->relay_ != nullptr) {
+    conn->relay_->SendData(stream_id, chunk, /*end_stream=*/false);  // gives the bytes back
+    return 0;
+  }
+  (void)nghttp2_session_consume(s, stream_id, len);
   // Discarded: already answered (an unknown method), or over the limit.
   if (state == nullptr || state->answered || state->body_refused) return 0;
   if (state->call.body.size() + len > conn->loop_->options().max_request_bytes) {
@@ -397,16 +476,29 @@ int Connection::OnDataChunk(nghttp2_session* s, uint8_t, int32_t stream_id, cons
     state->call.body.shrink_to_fit();
     return 0;
   }
-  state->call.body.append(reinterpret_cast<const char*>(data), len);
+  state->call.body.append(chunk);
   return 0;
 }
 
 int Connection::OnFrameRecv(nghttp2_session* s, const nghttp2_frame* f, void* self) {
   if (f->hd.type != NGHTTP2_HEADERS && f->hd.type != NGHTTP2_DATA) return 0;
   auto* state = static_cast<CallState*>(nghttp2_session_get_stream_user_data(s, f->hd.stream_id));
-  if (state == nullptr || state->answered) return 0;
+  if (state == nullptr) return 0;
   auto* conn = static_cast<Connection*>(self);
-  if ((f->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0) {
+  const bool end_stream = (f->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0;
+  if (state->relay_started) {
+    // The client's half-close (by DATA, or by trailers, which gRPC clients do not send).
+    if (end_stream && conn->relay_ != nullptr) {
+      conn->relay_->SendData(f->hd.stream_id, {}, /*end_stream=*/true);
+    }
+    return 0;
+  }
+  if (state->answered) return 0;
+  if (state->relayed && !state->metadata_refused) {
+    if (f->hd.type == NGHTTP2_HEADERS) conn->StartRelay(f->hd.stream_id, state, end_stream);
+    return 0;
+  }
+  if (end_stream) {
     conn->Dispatch(f->hd.stream_id, state);
   } else if (f->hd.type == NGHTTP2_HEADERS &&
              conn->loop_->methods().count(state->call.method) == 0) {
@@ -418,8 +510,16 @@ int Connection::OnFrameRecv(nghttp2_session* s, const nghttp2_frame* f, void* se
 }
 
 int Connection::OnStreamClose(nghttp2_session* s, int32_t stream_id, uint32_t, void* self) {
+  auto* conn = static_cast<Connection*>(self);
+  auto* state = static_cast<CallState*>(nghttp2_session_get_stream_user_data(s, stream_id));
+  if (state != nullptr && state->relay_started && conn->relay_ != nullptr) {
+    // Answer bytes the client will never read go back to the fallback; what it still serves
+    // of the stream is cancelled.
+    conn->relay_->Consumed(stream_id, state->answer.size() - state->answer_sent);
+    conn->relay_->Cancel(stream_id);
+  }
   nghttp2_session_set_stream_user_data(s, stream_id, nullptr);
-  static_cast<Connection*>(self)->calls_.erase(stream_id);
+  conn->calls_.erase(stream_id);
   return 0;
 }
 
@@ -447,6 +547,111 @@ void Connection::Dispatch(int32_t stream_id, CallState* state) {
     return;
   }
   it->second(std::move(state->call), std::move(responder));
+}
+
+void Connection::StartRelay(int32_t stream_id, CallState* state, bool end_stream) {
+  auto refuse = [&](const std::string& why) {
+    Responder(loop_, id_, stream_id).Fail(GrpcCode::kUnavailable, why);
+  };
+  if (relay_ == nullptr) {
+    Result<int> fd = loop_->options().dial_fallback();
+    if (!fd.ok()) return refuse("cannot reach the fallback server: " + fd.status().message());
+    relay_ = Relay::Open(loop_->events(), *fd, this);
+    if (relay_ == nullptr) return refuse("cannot open a session with the fallback server");
+  }
+  HeaderList headers;
+  headers.reserve(4 + state->headers.size());
+  headers.emplace_back(":method", std::move(state->verb));
+  headers.emplace_back(":scheme", std::move(state->scheme));
+  if (!state->authority.empty()) headers.emplace_back(":authority", std::move(state->authority));
+  headers.emplace_back(":path", state->call.method);
+  for (auto& header : state->headers) headers.push_back(std::move(header));
+  state->headers = HeaderList();
+  if (!relay_->StartCall(stream_id, headers, end_stream)) {
+    return refuse("the fallback server refused the call");
+  }
+  state->relay_started = true;
+}
+
+void Connection::RelayHeaders(int32_t stream_id, HeaderList headers, bool trailers,
+                              bool end_stream) {
+  CallState* state = closed_ ? nullptr : StateOf(stream_id);
+  if (state == nullptr) return;
+  if (trailers) {
+    state->trailers = std::move(headers);
+    state->answer_ended = true;
+    (void)nghttp2_session_resume_data(session_, stream_id);
+    return;
+  }
+  state->answered = true;
+  const std::vector<nghttp2_nv> nv = NvOf(headers);
+  if (end_stream) {  // trailers-only
+    (void)nghttp2_submit_response(session_, stream_id, nv.data(), nv.size(), nullptr);
+    return;
+  }
+  nghttp2_data_provider body{};
+  body.source.ptr = state;
+  body.read_callback = &Connection::ReadRelayed;
+  (void)nghttp2_submit_response(session_, stream_id, nv.data(), nv.size(), &body);
+}
+
+void Connection::RelayData(int32_t stream_id, std::string_view data) {
+  CallState* state = closed_ ? nullptr : StateOf(stream_id);
+  if (state == nullptr) {
+    if (relay_ != nullptr) relay_->Consumed(stream_id, data.size());
+    return;
+  }
+  state->answer.append(data);
+  (void)nghttp2_session_resume_data(session_, stream_id);
+}
+
+void Connection::RelayEnd(int32_t stream_id) {
+  CallState* state = closed_ ? nullptr : StateOf(stream_id);
+  if (state == nullptr) return;
+  state->answer_ended = true;
+  (void)nghttp2_session_resume_data(session_, stream_id);
+}
+
+void Connection::RelayReset(int32_t stream_id, uint32_t error_code) {
+  if (closed_) return;
+  (void)nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream_id, error_code);
+}
+
+void Connection::RelayConsumed(int32_t stream_id, size_t bytes) {
+  if (closed_) return;
+  (void)nghttp2_session_consume(session_, stream_id, bytes);
+}
+
+void Connection::RelayClosed() {
+  if (relay_ != nullptr) loop_->events()->DeleteLater(std::move(relay_));
+  loop_->QueueFlush(this);
+}
+
+ssize_t Connection::ReadRelayed(nghttp2_session* s, int32_t stream_id, uint8_t* buf,
+                                size_t length, uint32_t* flags, nghttp2_data_source* source,
+                                void* self) {
+  auto* conn = static_cast<Connection*>(self);
+  auto* state = static_cast<CallState*>(source->ptr);
+  const size_t n = std::min(length, state->answer.size() - state->answer_sent);
+  if (n == 0 && !state->answer_ended) return NGHTTP2_ERR_DEFERRED;
+  std::memcpy(buf, state->answer.data() + state->answer_sent, n);
+  state->answer_sent += n;
+  if (state->answer_sent == state->answer.size()) {
+    state->answer.clear();
+    state->answer_sent = 0;
+  }
+  if (n > 0 && conn->relay_ != nullptr) conn->relay_->Consumed(stream_id, n);
+  if (state->answer.empty() && state->answer_ended) {
+    *flags |= NGHTTP2_DATA_FLAG_EOF;
+    if (!state->trailers.empty()) {
+      *flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
+      const std::vector<nghttp2_nv> nv = NvOf(state->trailers);
+      if (nghttp2_submit_trailer(s, stream_id, nv.data(), nv.size()) != 0) {
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+      }
+    }
+  }
+  return static_cast<ssize_t>(n);
 }
 
 void Connection::Answer(int32_t stream_id, GrpcCode code, std::string payload) {

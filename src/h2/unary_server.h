@@ -3,10 +3,11 @@
 // loop, and a call's answer is written by that loop whichever thread finished it.
 //
 // What it speaks: cleartext HTTP/2 with prior knowledge (how etcd clients dial http://
-// endpoints), unary calls, uncompressed messages. A method not in the table is answered
-// UNIMPLEMENTED; a body over max_request_bytes RESOURCE_EXHAUSTED (without buffering more of
-// it); a body that is not exactly one uncompressed message INVALID_ARGUMENT. Answers written
-// in one loop iteration leave in one write per connection.
+// endpoints), unary calls, uncompressed messages. A method not in the table is relayed to the
+// fallback server (ServerOptions::dial_fallback) or answered UNIMPLEMENTED; a body over
+// max_request_bytes RESOURCE_EXHAUSTED (without buffering more of it); a body that is not
+// exactly one uncompressed message INVALID_ARGUMENT. Answers written in one loop iteration
+// leave in one write per connection.
 //
 // Threads: Create, Listen, Adopt and Stop from the controlling thread; handlers run on the
 // loop threads and must not block; Responder::Finish/Fail from any thread.
@@ -42,6 +43,11 @@ struct ServerOptions {
   uint32_t max_concurrent_streams = 4096;
   // Bytes read from a connection in one go before they are handed to nghttp2.
   size_t read_chunk_bytes = 256 * 1024;
+  // Where calls the table does not hold go (streaming ones too): a connected stream socket
+  // to another HTTP/2 server, asked for on a connection's loop thread when the connection's
+  // first such call comes; one per client connection, which relays its calls unchanged
+  // (relay.h). Unset: such calls are answered UNIMPLEMENTED.
+  std::function<Result<int>()> dial_fallback;
 };
 
 // One unary call as received.
