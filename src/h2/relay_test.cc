@@ -133,7 +133,7 @@ class RelayTest : public ::testing::Test {
     return sv[0];
   }
 
-  void StartServer(std::function<Result<int>()> dial) {
+  void StartServer(std::function<Result<int>()> dial, const std::string& authority = "") {
     MethodTable methods;
     methods["/etcdserverpb.KV/Range"] = [](UnaryCall call, Responder responder) {
       etcdserverpb::RangeRequest req;
@@ -155,6 +155,7 @@ class RelayTest : public ::testing::Test {
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     args.SetMaxReceiveMessageSize(8 * 1024 * 1024);
+    if (!authority.empty()) args.SetString(GRPC_ARG_DEFAULT_AUTHORITY, authority);
     channel_ = grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(*port),
                                          grpc::InsecureChannelCredentials(), args);
   }
@@ -215,6 +216,28 @@ TEST_F(RelayTest, RelaysUnaryCallsWithMetadataAndErrorsBesideTableCalls) {
   EXPECT_EQ(s.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(s.error_message(), "etcdserver: requested lease not found");
   EXPECT_EQ(dials_.load(), 1);  // one fallback connection per client connection
+}
+
+// etcd's Go client dials one member (Maintenance.Status on an endpoint) with the endpoint
+// URL as :authority, which is not a valid HTTP authority; gRPC servers take it.
+TEST_F(RelayTest, AnAuthorityThatIsAUrlIsServedAndRelayed) {
+  StartServer([this] { return DialFallback(); }, "http://localhost:20000");
+  grpc::ClientContext ctx;
+  SetDeadline(&ctx);
+  etcdserverpb::LeaseGrantRequest req;
+  req.set_ttl(3);
+  etcdserverpb::LeaseGrantResponse resp;
+  grpc::Status s = etcdserverpb::Lease::NewStub(channel_)->LeaseGrant(&ctx, req, &resp);
+  ASSERT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
+  EXPECT_EQ(resp.id(), 6);
+  grpc::ClientContext range_ctx;
+  SetDeadline(&range_ctx);
+  etcdserverpb::RangeRequest range;
+  range.set_key("xy");
+  etcdserverpb::RangeResponse range_resp;
+  s = etcdserverpb::KV::NewStub(channel_)->Range(&range_ctx, range, &range_resp);
+  ASSERT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
+  EXPECT_EQ(range_resp.count(), 2);
 }
 
 TEST_F(RelayTest, RelaysABidirectionalStreamToItsEnd) {

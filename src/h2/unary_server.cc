@@ -324,6 +324,9 @@ bool Connection::Start() {
   // Received bytes are given back explicitly (nghttp2_session_consume): at once for a call
   // served here, once the fallback took them for a relayed one.
   nghttp2_option_set_no_auto_window_update(option, 1);
+  // gRPC's framing is checked here, not HTTP's: nghttp2 would reset a stream whose :authority
+  // is not a bare host (etcd's Go client sends "http://host:port" when it dials one member).
+  nghttp2_option_set_no_http_messaging(option, 1);
   const int rv = nghttp2_session_server_new2(&session_, cb, this, option);
   nghttp2_option_del(option);
   nghttp2_session_callbacks_del(cb);

@@ -107,6 +107,7 @@ class UnaryServer {
   // the port bound. REQUIRES: before Stop().
   Result<uint16_t> Listen(const router::net::SocketAddress& address);
   // Serves a connected socket (the server owns it from now on), on the next loop in turn.
+  // From one thread at a time (the controlling thread, or the one thread that accepts).
   void Adopt(int fd);
   // Closes listeners and connections (calls in flight are dropped: their answers go nowhere)
   // and joins the loops. Idempotent.

@@ -59,45 +59,47 @@ bool TxnIsReadOnly(const etcdserverpb::TxnRequest& txn) {
 
 }  // namespace
 
+Status AdmitPut(const ServerContext& ctx, const etcdserverpb::PutRequest& request) {
+  GRID_RETURN_IF_ERROR(ValidatePut(request));
+  return CheckQuota(ctx, request.key().size() + request.value().size() + kPutOverheadBytes);
+}
+
+Status AdmitTxn(const ServerContext& ctx, const etcdserverpb::TxnRequest& request) {
+  GRID_RETURN_IF_ERROR(ValidateTxn(request, ctx.limits.max_txn_ops));
+  if (TxnIsReadOnly(request)) return Status::Ok();
+  return CheckQuota(ctx, TxnCost(request));
+}
+
+void ServeRange(const ServerContext* ctx, const etcdserverpb::RangeRequest* request,
+                RangeDone done) {
+  if (Status s = ValidateRange(*request); !s.ok()) return done(s);
+  auto serve = [ctx, request, done] {
+    Result<etcdserverpb::RangeResponse> r = ApplyRange(*ctx->store, *request);
+    if (r.ok()) ctx->member->FillHeader(r->mutable_header(), r->header().revision());
+    done(std::move(r));
+  };
+  if (request->serializable()) return serve();
+  // A learner serves serializable reads only (etcd).
+  if (Status refused = RefuseOnLearner(*ctx); !refused.ok()) return done(refused);
+  // The only voting member and leader serves at once, on this thread (see Proposer).
+  if (ctx->proposer->LocalReadIsLinearizable()) return serve();
+  ctx->proposer->ReadBarrier([ctx, done, serve](const Status& s) {
+    if (!s.ok()) return done(s);
+    if (!ctx->read_pool->Post(serve)) done(ErrTooManyRequests());
+  });
+}
+
 grpc::ServerUnaryReactor* KvService::Range(grpc::CallbackServerContext* context,
                                            const etcdserverpb::RangeRequest* request,
                                            etcdserverpb::RangeResponse* response) {
   auto* reactor = context->DefaultReactor();
-  if (Status s = ValidateRange(*request); !s.ok()) {
-    reactor->Finish(ToGrpcStatus(s));
-    return reactor;
-  }
-  const ServerContext* ctx = ctx_;
-  auto serve = [ctx, request, response, reactor] {
-    Result<etcdserverpb::RangeResponse> r = ApplyRange(*ctx->store, *request);
+  ServeRange(ctx_, request, [reactor, response](Result<etcdserverpb::RangeResponse> r) {
     if (!r.ok()) {
       reactor->Finish(ToGrpcStatus(r.status()));
       return;
     }
     *response = std::move(*r);
-    ctx->member->FillHeader(response->mutable_header(), response->header().revision());
     reactor->Finish(grpc::Status::OK);
-  };
-  if (request->serializable()) {
-    serve();
-    return reactor;
-  }
-  // A learner serves serializable reads only (etcd).
-  if (Status refused = RefuseOnLearner(*ctx); !refused.ok()) {
-    reactor->Finish(ToGrpcStatus(refused));
-    return reactor;
-  }
-  // The only voting member and leader serves at once, on this thread (see Proposer).
-  if (ctx->proposer->LocalReadIsLinearizable()) {
-    serve();
-    return reactor;
-  }
-  ctx->proposer->ReadBarrier([ctx, reactor, serve](const Status& s) {
-    if (!s.ok()) {
-      reactor->Finish(ToGrpcStatus(s));
-      return;
-    }
-    if (!ctx->read_pool->Post(serve)) reactor->Finish(ToGrpcStatus(ErrTooManyRequests()));
   });
   return reactor;
 }
@@ -106,11 +108,7 @@ grpc::ServerUnaryReactor* KvService::Put(grpc::CallbackServerContext* context,
                                          const etcdserverpb::PutRequest* request,
                                          etcdserverpb::PutResponse* response) {
   auto* reactor = context->DefaultReactor();
-  Status s = ValidatePut(*request);
-  if (s.ok()) {
-    s = CheckQuota(*ctx_, request->key().size() + request->value().size() + kPutOverheadBytes);
-  }
-  if (!s.ok()) {
+  if (Status s = AdmitPut(*ctx_, *request); !s.ok()) {
     reactor->Finish(ToGrpcStatus(s));
     return reactor;
   }
@@ -140,9 +138,7 @@ grpc::ServerUnaryReactor* KvService::Txn(grpc::CallbackServerContext* context,
                                          const etcdserverpb::TxnRequest* request,
                                          etcdserverpb::TxnResponse* response) {
   auto* reactor = context->DefaultReactor();
-  Status s = ValidateTxn(*request, ctx_->limits.max_txn_ops);
-  if (s.ok() && !TxnIsReadOnly(*request)) s = CheckQuota(*ctx_, TxnCost(*request));
-  if (!s.ok()) {
+  if (Status s = AdmitTxn(*ctx_, *request); !s.ok()) {
     reactor->Finish(ToGrpcStatus(s));
     return reactor;
   }

@@ -3,6 +3,8 @@
 // served from the store at once. Thread-safe; no thread of its own.
 #pragma once
 
+#include <functional>
+
 #include "etcd/rpc.grpc.pb.h"
 #include "kv/api/server_context.h"
 
@@ -31,6 +33,19 @@ class KvService final : public etcdserverpb::KV::CallbackService {
  private:
   const ServerContext* const ctx_;
 };
+
+// What KvService and the KV front (kv_front.h) share, so that both servers answer alike.
+//
+// A Put or Txn checked before it is proposed: validation, and the quota for writes.
+[[nodiscard]] Status AdmitPut(const ServerContext& ctx, const etcdserverpb::PutRequest& request);
+[[nodiscard]] Status AdmitTxn(const ServerContext& ctx, const etcdserverpb::TxnRequest& request);
+// A Range, validated and served: serializable at once; linearizable at once on a lone leader,
+// else after a read barrier, on ctx.read_pool. `done` runs exactly once (possibly before
+// ServeRange returns) with the response, header filled in. REQUIRES: `request` stays valid
+// until `done` runs.
+using RangeDone = std::function<void(Result<etcdserverpb::RangeResponse>)>;
+void ServeRange(const ServerContext* ctx, const etcdserverpb::RangeRequest* request,
+                RangeDone done);
 
 // Proposes `request` and, once applied, moves the response chosen by `pick` into `out` and
 // finishes `reactor`. Shared by the services that write through the log.

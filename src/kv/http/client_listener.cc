@@ -2,8 +2,6 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
-#include <grpcpp/server.h>
-#include <grpcpp/server_posix.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -25,10 +23,6 @@
 
 #include "common/check.h"
 #include "common/worker_pool.h"
-
-#ifndef GPR_SUPPORT_CHANNELS_FROM_FD
-#error "gRPC without channels from file descriptors: the client port cannot hand over connections"
-#endif
 
 namespace grid::kv::http {
 namespace {
@@ -224,11 +218,11 @@ Result<uint16_t> BindAddress(const std::string& address, int backlog, std::vecto
 // registered with epoll (edge-triggered); listening sockets are registered level-triggered.
 class ClientListener::Sorter {
  public:
-  Sorter(std::vector<int> listen_fds, const ListenerOptions& options, grpc::Server* grpc_server,
+  Sorter(std::vector<int> listen_fds, const ListenerOptions& options, Http2Handoff http2,
          RequestHandler handler)
       : options_(options),
         listen_fds_(std::move(listen_fds)),
-        grpc_server_(grpc_server),
+        http2_(std::move(http2)),
         handler_(std::move(handler)),
         workers_(std::make_unique<WorkerPool>(options.http_worker_threads,
                                               options.max_queued_http_requests)) {}
@@ -397,7 +391,7 @@ class ClientListener::Sorter {
       const std::string_view seen(peek, static_cast<size_t>(n));
       if (kHttp2Preface.substr(0, seen.size()) == seen) {
         if (seen.size() == kHttp2Preface.size()) {
-          grpc::AddInsecureChannelFromFd(grpc_server_, Release(fd));
+          http2_(Release(fd));
           return;
         }
         // A prefix of the preface: wait for the rest, unless no more can come.
@@ -467,7 +461,7 @@ class ClientListener::Sorter {
 
   const ListenerOptions options_;
   const std::vector<int> listen_fds_;  // owned
-  grpc::Server* const grpc_server_;
+  const Http2Handoff http2_;
   const RequestHandler handler_;
   std::unique_ptr<WorkerPool> workers_;
   int epoll_fd_ = -1;
@@ -501,9 +495,9 @@ ClientListener::ClientListener(std::vector<int> listen_fds, std::vector<std::str
 
 ClientListener::~ClientListener() { Stop(); }
 
-Status ClientListener::Start(grpc::Server* grpc_server, RequestHandler handler) {
-  GRID_CHECK(sorter_ == nullptr && grpc_server != nullptr && handler);
-  sorter_ = std::make_unique<Sorter>(std::move(listen_fds_), options_, grpc_server,
+Status ClientListener::Start(Http2Handoff http2, RequestHandler handler) {
+  GRID_CHECK(sorter_ == nullptr && http2 && handler);
+  sorter_ = std::make_unique<Sorter>(std::move(listen_fds_), options_, std::move(http2),
                                      std::move(handler));
   listen_fds_.clear();
   return sorter_->Start();

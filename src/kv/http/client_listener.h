@@ -1,7 +1,8 @@
 // The client port: owns the listening sockets of the client URLs and sorts each accepted
 // connection by its first bytes (read with MSG_PEEK, so nothing is consumed):
-//   - the HTTP/2 client preface: handed, as a connected fd, to the gRPC server
-//     (grpc::AddInsecureChannelFromFd); from then on it is gRPC's connection;
+//   - the HTTP/2 client preface: handed, as a connected fd, to the HTTP/2 server the owner
+//     names (gridkv's: src/h2's UnaryServer, which relays what it does not serve to the gRPC
+//     library's server); from then on it is that server's connection;
 //   - anything else: read as one HTTP/1.x request, answered by a RequestHandler on a small
 //     worker pool, then closed ("Connection: close").
 // gRPC traffic pays nothing per request: only a connection's first bytes are looked at.
@@ -20,10 +21,6 @@
 
 #include "common/status.h"
 #include "kv/http/http_message.h"
-
-namespace grpc {
-class Server;
-}
 
 namespace grid::kv::http {
 
@@ -46,6 +43,10 @@ struct ListenerOptions {
 // Answers one request. Called on a worker thread; must be thread-safe.
 using RequestHandler = std::function<HttpResponse(const HttpRequest&)>;
 
+// Takes a connected socket whose first bytes (still unread) are the HTTP/2 client preface;
+// owns it from then on. Called on the sorter thread; must not block.
+using Http2Handoff = std::function<void(int fd)>;
+
 class ClientListener {
  public:
   // Binds and listens on each "host:port" (host may be a name, an IPv4 address or a bracketed
@@ -61,11 +62,12 @@ class ClientListener {
   // One "host:port" per address given to Bind, with the port actually bound.
   const std::vector<std::string>& bound_addresses() const { return bound_addresses_; }
 
-  // Starts accepting. REQUIRES: called once; `grpc_server` is started and outlives Stop().
-  Status Start(grpc::Server* grpc_server, RequestHandler handler);
+  // Starts accepting. REQUIRES: called once; what `http2` hands to outlives Stop().
+  Status Start(Http2Handoff http2, RequestHandler handler);
 
   // Stops accepting, closes the listening sockets and connections not yet sorted, and waits
-  // for HTTP requests in progress. Connections handed to gRPC are left to it. Idempotent.
+  // for HTTP requests in progress. Connections handed over are left to their server.
+  // Idempotent.
   void Stop();
 
  private:

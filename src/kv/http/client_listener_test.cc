@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/server_posix.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -17,6 +18,11 @@
 
 namespace grid::kv::http {
 namespace {
+
+// HTTP/2 connections go to `server` whole.
+Http2Handoff ToGrpc(grpc::Server* server) {
+  return [server](int fd) { grpc::AddInsecureChannelFromFd(server, fd); };
+}
 
 using Clock = std::chrono::steady_clock;
 constexpr auto kDeadline = std::chrono::seconds(20);
@@ -90,7 +96,7 @@ class ClientListenerTest : public ::testing::Test {
     port_ = std::stoi(address.substr(address.rfind(':') + 1));
     ASSERT_GT(port_, 0);
     ASSERT_TRUE(listener_
-                    ->Start(server_.get(),
+                    ->Start(ToGrpc(server_.get()),
                             [](const HttpRequest& r) {
                               HttpResponse response;
                               response.body = "pong " + r.path;
@@ -216,7 +222,7 @@ TEST(ClientListenerQueue, RequestsBeyondTheQueueAre503) {
   int entered = 0;        // GUARDED_BY(mu)
   bool released = false;  // GUARDED_BY(mu)
   ASSERT_TRUE((*listener)
-                  ->Start(server.get(),
+                  ->Start(ToGrpc(server.get()),
                           [&](const HttpRequest&) {
                             std::unique_lock lock(mu);
                             ++entered;

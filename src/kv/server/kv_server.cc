@@ -1,20 +1,26 @@
 #include "kv/server/kv_server.h"
 
 #include <grpcpp/grpcpp.h>
+#include <grpcpp/server_posix.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cerrno>
 #include <condition_variable>
+#include <cstring>
 #include <filesystem>
 #include <future>
 #include <thread>
 #include <mutex>
 
 #include "common/lock_order_checks.h"
+#include "h2/unary_server.h"
 #include "kv/api/cluster_service.h"
+#include "kv/api/kv_front.h"
 #include "kv/api/kv_service.h"
 #include "kv/api/leader_forwarding_leases.h"
 #include "kv/api/lease_service.h"
@@ -43,12 +49,18 @@
 #include "storage/mvcc/store.h"
 #include "storage/wal/wal.h"
 
+#ifndef GPR_SUPPORT_CHANNELS_FROM_FD
+#error "gRPC without channels from file descriptors: relayed calls cannot reach the gRPC server"
+#endif
+
 namespace grid::kv {
 namespace fs = std::filesystem;
 namespace {
 
 // gRPC framing allowance on top of --max-request-bytes (etcd's grpcOverheadBytes).
 constexpr int kGrpcOverheadBytes = 512 * 1024;
+// Event loops of the client port's HTTP/2 server: one per core, at most this many.
+constexpr unsigned kMaxFrontLoops = 4;
 // Reads that waited on a barrier: threads and queue bound.
 constexpr size_t kReadPoolThreads = 2;
 constexpr size_t kMaxQueuedReads = 100000;
@@ -88,6 +100,10 @@ void PublishLoop(KvServer::Parts* p, const ServerConfig& config,
 
 struct KvServer::Parts {
   ServerConfig config;
+  // The client port's HTTP/2 server: KV calls itself, the rest relayed to grpc_server.
+  // First, so destroyed last: responders that outlive a call (in the log, the read pool)
+  // point at its loops.
+  std::unique_ptr<h2::UnaryServer> front;
   MemberIdentity member;
   std::unique_ptr<mvcc::StoreHandle> store;  // replaced whole by a snapshot from the leader
   std::unique_ptr<MemberSnapshots> snapshots;
@@ -118,7 +134,7 @@ struct KvServer::Parts {
   SelfLockService lock_service;
   SelfElectionService election_service;
   std::unique_ptr<grpc::Server> grpc_server;
-  // Owns the client ports: hands HTTP/2 connections to grpc_server, answers plain HTTP.
+  // Owns the client ports: hands HTTP/2 connections to `front`, answers plain HTTP.
   std::unique_ptr<http::ClientListener> client_listener;
   std::vector<std::string> client_urls;
 
@@ -241,6 +257,8 @@ void KvServer::Shutdown() {
   p.waits.TakeAll(&proposals, &reads);
   for (auto& done : proposals) done(ErrStopped(), {});
   for (auto& ready : reads) ready(ErrStopped());
+  // Its connections close (the relayed calls' connections to grpc_server with them).
+  if (p.front) p.front->Stop();
   if (p.grpc_server) {
     p.grpc_server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
     p.grpc_server->Wait();
@@ -573,10 +591,25 @@ Result<std::unique_ptr<KvServer>> KvServer::Start(const ServerConfig& config) {
   status.quota_backend_bytes = p.ctx.limits.quota_backend_bytes;
   auto http_handler = std::make_shared<http::EtcdHttpHandler>(
       std::make_unique<http::MemberStatus>(std::move(status)), http::VersionInfo{});
+  h2::ServerOptions front_options;
+  front_options.threads =
+      std::clamp(std::thread::hardware_concurrency(), 1u, kMaxFrontLoops);
+  front_options.max_request_bytes =
+      static_cast<size_t>(config.max_request_bytes) + kGrpcOverheadBytes;
+  grpc::Server* fallback = p.grpc_server.get();
+  front_options.dial_fallback = [fallback]() -> Result<int> {
+    int ends[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, ends) != 0) {
+      return Unavailable(std::string("socketpair: ") + std::strerror(errno));
+    }
+    grpc::AddInsecureChannelFromFd(fallback, ends[1]);
+    return ends[0];
+  };
+  GRID_ASSIGN_OR_RETURN(p.front,
+                        h2::UnaryServer::Start(std::move(front_options), KvFrontMethods(&p.ctx)));
   GRID_RETURN_IF_ERROR(p.client_listener->Start(
-      p.grpc_server.get(), [http_handler](const http::HttpRequest& r) {
-        return http_handler->Handle(r);
-      }));
+      [front = p.front.get()](int fd) { front->Adopt(fd); },
+      [http_handler](const http::HttpRequest& r) { return http_handler->Handle(r); }));
   for (const std::string& address : p.client_listener->bound_addresses()) {
     p.client_urls.push_back("http://" + address);
     spdlog::info("listening for client requests on {}", address);

@@ -119,11 +119,16 @@ void EventLoop::Stop() {
 }
 
 void EventLoop::Post(std::function<void()> task) {
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(posted_mu_);
+    // Only the task that finds the queue empty wakes the loop: the loop takes the whole queue
+    // at once, after the wake-up of its first task.
+    wake = posted_.empty();
     posted_.push_back(std::move(task));
     has_posted_.store(true, std::memory_order_release);
   }
+  if (!wake) return;
   const uint64_t one = 1;
   [[maybe_unused]] ssize_t ignored = write(event_fd_, &one, sizeof one);
 }
