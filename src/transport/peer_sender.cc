@@ -2,8 +2,6 @@
 
 #include <pthread.h>
 
-#include <grpcpp/create_channel.h>
-#include <grpcpp/support/channel_arguments.h>
 #include <spdlog/spdlog.h>
 
 #include "common/grpc_status.h"
@@ -12,12 +10,6 @@
 #include "transport/snapshot_file.h"
 
 namespace grid::transport {
-namespace {
-
-// Slice of a dial wait between checks for Stop().
-constexpr std::chrono::milliseconds kDialPollInterval{50};
-
-}  // namespace
 
 PeerSender::PeerSender(const TransportOptions* options, const PeerCredentials* creds,
                        const TransportCallbacks* callbacks, raft::MemberId peer,
@@ -60,7 +52,7 @@ void PeerSender::UpdateUrls(std::vector<PeerUrl> urls) {
   urls_ = std::move(urls);
   url_index_ = 0;
   ++urls_generation_;
-  if (stream_ctx_ != nullptr) stream_ctx_->TryCancel();
+  if (live_stream_ != nullptr) live_stream_->Cancel();
   cv_.notify_all();
 }
 
@@ -70,7 +62,7 @@ void PeerSender::Stop() {
     stopping_ = true;
     queue_.Clear();
     pending_snapshot_.reset();
-    if (stream_ctx_ != nullptr) stream_ctx_->TryCancel();
+    if (live_stream_ != nullptr) live_stream_->Cancel();
     if (snap_ctx_ != nullptr) snap_ctx_->TryCancel();
     cv_.notify_all();
     snap_cv_.notify_all();
@@ -103,78 +95,36 @@ PeerUrl PeerSender::CurrentUrl() const {
   return urls_[url_index_ % urls_.size()];
 }
 
-Result<std::shared_ptr<grpc::Channel>> PeerSender::Dial(const PeerUrl& url) {
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  args.SetInt(GRPC_ARG_MAX_SEND_MESSAGE_LENGTH,
-              static_cast<int>(options_->max_message_bytes + options_->snapshot_chunk_bytes));
-  args.SetInt(GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, 4096);
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, static_cast<int>(options_->keepalive_interval.count()));
-  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, static_cast<int>(options_->keepalive_timeout.count()));
-  args.SetInt(GRPC_ARG_HTTP2_MAX_PINGS_WITHOUT_DATA, 0);
-  std::shared_ptr<grpc::Channel> channel =
-      grpc::CreateCustomChannel(url.target(), creds_->Channel(url.tls), args);
-
-  auto deadline = std::chrono::system_clock::now() + options_->dial_timeout;
-  grpc_connectivity_state state = channel->GetState(true);
-  while (state != GRPC_CHANNEL_READY) {
-    if (state == GRPC_CHANNEL_TRANSIENT_FAILURE || state == GRPC_CHANNEL_SHUTDOWN) {
-      return Unavailable("cannot connect to " + url.original);
-    }
-    if (IsStopping()) return Unavailable("transport stopping");
-    auto now = std::chrono::system_clock::now();
-    if (now >= deadline) return Unavailable("timed out connecting to " + url.original);
-    channel->WaitForStateChange(state, std::min(deadline, now + kDialPollInterval));
-    state = channel->GetState(true);
-  }
-  return channel;
-}
-
 Status PeerSender::Connect() {
   PeerUrl url = CurrentUrl();
-  Result<std::shared_ptr<grpc::Channel>> channel = Dial(url);
-  if (!channel.ok()) {
-    std::lock_guard l(mu_);
-    ++url_index_;  // try the peer's next URL next time
-    return channel.status();
-  }
   OpenStream s;
-  s.channel = std::move(channel).value();
-  s.stub = peerpb::Peer::NewStub(s.channel);
-  s.ctx = std::make_unique<grpc::ClientContext>();
-  AddCallHeader(CallHeader{options_->cluster_id, options_->member_id, peer_}, s.ctx.get());
+  s.stream = NewMessageStream(url, CallHeader{options_->cluster_id, options_->member_id, peer_},
+                              options_, creds_);
   {
     std::lock_guard l(mu_);
     if (stopping_) return Unavailable("transport stopping");
-    stream_ctx_ = s.ctx.get();
+    live_stream_ = s.stream.get();
   }
-  s.rw = s.stub->Stream(s.ctx.get());
-  peerpb::StreamAccepted accepted;
-  if (s.rw->Read(&accepted)) {
-    {
-      std::lock_guard l(mu_);
-      stream_ended_ = false;
-      active_since_ = std::chrono::steady_clock::now();
-    }
-    stream_ = std::move(s);
-    stream_->watcher = std::thread([this, rw = stream_->rw.get()] { WatchStream(rw); });
-    return Status::Ok();
+  Status opened = s.stream->Open();
+  if (!opened.ok()) {
+    std::lock_guard l(mu_);
+    live_stream_ = nullptr;
+    if (opened.code() == Code::kUnavailable) ++url_index_;  // try the peer's next URL next time
+    return opened;
   }
-  grpc::Status st = s.rw->Finish();
   {
     std::lock_guard l(mu_);
-    stream_ctx_ = nullptr;
+    stream_ended_ = false;
+    active_since_ = std::chrono::steady_clock::now();
   }
-  if (st.ok()) return Unavailable("peer at " + url.original + " ended the stream");
-  return FromGrpc(st).WithContext("stream to " + url.original);
+  stream_ = std::move(s);
+  stream_->watcher = std::thread([this, stream = stream_->stream.get()] { WatchStream(stream); });
+  return Status::Ok();
 }
 
-void PeerSender::WatchStream(
-    grpc::ClientReaderWriter<peerpb::MessageBatch, peerpb::StreamAccepted>* rw) {
+void PeerSender::WatchStream(MessageStream* stream) {
   pthread_setname_np(pthread_self(), "grid-peer-watch");
-  peerpb::StreamAccepted ignored;
-  while (rw->Read(&ignored)) {
-  }
+  stream->WaitForEnd();
   std::lock_guard l(mu_);
   stream_ended_ = true;
   active_since_.reset();
@@ -184,23 +134,23 @@ void PeerSender::WatchStream(
 Status PeerSender::CloseStream() {
   if (!stream_) return Status::Ok();
   {
-    // Callers come here once the call is over (the watcher saw it end, a write failed) or
-    // cancelled, so the watcher's Read() returns; the bound only guards against a call that
-    // never reports its end.
+    // Callers come here once the stream is over (the watcher saw it end, a write failed) or
+    // cancelled, so the watcher returns; the bound only guards against a stream that never
+    // reports its end.
     std::unique_lock l(mu_);
     if (!cv_.wait_for(l, options_->dial_timeout, [&] { return stream_ended_; })) {
-      stream_->ctx->TryCancel();
+      stream_->stream->Cancel();
     }
   }
   stream_->watcher.join();
-  grpc::Status st = stream_->rw->Finish();
+  Status st = stream_->stream->Finish();
   {
     std::lock_guard l(mu_);
-    stream_ctx_ = nullptr;
+    live_stream_ = nullptr;
     active_since_.reset();
   }
   stream_.reset();
-  return FromGrpc(st);
+  return st;
 }
 
 void PeerSender::DropAll(size_t extra) {
@@ -303,7 +253,7 @@ void PeerSender::RunStream() {
       for (const raft::Message& m : msgs) EncodeMessage(m, batch.add_messages());
     }
     if (batch.messages_size() == 0) continue;
-    if (stream_->rw->Write(batch)) {
+    if (stream_->stream->Write(batch)) {
       std::lock_guard l(mu_);
       stats_.sent_msgs += static_cast<uint64_t>(batch.messages_size());
       continue;
@@ -320,7 +270,7 @@ void PeerSender::RunStream() {
     if (!Sleep(backoff.Next(), /*until_message=*/false)) break;
   }
   if (stream_) {
-    stream_->ctx->TryCancel();
+    stream_->stream->Cancel();
     (void)CloseStream();
   }
 }
@@ -361,7 +311,8 @@ Status PeerSender::SendSnapshot(const raft::Message& m) {
     return ResourceExhausted("snapshot of " + std::to_string(size) + " bytes exceeds the limit");
   }
   PeerUrl url = CurrentUrl();
-  GRID_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel, Dial(url));
+  GRID_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
+                        DialPeerChannel(url, *options_, *creds_, [this] { return IsStopping(); }));
   auto stub = peerpb::Peer::NewStub(channel);
   grpc::ClientContext ctx;
   AddCallHeader(CallHeader{options_->cluster_id, options_->member_id, peer_}, &ctx);

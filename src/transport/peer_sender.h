@@ -20,6 +20,7 @@
 #include "common/status.h"
 #include "grid/peer.grpc.pb.h"
 #include "raft/types.h"
+#include "transport/message_stream.h"
 #include "transport/options.h"
 #include "transport/outgoing_queue.h"
 #include "transport/tls.h"
@@ -87,26 +88,21 @@ class PeerSender {
 
  private:
   struct OpenStream {
-    std::shared_ptr<grpc::Channel> channel;
-    std::unique_ptr<peerpb::Peer::Stub> stub;
-    std::unique_ptr<grpc::ClientContext> ctx;
-    std::unique_ptr<grpc::ClientReaderWriter<peerpb::MessageBatch, peerpb::StreamAccepted>> rw;
-    // Blocks in rw->Read() (the peer writes nothing after StreamAccepted) until the call ends,
-    // then sets stream_ended_. Joined by CloseStream() before rw->Finish().
+    std::unique_ptr<MessageStream> stream;
+    // Blocks in stream->WaitForEnd() (the peer sends nothing but keepalives after accepting)
+    // until the stream ends, then sets stream_ended_. Joined by CloseStream() before Finish().
     std::thread watcher;
   };
 
   void RunStream();
   void RunSnapshots();
-  // Dials the current URL and opens a Stream call that the peer accepted.
+  // Opens a stream to the current URL that the peer accepted.
   Status Connect();
-  // Waits for the watcher (cancelling the call if it has not ended within dial_timeout),
+  // Waits for the watcher (cancelling the stream if it has not ended within dial_timeout),
   // finishes the open stream; returns its status.
   Status CloseStream();
   // The watcher thread's body.
-  void WatchStream(grpc::ClientReaderWriter<peerpb::MessageBatch, peerpb::StreamAccepted>* rw);
-  // Dials `url` and waits until the channel is ready (or fails, times out, or we stop).
-  Result<std::shared_ptr<grpc::Channel>> Dial(const PeerUrl& url);
+  void WatchStream(MessageStream* stream);
   Status SendSnapshot(const raft::Message& m);
   // Drops everything queued (plus `extra` messages already taken out), reports unreachable.
   void DropAll(size_t extra);
@@ -130,7 +126,7 @@ class PeerSender {
   size_t url_index_ = 0;                       // GUARDED_BY(mu_)
   uint64_t urls_generation_ = 0;               // GUARDED_BY(mu_)
   OutgoingQueue queue_;                        // GUARDED_BY(mu_)
-  grpc::ClientContext* stream_ctx_ = nullptr;  // GUARDED_BY(mu_): cancelled by Stop()
+  MessageStream* live_stream_ = nullptr;       // GUARDED_BY(mu_): cancelled by Stop()
   grpc::ClientContext* snap_ctx_ = nullptr;    // GUARDED_BY(mu_)
   std::optional<raft::Message> pending_snapshot_;  // GUARDED_BY(mu_)
   bool snapshot_busy_ = false;                     // GUARDED_BY(mu_)
@@ -139,7 +135,7 @@ class PeerSender {
   std::optional<std::chrono::steady_clock::time_point> active_since_;  // GUARDED_BY(mu_)
   bool stream_ended_ = false;  // GUARDED_BY(mu_): the open call ended (the watcher saw it)
 
-  // Used by the stream thread only (the watcher uses stream_->rw through its own pointer).
+  // Used by the stream thread only (the watcher uses the stream through its own pointer).
   std::optional<OpenStream> stream_;
   std::string last_logged_failure_;  // a failure is logged once until the peer is reachable
 

@@ -21,12 +21,34 @@ PeerService::PeerService(const TransportOptions* options, const TransportCallbac
 
 Result<raft::MemberId> PeerService::Admit(const grpc::ServerContextBase& ctx) const {
   GRID_ASSIGN_OR_RETURN(CallHeader h, ReadCallHeader(ctx));
-  Status s = CheckCallHeader(h, options_->cluster_id, options_->member_id, is_removed_(h.from));
-  if (!s.ok()) {
-    LogRefusal(s.message());
-    return s;
-  }
+  GRID_RETURN_IF_ERROR(AdmitStream(h));
   return h.from;
+}
+
+Status PeerService::AdmitStream(const CallHeader& h) const {
+  Status s = CheckCallHeader(h, options_->cluster_id, options_->member_id, is_removed_(h.from));
+  if (!s.ok()) LogRefusal(s.message());
+  return s;
+}
+
+Status PeerService::DeliverBatch(raft::MemberId from, const peerpb::MessageBatch& batch) const {
+  if (is_removed_(from)) {
+    return FailedPrecondition("member " + IdHex(from) + " was removed from the cluster");
+  }
+  std::vector<raft::Message> msgs(static_cast<size_t>(batch.messages_size()));
+  for (int i = 0; i < batch.messages_size(); ++i) {
+    raft::Message& m = msgs[static_cast<size_t>(i)];
+    Status s = DecodeFrom(batch.messages(i), from, &m);
+    if (!s.ok()) {
+      spdlog::warn("peer {} sent a bad message: {}", IdHex(from), s.message());
+      return s;
+    }
+    if (m.type == raft::MessageType::kSnap) {
+      return InvalidArgument("kSnap must travel through SendSnapshot");
+    }
+  }
+  if (!msgs.empty() && callbacks_->on_messages) callbacks_->on_messages(std::move(msgs));
+  return Status::Ok();
 }
 
 void PeerService::LogRefusal(const std::string& text) const {
@@ -84,26 +106,9 @@ class PeerService::StreamReactor final
 
  private:
   Status Deliver() {
-    if (service_->is_removed_(from_)) {
-      return FailedPrecondition("member " + IdHex(from_) + " was removed from the cluster");
-    }
-    std::vector<raft::Message> msgs(static_cast<size_t>(batch_.messages_size()));
-    for (int i = 0; i < batch_.messages_size(); ++i) {
-      raft::Message& m = msgs[static_cast<size_t>(i)];
-      Status s = service_->DecodeFrom(batch_.messages(i), from_, &m);
-      if (!s.ok()) {
-        spdlog::warn("peer {} sent a bad message: {}", IdHex(from_), s.message());
-        return s;
-      }
-      if (m.type == raft::MessageType::kSnap) {
-        return InvalidArgument("kSnap must travel through SendSnapshot");
-      }
-    }
+    Status s = service_->DeliverBatch(from_, batch_);
     batch_.Clear();
-    if (!msgs.empty() && service_->callbacks_->on_messages) {
-      service_->callbacks_->on_messages(std::move(msgs));
-    }
-    return Status::Ok();
+    return s;
   }
 
   const PeerService* const service_;

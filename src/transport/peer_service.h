@@ -10,6 +10,7 @@
 
 #include "grid/peer.grpc.pb.h"
 #include "raft/types.h"
+#include "transport/metadata.h"
 #include "transport/options.h"
 
 namespace grid::transport {
@@ -34,6 +35,11 @@ class PeerService final : public peerpb::Peer::WithCallbackMethod_Stream<peerpb:
   grpc::Status LeaseTimeToLive(grpc::ServerContext* ctx,
                                const peerpb::LeaseTimeToLiveRequest* request,
                                peerpb::LeaseTimeToLiveResponse* response) override;
+  // The message stream's side of Stream (peer_listener.h): the identity check of a new stream,
+  // and one batch: decoded, checked and handed to on_messages. A non-OK Status ends the stream.
+  Status AdmitStream(const CallHeader& h) const;
+  Status DeliverBatch(raft::MemberId from, const peerpb::MessageBatch& batch) const;
+
   grpc::Status PromoteCheck(grpc::ServerContext* ctx, const peerpb::PromoteCheckRequest* request,
                             peerpb::PromoteCheckResponse* response) override;
 

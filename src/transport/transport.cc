@@ -2,12 +2,14 @@
 
 #include <fmt/ranges.h>
 #include <grpcpp/server_builder.h>
+#include <grpcpp/server_posix.h>
 
 #include <algorithm>
 #include <spdlog/spdlog.h>
 
 #include "transport/codec.h"
 #include "transport/metadata.h"
+#include "transport/peer_listener.h"
 #include "transport/peer_service.h"
 
 namespace grid::transport {
@@ -73,13 +75,23 @@ Transport::~Transport() { Stop(); }
 Status Transport::Listen() {
   grpc::ServerBuilder builder;
   std::vector<PeerUrl> urls;
-  std::vector<std::unique_ptr<int>> ports;
+  std::vector<PeerUrl> plain;  // served by the peer listener
+  std::vector<std::unique_ptr<int>> tls_ports;  // bound by the gRPC server, nullptr for plain
   for (const std::string& u : options_.listen_urls) {
     GRID_ASSIGN_OR_RETURN(PeerUrl url, ParsePeerUrl(u));
-    ports.push_back(std::make_unique<int>(0));
-    builder.AddListeningPort(url.target(), creds_.Server(url.tls), ports.back().get());
+    if (url.tls) {
+      tls_ports.push_back(std::make_unique<int>(0));
+      builder.AddListeningPort(url.target(), creds_.Server(true), tls_ports.back().get());
+    } else {
+      tls_ports.push_back(nullptr);
+      plain.push_back(url);
+    }
     urls.push_back(std::move(url));
   }
+  PeerListenerOptions lo;
+  lo.keepalive_interval = options_.keepalive_interval;
+  lo.max_frame_bytes = static_cast<size_t>(options_.max_message_bytes + options_.snapshot_chunk_bytes);
+  GRID_ASSIGN_OR_RETURN(listener_, PeerListener::Bind(plain, lo));
   builder.RegisterService(service_.get());
   builder.SetMaxReceiveMessageSize(
       static_cast<int>(options_.max_message_bytes + options_.snapshot_chunk_bytes));
@@ -96,13 +108,23 @@ Status Transport::Listen() {
                              static_cast<int>(options_.keepalive_timeout.count()));
   server_ = builder.BuildAndStart();
   if (!server_) return Unavailable("cannot start the peer server on the listen URLs");
+  size_t next_plain = 0;
   for (size_t i = 0; i < urls.size(); ++i) {
-    if (*ports[i] == 0) {
+    const int port = tls_ports[i] ? *tls_ports[i] : listener_->ports()[next_plain++];
+    if (port == 0) {
       server_->Shutdown();
       return Unavailable("cannot listen on " + urls[i].original);
     }
-    bound_urls_.push_back(urls[i].WithPort(*ports[i]));
+    bound_urls_.push_back(urls[i].WithPort(port));
   }
+  grpc::Server* server = server_.get();
+  PeerService* service = service_.get();
+  GRID_RETURN_IF_ERROR(listener_->Start(PeerListenerHandlers{
+      .adopt_http2 = [server](int fd) { grpc::AddInsecureChannelFromFd(server, fd); },
+      .admit = [service](const CallHeader& h) { return service->AdmitStream(h); },
+      .deliver = [service](raft::MemberId from, const peerpb::MessageBatch& batch) {
+        return service->DeliverBatch(from, batch);
+      }}));
   spdlog::info("member {} serves peers on {}", IdHex(options_.member_id),
                fmt::format("{}", fmt::join(bound_urls_, ",")));
   return Status::Ok();
@@ -122,6 +144,8 @@ void Transport::Stop() {
   }
   // Every call completed; RenewLease() no longer finds a peer.
   completions_->Shutdown();
+  // Message streams end, and no connection reaches the gRPC server any more.
+  if (listener_) listener_->Stop();
   if (server_) {
     server_->Shutdown(std::chrono::system_clock::now());
     server_->Wait();

@@ -28,6 +28,7 @@
 
 namespace grid::transport {
 
+class PeerListener;
 class PeerService;
 
 class Transport {
@@ -110,6 +111,7 @@ class Transport {
   std::unique_ptr<CallCompletions> completions_;
   std::unique_ptr<PeerService> service_;
   std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<PeerListener> listener_;  // the http:// listen URLs
   std::vector<std::string> bound_urls_;
 
   mutable std::mutex mu_;
