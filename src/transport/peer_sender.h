@@ -1,5 +1,5 @@
 // Everything this member sends to one peer: a bounded queue drained by a stream thread (one
-// Stream call, batches written in queue order, kept open even while idle, as etcd keeps its
+// MessageStream, batches written in queue order, kept open even while idle, as etcd keeps its
 // peer streams), a watcher thread per open stream (notices the call ending even while nothing
 // is written) and a snapshot thread (one SendSnapshot call at a time). Connection failures drop
 // what is queued, report the peer unreachable, and back off.
@@ -33,9 +33,9 @@ struct PeerStats {
   uint64_t queued_bytes = 0;
   uint64_t sent_msgs = 0;     // written to a stream
   uint64_t dropped_msgs = 0;  // queue full, oversized, or lost with a failed connection
-  // Stream calls that could not be opened (dial or refusal) while messages waited for them.
+  // Streams that could not be opened (dial or refusal) while messages waited for them.
   uint64_t connect_failures = 0;
-  bool connected = false;         // a Stream call is open (PeerSender::active_since() is set)
+  bool connected = false;         // a stream is open (PeerSender::active_since() is set)
 };
 
 // Exponential back-off between connection attempts, bounded by `max`.
@@ -78,8 +78,8 @@ class PeerSender {
 
   PeerStats stats() const;
 
-  // When the open Stream call to the peer became active: the peer accepted it (answered
-  // StreamAccepted) at that time and it has not ended since. nullopt while no accepted call is
+  // When the open stream to the peer became active: the peer accepted it (answered kAccepted,
+  // or StreamAccepted on the gRPC kind) at that time and it has not ended since. nullopt while no accepted call is
   // open: before the first one, after the call ended (the peer stopped, refused a batch or
   // cancelled; the connection broke or keepalive found it dead; a write failed; the URLs
   // changed) until the next accepted call, while the peer refuses or cannot be reached, and
@@ -131,7 +131,7 @@ class PeerSender {
   std::optional<raft::Message> pending_snapshot_;  // GUARDED_BY(mu_)
   bool snapshot_busy_ = false;                     // GUARDED_BY(mu_)
   PeerStats stats_;                                // GUARDED_BY(mu_); `connected` unused
-  // Set when a Stream call is accepted, cleared when it ends or is closed.
+  // Set when a stream is accepted, cleared when it ends or is closed.
   std::optional<std::chrono::steady_clock::time_point> active_since_;  // GUARDED_BY(mu_)
   bool stream_ended_ = false;  // GUARDED_BY(mu_): the open call ended (the watcher saw it)
 

@@ -66,9 +66,9 @@ class Transport {
   // Counters of one peer; NotFound for an unknown peer.
   Result<PeerStats> Stats(raft::MemberId id) const;
 
-  // When the stream to `peer` became active: the time `peer` accepted the Stream call this
-  // member opened to it, if that call is still open. nullopt for an unknown peer and while no
-  // accepted call is open (see PeerSender::active_since()). The stream is kept open while idle,
+  // When the stream to `peer` became active: the time `peer` accepted the stream this
+  // member opened to it, if that stream is still open. nullopt for an unknown peer and while no
+  // accepted stream is open (see PeerSender::active_since()). The stream is kept open while idle,
   // so every reachable peer is active on every member. etcd's strict reconfiguration checks
   // count members active for long enough.
   std::optional<std::chrono::steady_clock::time_point> ActiveSince(raft::MemberId peer) const;
