@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <future>
 
 #include "common/check.h"
 #include "h2/relay.h"
@@ -91,6 +92,7 @@ class Loop final {
     return it == connections_.end() ? nullptr : it->second.get();
   }
   void Forget(uint64_t id);
+  size_t StreamsHeld() const;
   // Writes `conn`'s output at the end of this iteration's posted work (with other answers).
   void QueueFlush(Connection* conn);
   // The answer to (connection, stream); writes it out with the iteration's other answers.
@@ -142,6 +144,8 @@ class Connection final : public router::net::StreamOwner,
   }
 
   bool Start();
+  // Streams nghttp2 keeps a record of (open or closed), below the priority tree's root.
+  size_t StreamsHeld() const;
   void Answer(int32_t stream_id, GrpcCode code, std::string payload);
   // True while its input is being handled: whatever is answered meanwhile is written when
   // that ends, without a flush of its own.
@@ -306,7 +310,28 @@ void Loop::CloseAll() {
   connections_.clear();
 }
 
+size_t Loop::StreamsHeld() const {
+  size_t held = 0;
+  for (const auto& [id, conn] : connections_) held += conn->StreamsHeld();
+  return held;
+}
+
 // --- Connection --------------------------------------------------------------------------
+
+size_t Connection::StreamsHeld() const {
+  std::vector<nghttp2_stream*> pending{nghttp2_session_get_root_stream(session_)};
+  size_t held = 0;
+  while (!pending.empty()) {
+    nghttp2_stream* stream = pending.back();
+    pending.pop_back();
+    for (nghttp2_stream* child = nghttp2_stream_get_first_child(stream); child != nullptr;
+         child = nghttp2_stream_get_next_sibling(child)) {
+      ++held;
+      pending.push_back(child);
+    }
+  }
+  return held;
+}
 
 bool Connection::Start() {
   nghttp2_session_callbacks* cb = nullptr;
@@ -327,6 +352,10 @@ bool Connection::Start() {
   // gRPC's framing is checked here, not HTTP's: nghttp2 would reset a stream whose :authority
   // is not a bare host (etcd's Go client sends "http://host:port" when it dials one member).
   nghttp2_option_set_no_http_messaging(option, 1);
+  // A closed stream is freed at once. nghttp2 would otherwise keep up to
+  // max_concurrent_streams closed ones per connection for the priority tree (about 100 bytes
+  // each, 4096 by default), which no gRPC client uses.
+  nghttp2_option_set_no_closed_streams(option, 1);
   const int rv = nghttp2_session_server_new2(&session_, cb, this, option);
   nghttp2_option_del(option);
   nghttp2_session_callbacks_del(cb);
@@ -744,6 +773,18 @@ void UnaryServer::Adopt(int fd) {
   GRID_CHECK(!stopped_);
   Loop* loop = loops_[next_loop_++ % loops_.size()].get();
   loop->Post([loop, fd] { loop->Adopt(fd); });
+}
+
+size_t UnaryServer::StreamsHeld() {
+  GRID_CHECK(!stopped_);
+  size_t held = 0;
+  for (auto& loop : loops_) {
+    std::promise<size_t> counted;
+    std::future<size_t> count = counted.get_future();
+    loop->Post([l = loop.get(), &counted] { counted.set_value(l->StreamsHeld()); });
+    held += count.get();
+  }
+  return held;
 }
 
 void UnaryServer::Stop() {

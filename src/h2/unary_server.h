@@ -109,6 +109,9 @@ class UnaryServer {
   // Serves a connected socket (the server owns it from now on), on the next loop in turn.
   // From one thread at a time (the controlling thread, or the one thread that accepts).
   void Adopt(int fd);
+  // Streams the connections' HTTP/2 sessions keep a record of: open calls only, as a closed
+  // stream is freed at once. Asks every loop and waits for them. REQUIRES: before Stop().
+  size_t StreamsHeld();
   // Closes listeners and connections (calls in flight are dropped: their answers go nowhere)
   // and joins the loops. Idempotent.
   void Stop();

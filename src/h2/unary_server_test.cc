@@ -254,6 +254,47 @@ TEST_F(UnaryServerTest, AnswerAfterTheClientGaveUpGoesNowhere) {
   EXPECT_EQ(resp.count(), 5);
 }
 
+// A closed stream is freed at once: nghttp2 would otherwise keep up to
+// max_concurrent_streams closed ones per connection.
+TEST_F(UnaryServerTest, KeepsNoRecordOfClosedStreams) {
+  ServerOptions options;
+  options.max_concurrent_streams = 16;
+  StartServer(options);
+  auto stub = NewStub();
+  for (int i = 0; i < 100; ++i) {
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    etcdserverpb::RangeRequest req;
+    req.set_key("k");
+    etcdserverpb::RangeResponse resp;
+    ASSERT_TRUE(stub->Range(&ctx, req, &resp).ok());
+  }
+  EXPECT_EQ(server_->StreamsHeld(), 0u);
+
+  // A call waiting for its answer is held, and freed once answered.
+  grpc::Status status;
+  std::thread call([&] {
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    etcdserverpb::CompactionRequest req;
+    etcdserverpb::CompactionResponse resp;
+    status = stub->Compact(&ctx, req, &resp);
+  });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (held_count_.load() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(5));  // polling for the call to arrive
+  }
+  ASSERT_EQ(held_count_.load(), 1);
+  EXPECT_EQ(server_->StreamsHeld(), 1u);
+  {
+    std::lock_guard<std::mutex> lock(held_mu_);
+    held_[0].Finish(FrameMessage(etcdserverpb::CompactionResponse()));
+  }
+  call.join();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(server_->StreamsHeld(), 0u);
+}
+
 TEST_F(UnaryServerTest, ManyClientsOnSeveralLoopsGetTheirOwnAnswers) {
   ServerOptions options;
   options.threads = 2;
