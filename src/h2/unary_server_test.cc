@@ -87,6 +87,14 @@ class UnaryServerTest : public ::testing::Test {
     ctx->set_deadline(std::chrono::system_clock::now() + after);
   }
 
+  // Polls (up to 10 s) until a Compact call has reached its handler.
+  void WaitForHeldCall() {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (held_count_.load() == 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+  }
+
   WorkerPool pool_{2, 10000};
   std::unique_ptr<UnaryServer> server_;
   std::string target_;
@@ -231,10 +239,7 @@ TEST_F(UnaryServerTest, AnswerAfterTheClientGaveUpGoesNowhere) {
       etcdserverpb::CompactionResponse resp;
       status = stub->Compact(&ctx, req, &resp);
     });
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (held_count_.load() == 0 && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(milliseconds(5));  // polling for the call to arrive
-    }
+    WaitForHeldCall();
     ctx.TryCancel();  // the client resets the stream
     call.join();
     ASSERT_EQ(held_count_.load(), 1);
@@ -280,10 +285,7 @@ TEST_F(UnaryServerTest, KeepsNoRecordOfClosedStreams) {
     etcdserverpb::CompactionResponse resp;
     status = stub->Compact(&ctx, req, &resp);
   });
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (held_count_.load() == 0 && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(milliseconds(5));  // polling for the call to arrive
-  }
+  WaitForHeldCall();
   ASSERT_EQ(held_count_.load(), 1);
   EXPECT_EQ(server_->StreamsHeld(), 1u);
   {
