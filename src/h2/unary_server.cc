@@ -353,7 +353,7 @@ bool Connection::Start() {
   // is not a bare host (etcd's Go client sends "http://host:port" when it dials one member).
   nghttp2_option_set_no_http_messaging(option, 1);
   // A closed stream is freed at once. nghttp2 would otherwise keep up to
-  // max_concurrent_streams closed ones per connection for the priority tree (about 100 bytes
+  // max_concurrent_streams closed ones per connection for the priority tree (about 220 bytes
   // each, 4096 by default), which no gRPC client uses.
   nghttp2_option_set_no_closed_streams(option, 1);
   const int rv = nghttp2_session_server_new2(&session_, cb, this, option);
