@@ -2,35 +2,21 @@
 
 #include <cstring>
 
+#include "common/little_endian.h"
+
 namespace grid::transport {
 namespace {
 
 // A reader's buffer larger than this is released once it is empty.
 constexpr size_t kKeptBufferBytes = 4u << 20;
 
-void PutU64(uint64_t v, std::string* out) {
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
-}
-
-uint64_t GetU64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 7; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
-
-uint32_t GetU32(const char* p) {
-  uint32_t v = 0;
-  for (int i = 3; i >= 0; --i) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
-
 }  // namespace
 
 std::string EncodeHello(const CallHeader& h) {
   std::string out(kStreamMagic);
-  PutU64(h.cluster_id, &out);
-  PutU64(h.from.value(), &out);
-  PutU64(h.to.value(), &out);
+  PutU64(&out, h.cluster_id);
+  PutU64(&out, h.from.value());
+  PutU64(&out, h.to.value());
   return out;
 }
 

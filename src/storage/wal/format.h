@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/little_endian.h"  // PutU32/PutU64/GetU32/GetU64 of the record format
 #include "common/status.h"
 
 namespace grid::wal {
@@ -108,11 +109,5 @@ bool DecodeEntry(std::string_view payload, Entry* e);
 bool DecodeHardState(std::string_view payload, HardState* hs);
 bool DecodeSnapshotMarker(std::string_view payload, SnapshotMarker* m);
 bool DecodeMetadata(std::string_view payload, Metadata* m);
-
-// Little-endian fixed-width helpers.
-void PutU32(std::string* out, uint32_t v);
-void PutU64(std::string* out, uint64_t v);
-uint32_t GetU32(const char* p);
-uint64_t GetU64(const char* p);
 
 }  // namespace grid::wal
