@@ -5,8 +5,9 @@
 //   - TLS peers (https://): the gRPC Stream call of peer.proto.
 // Both: the peer answers nothing after accepting but keepalives and, at its end, why.
 //
-// Threads: Open, then Write from the stream thread; WaitForEnd from the watcher thread; Cancel
-// from any thread; Finish after WaitForEnd returned and no Write is running.
+// Threads: Open, then Write, TryWrite and CompleteWrite from one thread at a time (the owner
+// orders them); WaitForEnd from the watcher thread; Cancel from any thread; Finish after
+// WaitForEnd returned and no write is running.
 #pragma once
 
 #include <chrono>
@@ -35,6 +36,19 @@ class MessageStream {
   // delivered (the receiver delivers whole batches only), so it may be written again on a
   // new stream.
   virtual bool Write(const peerpb::MessageBatch& batch) = 0;
+  // Writes `batch` only as far as the connection takes it without blocking, so that a thread
+  // with other work can send when the stream is idle. kPartial: the first bytes of its frame
+  // went, the stream keeps the rest, and CompleteWrite() must send them before any other
+  // Write. kNotWritten: nothing went (the socket is full, the stream has ended, or this kind
+  // cannot write without blocking); the batch is to be written with Write().
+  enum class TryWriteResult { kWritten, kPartial, kNotWritten };
+  virtual TryWriteResult TryWrite(const peerpb::MessageBatch& batch) {
+    (void)batch;
+    return TryWriteResult::kNotWritten;
+  }
+  // Sends, blocking, what a kPartial TryWrite kept; false once the stream has ended (the batch
+  // was then not delivered, as for a failed Write).
+  virtual bool CompleteWrite() { return false; }
   // Blocks until the stream ends: the peer ended or refused it, the connection broke, no
   // keepalive came for keepalive_interval + keepalive_timeout, or Cancel().
   virtual void WaitForEnd() = 0;

@@ -178,6 +178,45 @@ TEST_F(PeerListenerTest, BatchesArriveInTheOrderWritten) {
   EXPECT_TRUE(Eventually([&] { return listener_->connections() == 0; }));
 }
 
+// TryWrite never blocks: with the receiver not reading it stops where the connection is full,
+// and CompleteWrite (or Write, when nothing of the batch went) delivers the rest, in order.
+TEST_F(PeerListenerTest, TryWriteStopsWhereTheConnectionIsFull) {
+  StartListener();
+  auto stream = NewStream(options_);
+  ASSERT_TRUE(stream->Open().ok());
+  constexpr size_t kPayloadBytes = 256 * 1024;
+  // 512 batches of 256 KiB are far more than loopback's socket buffers hold.
+  constexpr uint64_t kMaxBatches = 512;
+  std::unique_lock hold(mu_);  // the receiver's deliver waits for it: nothing more is read
+  uint64_t written = 0;
+  MessageStream::TryWriteResult last = MessageStream::TryWriteResult::kWritten;
+  while (written < kMaxBatches) {
+    last = stream->TryWrite(Batch(written + 1, kPayloadBytes));
+    if (last != MessageStream::TryWriteResult::kWritten) break;
+    ++written;
+  }
+  ASSERT_NE(last, MessageStream::TryWriteResult::kWritten) << "the connection never filled";
+  ASSERT_GE(written, 1u);
+  bool rest_sent = false;
+  std::thread rest([&] {
+    rest_sent = last == MessageStream::TryWriteResult::kPartial
+                    ? stream->CompleteWrite()
+                    : stream->Write(Batch(written + 1, kPayloadBytes));
+  });
+  hold.unlock();
+  rest.join();
+  EXPECT_TRUE(rest_sent);
+  ASSERT_TRUE(stream->Write(Batch(written + 2)));
+  ASSERT_TRUE(Eventually([&] {
+    std::lock_guard l(mu_);
+    return delivered_.size() == written + 2;
+  }));
+  for (uint64_t i = 1; i <= written + 2; ++i) EXPECT_EQ(delivered_[i - 1], i);
+  std::thread watcher([&] { stream->WaitForEnd(); });
+  stream->Cancel();
+  watcher.join();
+}
+
 TEST_F(PeerListenerTest, RefusalComesBackAsTheReceiversStatus) {
   admit_ = [](const CallHeader& h) {
     return FailedPrecondition("cluster ID mismatch: " + std::to_string(h.cluster_id));

@@ -34,8 +34,39 @@ bool PeerSender::Enqueue(raft::Message m) {
     ++stats_.dropped_msgs;
     return false;
   }
-  cv_.notify_all();
   return true;
+}
+
+void PeerSender::Flush() {
+  MessageStream* stream;
+  std::vector<raft::Message> msgs;
+  {
+    std::lock_guard l(mu_);
+    if (stopping_ || queue_.empty()) return;
+    if (writable_stream_ == nullptr || stream_ended_ || !stream_thread_idle_ || flush_writing_ ||
+        handoff_.has_value()) {
+      cv_.notify_all();
+      return;
+    }
+    stream = writable_stream_;
+    msgs = queue_.PopBatch(options_->max_batch_bytes);
+    flush_writing_ = true;
+  }
+  peerpb::MessageBatch batch;
+  batch.mutable_messages()->Reserve(static_cast<int>(msgs.size()));
+  for (const raft::Message& m : msgs) EncodeMessage(m, batch.add_messages());
+  const MessageStream::TryWriteResult written = stream->TryWrite(batch);
+  std::lock_guard l(mu_);
+  flush_writing_ = false;
+  if (written == MessageStream::TryWriteResult::kWritten) {
+    stats_.sent_msgs += static_cast<uint64_t>(batch.messages_size());
+    ++stats_.batches_written_by_flush;
+  } else {
+    ++stats_.batches_handed_off;
+    handoff_ = Handoff{std::move(batch), written == MessageStream::TryWriteResult::kPartial};
+  }
+  // Wake the stream thread only when it has something to do, not for every batch written.
+  if (stopping_ || stream_ended_ || handoff_.has_value() || !queue_.empty()) cv_.notify_all();
 }
 
 bool PeerSender::EnqueueSnapshot(raft::Message m) {
@@ -116,6 +147,7 @@ Status PeerSender::Connect() {
     std::lock_guard l(mu_);
     stream_ended_ = false;
     active_since_ = std::chrono::steady_clock::now();
+    writable_stream_ = s.stream.get();
   }
   stream_ = std::move(s);
   stream_->watcher = std::thread([this, stream = stream_->stream.get()] { WatchStream(stream); });
@@ -133,6 +165,11 @@ void PeerSender::WatchStream(MessageStream* stream) {
 
 Status PeerSender::CloseStream() {
   if (!stream_) return Status::Ok();
+  {
+    // The stream thread is busy here, so no Flush() is writing and none starts.
+    std::lock_guard l(mu_);
+    writable_stream_ = nullptr;
+  }
   {
     // Callers come here once the stream is over (the watcher saw it end, a write failed) or
     // cancelled, so the watcher returns; the bound only guards against a stream that never
@@ -186,14 +223,37 @@ void PeerSender::RunStream() {
   std::optional<peerpb::MessageBatch> retry;  // written to a stream that turned out broken
   for (;;) {
     bool ended;
+    std::optional<Handoff> handed;
     {
       // Without a stream there is always work: keeping one open is what makes the peer active.
+      // A Flush() writing on the stream finishes first.
       std::unique_lock l(mu_);
+      stream_thread_idle_ = true;
       cv_.wait(l, [&] {
-        return stopping_ || !queue_.empty() || retry.has_value() || !stream_ || stream_ended_;
+        return stopping_ ||
+               (!flush_writing_ && (!queue_.empty() || handoff_.has_value() || retry.has_value() ||
+                                    !stream_ || stream_ended_));
       });
+      stream_thread_idle_ = false;
       if (stopping_) break;
+      handed = std::move(handoff_);
+      handoff_.reset();
       ended = stream_ && stream_ended_;
+    }
+    if (handed && (ended || handed->partial)) {
+      if (!ended && stream_->stream->CompleteWrite()) {
+        std::lock_guard l(mu_);
+        stats_.sent_msgs += static_cast<uint64_t>(handed->batch.messages_size());
+        continue;
+      }
+      // Not delivered whole on this stream: once more on a new one, as a failed Write.
+      retry = std::move(handed->batch);
+      handed.reset();
+      if (!ended) {
+        (void)CloseStream();
+        if (IsStopping()) break;
+        continue;
+      }
     }
     if (ended) {
       // The peer ended the call (it stopped or refused us) or the connection broke. Nothing
@@ -243,6 +303,8 @@ void PeerSender::RunStream() {
     if (is_retry) {
       batch = std::move(*retry);
       retry.reset();
+    } else if (handed) {
+      batch = std::move(handed->batch);
     } else {
       std::vector<raft::Message> msgs;
       {
@@ -268,6 +330,13 @@ void PeerSender::RunStream() {
     LogFailure(s.ok() ? Unavailable("stream closed by the peer") : s);
     DropAll(static_cast<size_t>(batch.messages_size()));
     if (!Sleep(backoff.Next(), /*until_message=*/false)) break;
+  }
+  {
+    // Stop() came while a Flush() was writing: it returns soon (it does not block).
+    std::unique_lock l(mu_);
+    cv_.wait(l, [&] { return !flush_writing_; });
+    writable_stream_ = nullptr;
+    handoff_.reset();
   }
   if (stream_) {
     stream_->stream->Cancel();

@@ -1,6 +1,7 @@
 // Everything this member sends to one peer: a bounded queue drained by a stream thread (one
 // MessageStream, batches written in queue order, kept open even while idle, as etcd keeps its
-// peer streams), a watcher thread per open stream (notices the call ending even while nothing
+// peer streams; while that thread is idle the queuing thread writes a batch itself when the
+// connection takes it without blocking), a watcher thread per open stream (notices the call ending even while nothing
 // is written) and a snapshot thread (one SendSnapshot call at a time). Connection failures drop
 // what is queued, report the peer unreachable, and back off.
 #pragma once
@@ -32,6 +33,10 @@ struct PeerStats {
   size_t queued_msgs = 0;
   uint64_t queued_bytes = 0;
   uint64_t sent_msgs = 0;     // written to a stream
+  // Batches Flush() wrote whole from the queuing thread, and batches it handed to the stream
+  // thread because the connection did not take them whole without blocking.
+  uint64_t batches_written_by_flush = 0;
+  uint64_t batches_handed_off = 0;
   uint64_t dropped_msgs = 0;  // queue full, oversized, or lost with a failed connection
   // Streams that could not be opened (dial or refusal) while messages waited for them.
   uint64_t connect_failures = 0;
@@ -66,8 +71,14 @@ class PeerSender {
   PeerSender(const PeerSender&) = delete;
   PeerSender& operator=(const PeerSender&) = delete;
 
-  // Queues `m` (not kSnap); false when it was dropped (a limit was hit, or the sender stopped).
+  // Queues `m` (not kSnap) without sending it; Flush() sends. False when it was dropped (a
+  // limit was hit, or the sender stopped).
   bool Enqueue(raft::Message m);
+  // Sends what is queued. When the stream is open and idle, the calling thread writes the
+  // batch itself if the connection takes it without blocking, sparing the stream thread's
+  // wake-up (one per batch); otherwise, or for what it could not write, the stream thread is
+  // woken. Never blocks on the network.
+  void Flush();
   // Hands a kSnap to the snapshot thread; false when a snapshot to this peer is already waiting
   // or being sent (the limit is one at a time), or the sender stopped.
   bool EnqueueSnapshot(raft::Message m);
@@ -113,6 +124,13 @@ class PeerSender {
   PeerUrl CurrentUrl() const;
   bool IsStopping() const;
 
+  // A batch a Flush() could not write whole: its rest (`partial`, written with
+  // CompleteWrite() on the same stream) or all of it, for the stream thread.
+  struct Handoff {
+    peerpb::MessageBatch batch;
+    bool partial = false;
+  };
+
   const TransportOptions* const options_;
   const PeerCredentials* const creds_;
   const TransportCallbacks* const callbacks_;
@@ -134,6 +152,14 @@ class PeerSender {
   // Set when a stream is accepted, cleared when it ends or is closed.
   std::optional<std::chrono::steady_clock::time_point> active_since_;  // GUARDED_BY(mu_)
   bool stream_ended_ = false;  // GUARDED_BY(mu_): the open call ended (the watcher saw it)
+  // Flush() may write on it: the accepted stream, set from Connect() to CloseStream().
+  MessageStream* writable_stream_ = nullptr;  // GUARDED_BY(mu_)
+  // The stream thread waits for work with nothing in hand; while it does not, Flush() leaves
+  // the writing to it.
+  bool stream_thread_idle_ = false;  // GUARDED_BY(mu_)
+  // A Flush() is writing on writable_stream_ (outside mu_); the stream thread waits for it.
+  bool flush_writing_ = false;        // GUARDED_BY(mu_)
+  std::optional<Handoff> handoff_;    // GUARDED_BY(mu_)
 
   // Used by the stream thread only (the watcher uses the stream through its own pointer).
   std::optional<OpenStream> stream_;

@@ -1,5 +1,6 @@
 // The socket kind of MessageStream (http:// peers): stream_wire.h over one TCP connection,
-// written with one send() per batch from the stream thread, read by the watcher thread.
+// written with one send() per batch (by the stream thread, or without blocking by the thread
+// that queued it), read by the watcher thread.
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -10,6 +11,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "common/check.h"
 #include "router/net/socket.h"
 #include "transport/message_stream.h"
 #include "transport/stream_wire.h"
@@ -78,14 +80,39 @@ class SocketMessageStream final : public MessageStream {
   }
 
   bool Write(const peerpb::MessageBatch& batch) override {
-    out_.clear();
-    const size_t bytes = batch.ByteSizeLong();
-    out_.reserve(kFrameHeadBytes + bytes);
-    AppendFrameHead(FrameType::kBatch, bytes, &out_);
-    out_.resize(kFrameHeadBytes + bytes);
-    batch.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(out_.data() + kFrameHeadBytes));
+    EncodeBatch(batch);
     const bool sent = SendAll(out_);
-    if (out_.capacity() > kKeptFrameBytes) std::string().swap(out_);
+    ReleaseFrame();
+    return sent;
+  }
+
+  TryWriteResult TryWrite(const peerpb::MessageBatch& batch) override {
+    EncodeBatch(batch);
+    size_t sent = 0;
+    while (sent < out_.size()) {
+      const ssize_t n =
+          send(fd_, out_.data() + sent, out_.size() - sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        break;  // full (EAGAIN) or broken: the stream thread's blocking write finds out which
+      }
+      sent += static_cast<size_t>(n);
+    }
+    if (sent == out_.size()) {
+      ReleaseFrame();
+      return TryWriteResult::kWritten;
+    }
+    if (sent == 0) return TryWriteResult::kNotWritten;
+    out_sent_bytes_ = sent;
+    return TryWriteResult::kPartial;
+  }
+
+  bool CompleteWrite() override {
+    GRID_CHECK(out_sent_bytes_ > 0 && out_sent_bytes_ < out_.size())
+        << "CompleteWrite without a partial TryWrite";
+    const bool sent = SendAll(std::string_view(out_).substr(out_sent_bytes_));
+    out_sent_bytes_ = 0;
+    ReleaseFrame();
     return sent;
   }
 
@@ -165,6 +192,21 @@ class SocketMessageStream final : public MessageStream {
     }
   }
 
+  // out_ = the kBatch frame of `batch`.
+  void EncodeBatch(const peerpb::MessageBatch& batch) {
+    GRID_CHECK(out_sent_bytes_ == 0) << "a write while a partial TryWrite waits for CompleteWrite";
+    out_.clear();
+    const size_t bytes = batch.ByteSizeLong();
+    out_.reserve(kFrameHeadBytes + bytes);
+    AppendFrameHead(FrameType::kBatch, bytes, &out_);
+    out_.resize(kFrameHeadBytes + bytes);
+    batch.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(out_.data() + kFrameHeadBytes));
+  }
+
+  void ReleaseFrame() {
+    if (out_.capacity() > kKeptFrameBytes) std::string().swap(out_);
+  }
+
   bool SendAll(std::string_view data) {
     while (!data.empty()) {
       const ssize_t n = send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
@@ -181,7 +223,8 @@ class SocketMessageStream final : public MessageStream {
   const CallHeader header_;
   const TransportOptions* const options_;
   FrameReader reader_;  // Open, then the watcher thread
-  std::string out_;     // the stream thread's frame buffer
+  std::string out_;     // the frame being written (one writing thread at a time)
+  size_t out_sent_bytes_ = 0;  // of out_, after a kPartial TryWrite; 0 otherwise
 
   std::mutex mu_;
   int fd_ = -1;             // set once by Open; closed by the destructor only

@@ -214,6 +214,7 @@ bool Transport::IsRemoved(raft::MemberId id) const {
 void Transport::Send(std::vector<raft::Message> msgs) {
   std::vector<raft::MemberId> unreachable;
   std::vector<raft::MemberId> snapshot_failed;
+  std::vector<PeerSender*> to_flush;
   {
     std::lock_guard l(mu_);
     if (stopped_) return;
@@ -239,8 +240,17 @@ void Transport::Send(std::vector<raft::Message> msgs) {
         unreachable.push_back(it->first);
         continue;
       }
-      if (!it->second.sender->Enqueue(std::move(m))) unreachable.push_back(it->first);
+      if (it->second.sender->Enqueue(std::move(m))) {
+        if (std::find(to_flush.begin(), to_flush.end(), it->second.sender.get()) ==
+            to_flush.end()) {
+          to_flush.push_back(it->second.sender.get());
+        }
+      } else {
+        unreachable.push_back(it->first);
+      }
     }
+    // One batch per peer per call; written from this thread when the peer's stream is idle.
+    for (PeerSender* sender : to_flush) sender->Flush();
   }
   if (!unreachable.empty()) {
     std::sort(unreachable.begin(), unreachable.end());

@@ -55,7 +55,9 @@ class Transport {
   // Stops sending to `id` and refuses its calls from now on. NotFound for an unknown peer.
   Status RemovePeer(raft::MemberId id);
 
-  // Queues each message for its recipient and returns without waiting for the network.
+  // Queues each message for its recipient and returns without waiting for the network: a
+  // peer's messages go as one batch, written by this thread when the peer's stream is idle and
+  // the connection takes it without blocking, else by the peer's stream thread.
   // REQUIRES: every message is a wire type (IsPeerMessageType) from this member.
   // Messages for unknown peers are dropped (logged). A message that does not fit its peer's
   // queue, or exceeds max_message_bytes, is dropped and on_unreachable(peer) is called; a kSnap

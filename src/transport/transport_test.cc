@@ -161,6 +161,55 @@ TEST(TransportTest, BatchesRespectMaxBatchBytes) {
   for (uint64_t i = 0; i < 60; ++i) EXPECT_EQ(b.events.messages[i].index, raft::Index(i));
 }
 
+// Send() writes a batch from the calling thread while the peer's stream is idle; once the
+// receiver stops reading and the connection is full, batches go to the stream thread (the
+// first of them possibly half written). Nothing is lost or reordered either way.
+TEST(TransportTest, BatchesTheConnectionCannotTakeGoToTheStreamThreadInOrder) {
+  std::mutex gate_mu;
+  std::condition_variable gate_cv;
+  bool gate_open = false;
+  Member a(kCluster, 1);
+  Member b(kCluster, 2, [&](TransportOptions&, TransportCallbacks& cb) {
+    cb.on_messages = [&, record = cb.on_messages](std::vector<raft::Message> msgs) {
+      std::unique_lock l(gate_mu);
+      gate_cv.wait(l, [&] { return gate_open; });
+      l.unlock();
+      record(std::move(msgs));
+    };
+  });
+  Connect(a, b);
+  ASSERT_TRUE(Eventually([&] { return a->ActiveSince(MemberId(2)).has_value(); }));
+  // 32 MiB: more than loopback's socket buffers hold (at most 4 MiB to send, 6 MiB to receive
+  // by default), less than the sender's queue limit (64 MiB).
+  constexpr uint64_t kCount = 256;
+  constexpr size_t kPayloadBytes = 128 * 1024;
+  for (uint64_t i = 0; i < kCount; ++i) a->Send({App(1, 2, i, kPayloadBytes)});
+  Result<PeerStats> stats = a->Stats(MemberId(2));
+  ASSERT_TRUE(stats.ok());
+  EXPECT_GE(stats->batches_written_by_flush, 1u);
+  EXPECT_GE(stats->batches_handed_off, 1u);
+  {
+    std::lock_guard l(gate_mu);
+    gate_open = true;
+  }
+  gate_cv.notify_all();
+  ASSERT_TRUE(Eventually([&] { return b.events.message_count() == kCount; }));
+  {
+    std::lock_guard l(b.events.mu);
+    for (uint64_t i = 0; i < kCount; ++i) {
+      EXPECT_EQ(b.events.messages[i], App(1, 2, i, kPayloadBytes)) << i;
+    }
+  }
+  ASSERT_TRUE(Eventually([&] {
+    stats = a->Stats(MemberId(2));
+    return !stats.ok() || stats->sent_msgs >= kCount;
+  }));
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->sent_msgs, kCount);
+  EXPECT_EQ(stats->dropped_msgs, 0u);
+  EXPECT_EQ(a.events.unreachable_count(MemberId(2)), 0);
+}
+
 TEST(TransportTest, ThreeMembersExchangeInOrder) {
   Member m1(kCluster, 1), m2(kCluster, 2), m3(kCluster, 3);
   Member* all[] = {&m1, &m2, &m3};
