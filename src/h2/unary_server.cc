@@ -234,6 +234,11 @@ void Responder::Fail(GrpcCode code, std::string_view message) {
   Send(code, PercentEncode(message));
 }
 
+void Responder::RunOnLoop(std::function<void()> task) const {
+  GRID_CHECK(loop_ != nullptr) << "RunOnLoop on an answered call";
+  loop_->Post(std::move(task));
+}
+
 void Responder::Send(GrpcCode code, std::string payload) {
   Loop* loop = std::exchange(loop_, nullptr);
   if (loop->OnLoopThread()) {

@@ -81,6 +81,10 @@ class Responder {
   // `code` (not kOk) with grpc-message `message` (percent-encoded here).
   void Fail(GrpcCode code, std::string_view message);
   bool finished() const { return loop_ == nullptr; }
+  // Runs `task` on the loop thread of the call's connection, queued behind what that loop is
+  // doing (also when called there). It runs even if the connection has closed meanwhile; an
+  // answer given then goes nowhere. REQUIRES: !finished().
+  void RunOnLoop(std::function<void()> task) const;
 
  private:
   void Send(GrpcCode code, std::string payload);

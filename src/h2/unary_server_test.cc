@@ -42,13 +42,23 @@ class UnaryServerTest : public ::testing::Test {
   void StartServer(ServerOptions options = {}) {
     MethodTable methods;
     methods["/etcdserverpb.KV/Range"] = &AnswerRange;
-    // Put answers from another thread: revision = the value's size.
+    // Put answers from another thread: revision = the value's size. Key "on-loop": that thread
+    // hands the answer back to the call's loop (RunOnLoop): revision 7 when it ran there.
     methods["/etcdserverpb.KV/Put"] = [this](UnaryCall call, Responder responder) {
       auto shared = std::make_shared<Responder>(std::move(responder));
       auto message = std::make_shared<std::string>(call.message());
-      ASSERT_TRUE(pool_.Post([shared, message] {
+      const std::thread::id loop_thread = std::this_thread::get_id();
+      ASSERT_TRUE(pool_.Post([shared, message, loop_thread] {
         etcdserverpb::PutRequest req;
         ASSERT_TRUE(req.ParseFromString(*message));
+        if (req.key() == "on-loop") {
+          shared->RunOnLoop([shared, loop_thread] {
+            etcdserverpb::PutResponse resp;
+            resp.mutable_header()->set_revision(std::this_thread::get_id() == loop_thread ? 7 : -7);
+            shared->Finish(FrameMessage(resp));
+          });
+          return;
+        }
         etcdserverpb::PutResponse resp;
         resp.mutable_header()->set_revision(static_cast<int64_t>(req.value().size()));
         shared->Finish(FrameMessage(resp));
@@ -133,6 +143,23 @@ TEST_F(UnaryServerTest, AnswersFromAnotherThread) {
   grpc::Status s = stub->Put(&ctx, req, &resp);
   ASSERT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
   EXPECT_EQ(resp.header().revision(), 1000);
+}
+
+TEST_F(UnaryServerTest, RunOnLoopRunsOnTheLoopOfTheCall) {
+  ServerOptions options;
+  options.threads = 2;
+  StartServer(options);
+  for (int i = 0; i < 4; ++i) {  // new connections, spread over both loops
+    auto stub = NewStub();
+    grpc::ClientContext ctx;
+    SetDeadline(&ctx);
+    etcdserverpb::PutRequest req;
+    req.set_key("on-loop");
+    etcdserverpb::PutResponse resp;
+    grpc::Status s = stub->Put(&ctx, req, &resp);
+    ASSERT_TRUE(s.ok()) << s.error_code() << " " << s.error_message();
+    EXPECT_EQ(resp.header().revision(), 7);
+  }
 }
 
 TEST_F(UnaryServerTest, FailureCarriesCodeAndDecodedMessage) {

@@ -51,11 +51,19 @@ h2::MethodTable KvFrontMethods(const ServerContext* ctx) {
     if (!Parse(call, request.get())) return RefuseUnparsable(responder);
     auto shared = std::make_shared<h2::Responder>(std::move(responder));
     const etcdserverpb::RangeRequest* raw = request.get();
-    ServeRange(ctx, raw,
-               [shared, request = std::move(request)](Result<etcdserverpb::RangeResponse> r) {
-                 if (!r.ok()) return Refuse(*shared, r.status());
-                 shared->Finish(h2::FrameMessage(*r));
-               });
+    // A read that waited on a barrier runs on this call's loop, which then answers at once
+    // (one hand-off, where a read pool thread would add a second).
+    ReadRunner on_loop = [shared](std::function<void()> read) {
+      shared->RunOnLoop(std::move(read));
+      return true;
+    };
+    ServeRange(
+        ctx, raw,
+        [shared, request = std::move(request)](Result<etcdserverpb::RangeResponse> r) {
+          if (!r.ok()) return Refuse(*shared, r.status());
+          shared->Finish(h2::FrameMessage(*r));
+        },
+        std::move(on_loop));
   };
   methods["/etcdserverpb.KV/Put"] = [ctx](h2::UnaryCall call, h2::Responder responder) {
     kvpb::InternalRequest internal;

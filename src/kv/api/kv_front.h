@@ -5,7 +5,7 @@
 //
 // Handlers run on the HTTP/2 server's loop threads: serializable reads (and linearizable ones
 // on a lone leader) are answered there; writes from the apply callback; reads that wait on a
-// barrier from ctx->read_pool.
+// barrier there too, once it is passed (queued on the call's loop).
 #pragma once
 
 #include "h2/unary_server.h"

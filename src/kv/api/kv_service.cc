@@ -71,7 +71,7 @@ Status AdmitTxn(const ServerContext& ctx, const etcdserverpb::TxnRequest& reques
 }
 
 void ServeRange(const ServerContext* ctx, const etcdserverpb::RangeRequest* request,
-                RangeDone done) {
+                RangeDone done, ReadRunner run_read) {
   if (Status s = ValidateRange(*request); !s.ok()) return done(s);
   auto serve = [ctx, request, done] {
     Result<etcdserverpb::RangeResponse> r = ApplyRange(*ctx->store, *request);
@@ -83,9 +83,10 @@ void ServeRange(const ServerContext* ctx, const etcdserverpb::RangeRequest* requ
   if (Status refused = RefuseOnLearner(*ctx); !refused.ok()) return done(refused);
   // The only voting member and leader serves at once, on this thread (see Proposer).
   if (ctx->proposer->LocalReadIsLinearizable()) return serve();
-  ctx->proposer->ReadBarrier([ctx, done, serve](const Status& s) {
+  ctx->proposer->ReadBarrier([ctx, done, serve, run_read = std::move(run_read)](const Status& s) {
     if (!s.ok()) return done(s);
-    if (!ctx->read_pool->Post(serve)) done(ErrTooManyRequests());
+    const bool runs = run_read ? run_read(serve) : ctx->read_pool->Post(serve);
+    if (!runs) done(ErrTooManyRequests());
   });
 }
 

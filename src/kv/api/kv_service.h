@@ -40,12 +40,14 @@ class KvService final : public etcdserverpb::KV::CallbackService {
 [[nodiscard]] Status AdmitPut(const ServerContext& ctx, const etcdserverpb::PutRequest& request);
 [[nodiscard]] Status AdmitTxn(const ServerContext& ctx, const etcdserverpb::TxnRequest& request);
 // A Range, validated and served: serializable at once; linearizable at once on a lone leader,
-// else after a read barrier, on ctx.read_pool. `done` runs exactly once (possibly before
-// ServeRange returns) with the response, header filled in. REQUIRES: `request` stays valid
-// until `done` runs.
+// else after a read barrier, by `run_read` (nullptr: on ctx.read_pool). `done` runs exactly
+// once (possibly before ServeRange returns) with the response, header filled in. REQUIRES:
+// `request` stays valid until `done` runs.
 using RangeDone = std::function<void(Result<etcdserverpb::RangeResponse>)>;
+// Runs a read that waited on a barrier somewhere; false when it cannot (it then does not run).
+using ReadRunner = std::function<bool(std::function<void()> read)>;
 void ServeRange(const ServerContext* ctx, const etcdserverpb::RangeRequest* request,
-                RangeDone done);
+                RangeDone done, ReadRunner run_read = nullptr);
 
 // Proposes `request` and, once applied, moves the response chosen by `pick` into `out` and
 // finishes `reactor`. Shared by the services that write through the log.
