@@ -22,6 +22,13 @@ class NodeImpl final : public Node {
     return raft_.Propose({std::move(e)});
   }
 
+  Status ProposeAll(std::vector<std::string> data) override {
+    GRID_CHECK(!data.empty()) << "ProposeAll of nothing";
+    std::vector<Entry> entries(data.size());
+    for (size_t i = 0; i < data.size(); ++i) entries[i].data = std::move(data[i]);
+    return raft_.Propose(std::move(entries));
+  }
+
   Status ProposeConfChange(const ConfChange& cc) override {
     Entry e;
     e.type = EntryType::kConfChange;

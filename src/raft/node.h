@@ -85,6 +85,10 @@ class Node {
   // ("proposal dropped") when no leader is known, a leadership transfer is running, or the
   // uncommitted-bytes limit is reached. Success does not mean the entry will commit.
   virtual Status Propose(std::string data) = 0;
+  // Proposes each of `data` (not empty) as a new entry, in order, in one step: one append to
+  // each follower (one forwarded message on a follower) instead of one per entry. All or none:
+  // refused as a whole as Propose() is refused.
+  virtual Status ProposeAll(std::vector<std::string> data) = 0;
 
   // Proposes a membership change. Refused (FailedPrecondition) while an earlier change is not
   // yet applied; also Unavailable as Propose(). "Applied" is what Advance() reported; a new

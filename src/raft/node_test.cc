@@ -101,6 +101,48 @@ TEST(NodeTest, FollowerForwardsProposal) {
   EXPECT_EQ(c.member(1).applied, std::vector<std::string>{"via3"});
 }
 
+// A batch of proposals travels as one message: one append per follower, one forwarded
+// proposal from a follower, and the entries commit in order.
+TEST(NodeTest, ProposeAllSendsOneMessagePerFollower) {
+  Cluster c({1, 2, 3});
+  c.Campaign(1);
+  c.Stabilize();
+  ASSERT_TRUE(c.node(1).ProposeAll({"a", "b", "c"}).ok());
+  ASSERT_TRUE(c.node(1).HasReady());
+  Ready rd = c.node(1).GetReady();
+  size_t appends = 0;
+  for (const Message& m : rd.messages) {
+    if (m.type != MessageType::kApp) continue;
+    ++appends;
+    ASSERT_EQ(m.entries.size(), 3u);
+    EXPECT_EQ(m.entries[0].data, "a");
+    EXPECT_EQ(m.entries[2].data, "c");
+  }
+  EXPECT_EQ(appends, 2u);
+  c.Persist(1, rd);
+  c.Apply(1, rd);
+  for (Message& m : rd.messages) c.Enqueue(std::move(m));
+  c.node(1).Advance(rd);
+  c.Stabilize();
+  ASSERT_TRUE(c.node(3).ProposeAll({"d", "e"}).ok());
+  Ready forwarded = c.node(3).GetReady();
+  ASSERT_EQ(forwarded.messages.size(), 1u);
+  EXPECT_EQ(forwarded.messages[0].type, MessageType::kProp);
+  EXPECT_EQ(forwarded.messages[0].entries.size(), 2u);
+  c.Persist(3, forwarded);
+  for (Message& m : forwarded.messages) c.Enqueue(std::move(m));
+  c.node(3).Advance(forwarded);
+  c.Stabilize();
+  for (uint64_t id : {1, 2, 3}) {
+    EXPECT_EQ(c.member(id).applied, (std::vector<std::string>{"a", "b", "c", "d", "e"})) << id;
+  }
+}
+
+TEST(NodeTest, ProposeAllIsRefusedAsAWholeWithoutLeader) {
+  Cluster c({1, 2, 3});
+  EXPECT_EQ(c.node(1).ProposeAll({"x", "y"}).code(), Code::kUnavailable);
+}
+
 TEST(NodeTest, StatusProgressOnlyOnLeader) {
   Cluster c({1, 2}, {3});
   c.Campaign(1);

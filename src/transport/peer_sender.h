@@ -1,9 +1,9 @@
 // Everything this member sends to one peer: a bounded queue drained by a stream thread (one
 // MessageStream, batches written in queue order, kept open even while idle, as etcd keeps its
 // peer streams; while that thread is idle the queuing thread writes a batch itself when the
-// connection takes it without blocking), a watcher thread per open stream (notices the call ending even while nothing
-// is written) and a snapshot thread (one SendSnapshot call at a time). Connection failures drop
-// what is queued, report the peer unreachable, and back off.
+// connection takes it without blocking), a watcher thread per open stream (notices the call
+// ending even while nothing is written) and a snapshot thread (one SendSnapshot call at a
+// time). Connection failures drop what is queued, report the peer unreachable, and back off.
 #pragma once
 
 #include <chrono>

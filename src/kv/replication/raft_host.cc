@@ -11,6 +11,12 @@
 namespace grid::kv::replication {
 namespace {
 
+// Ordinary proposals that arrived together go to the node as one ProposeAll of at most this
+// many bytes (one larger proposal goes alone): one append per follower, or one forwarded
+// message from a follower, per run rather than per proposal. As the node's
+// max_msg_entries_bytes, far under the transport's max_message_bytes.
+constexpr uint64_t kMaxProposalRunBytes = 1 << 20;
+
 Status ErrNoLeader() { return Unavailable("etcdserver: no leader"); }
 Status ErrMembershipBusy() {
   return FailedPrecondition("etcdserver: another membership change is in progress");
@@ -340,7 +346,7 @@ void RaftHost::Handle(Inbox& inbox, uint64_t now_ms) {
       spdlog::debug("raft: dropped a message: {}", s.ToString());
     }
   }
-  for (auto& p : inbox.proposals) ProposeOne(p);
+  ProposeRuns(inbox.proposals);
   if (!inbox.reads.empty()) {
     std::string ctx(8, '\0');
     const uint64_t n = ++next_read_ctx_;
@@ -361,27 +367,48 @@ void RaftHost::Handle(Inbox& inbox, uint64_t now_ms) {
   }
 }
 
-void RaftHost::ProposeOne(PendingProposal& p) {
-  Status s;
-  if (p.member_change) {
-    kvpb::InternalRequest request;
-    GRID_CHECK(request.ParseFromString(p.data));
-    raft::ConfChange cc;
-    cc.type = ConfChangeTypeOf(request.member_change());
-    cc.member = raft::MemberId(request.member_change().member().id());
-    cc.context = std::move(p.data);
-    s = node_->ProposeConfChange(cc);
-    if (s.code() == Code::kFailedPrecondition) s = ErrMembershipBusy();
-  } else {
-    s = node_->Propose(std::move(p.data));
+void RaftHost::ProposeRuns(std::vector<PendingProposal>& proposals) {
+  size_t i = 0;
+  while (i < proposals.size()) {
+    if (proposals[i].member_change) {
+      ProposeMemberChange(proposals[i]);
+      ++i;
+      continue;
+    }
+    std::vector<std::string> run;
+    uint64_t run_bytes = 0;
+    size_t end = i;
+    while (end < proposals.size() && !proposals[end].member_change &&
+           (end == i || run_bytes + proposals[end].data.size() <= kMaxProposalRunBytes)) {
+      run_bytes += proposals[end].data.size();
+      run.push_back(std::move(proposals[end].data));
+      ++end;
+    }
+    const Status s = node_->ProposeAll(std::move(run));
+    for (; i < end; ++i) Proposed(proposals[i].id, s);
   }
+}
+
+void RaftHost::ProposeMemberChange(PendingProposal& p) {
+  kvpb::InternalRequest request;
+  GRID_CHECK(request.ParseFromString(p.data));
+  raft::ConfChange cc;
+  cc.type = ConfChangeTypeOf(request.member_change());
+  cc.member = raft::MemberId(request.member_change().member().id());
+  cc.context = std::move(p.data);
+  Status s = node_->ProposeConfChange(cc);
+  if (s.code() == Code::kFailedPrecondition) s = ErrMembershipBusy();
+  Proposed(p.id, s);
+}
+
+void RaftHost::Proposed(uint64_t id, const Status& s) {
   if (!s.ok()) {
-    Fail(p.id, s.code() == Code::kUnavailable && leader_id() == 0 ? ErrNoLeader()
-               : s.code() == Code::kUnavailable                   ? ErrTooManyRequests()
-                                                                        : s);
+    Fail(id, s.code() == Code::kUnavailable && leader_id() == 0 ? ErrNoLeader()
+             : s.code() == Code::kUnavailable                   ? ErrTooManyRequests()
+                                                                      : s);
     return;
   }
-  proposal_deadlines_.emplace_back(NowMs() + options_.request_timeout_ms, p.id);
+  proposal_deadlines_.emplace_back(NowMs() + options_.request_timeout_ms, id);
 }
 
 void RaftHost::HandleReady(raft::Ready ready) {

@@ -156,7 +156,12 @@ class RaftHost final : public Proposer {
 
   void Run();
   void Handle(Inbox& inbox, uint64_t now_ms);
-  void ProposeOne(PendingProposal& p);
+  // Hands the inbox's proposals to the node in order: runs of ordinary ones (ProposeAll), a
+  // member change alone.
+  void ProposeRuns(std::vector<PendingProposal>& proposals);
+  void ProposeMemberChange(PendingProposal& p);
+  // The node took proposal `id` (its deadline starts) or refused it with `s` (it fails).
+  void Proposed(uint64_t id, const Status& s);
   void HandleReady(raft::Ready ready);
   void SweepTimeouts(uint64_t now_ms);
   void Fail(uint64_t id, const Status& status);

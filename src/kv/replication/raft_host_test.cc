@@ -166,6 +166,15 @@ class Cluster {
     }
     return 0;
   }
+  // The number of entries of each held proposal (kProp) to `to`, in order.
+  std::vector<size_t> HeldProposalSizes(uint64_t to) {
+    std::lock_guard lock(mu_);
+    std::vector<size_t> sizes;
+    for (const raft::Message& m : held_.at(to)) {
+      if (m.type == raft::MessageType::kProp) sizes.push_back(m.entries.size());
+    }
+    return sizes;
+  }
   // Hands the first `n` held messages to `to` in one batch (one inbox for its raft thread).
   void ReleaseHeld(uint64_t to, size_t n) {
     std::lock_guard lock(mu_);
@@ -495,6 +504,50 @@ TEST(RaftHostTest, LeadershipTransfer) {
 // A member applies the entries it holds durably as soon as it learns they are committed, while
 // the sync of newer entries is still running (etcd applies in parallel with its WAL save); it
 // never applies an entry before that entry is durable.
+// Proposes puts of `value_sizes` on a follower while its raft thread waits in a sync, so that
+// they wait in one inbox; returns the entry counts of the proposals it forwarded to the leader,
+// once every put was answered OK.
+std::vector<size_t> ForwardedProposalSizes(const std::vector<size_t>& value_sizes) {
+  Cluster c(3, /*election_ticks=*/500);  // the held follower must not campaign
+  const uint64_t leader = c.WaitLeader(c.All());
+  const uint64_t follower = leader % 3 + 1;
+  // The follower's raft thread waits in a sync of "a" (committed without it) ...
+  c.member(follower).gate.Close();
+  EXPECT_TRUE(Put(*c.member(leader).host, "a", "1").ok());
+  EXPECT_TRUE(PollUntil([&] { return c.member(follower).gate.waiting() == 1; }));
+  // ... while the proposals pile up in its inbox.
+  std::atomic<size_t> ok{0};
+  for (size_t i = 0; i < value_sizes.size(); ++i) {
+    const std::string key = "k" + std::to_string(i);
+    c.member(follower).host->Propose(PutRequest(key, std::string(value_sizes[i], 'v')),
+                                     [&](const Status& s, kvpb::InternalResponse) {
+                                       if (s.ok()) ok.fetch_add(1);
+                                     });
+  }
+  c.Hold(leader);
+  c.member(follower).gate.Open();
+  EXPECT_TRUE(PollUntil([&] {
+    size_t forwarded = 0;
+    for (size_t n : c.HeldProposalSizes(leader)) forwarded += n;
+    return forwarded == value_sizes.size();
+  }));
+  std::vector<size_t> sizes = c.HeldProposalSizes(leader);
+  c.ReleaseAllHeld(leader);
+  EXPECT_TRUE(PollUntil([&] { return ok.load() == value_sizes.size(); }));
+  return sizes;
+}
+
+TEST(RaftHostTest, ProposalsThatArriveTogetherAreForwardedAsOneMessage) {
+  EXPECT_EQ(ForwardedProposalSizes(std::vector<size_t>(20, 10)), std::vector<size_t>{20});
+}
+
+// A run holds at most 1 MiB of proposals (kMaxProposalRunBytes); one larger goes alone.
+TEST(RaftHostTest, AProposalRunStopsAtOneMebibyte) {
+  // Each request is its value plus a few bytes of framing: two of 400 KiB fit, a third not.
+  EXPECT_EQ(ForwardedProposalSizes({400 << 10, 400 << 10, 400 << 10}), (std::vector<size_t>{2, 1}));
+  EXPECT_EQ(ForwardedProposalSizes({(1 << 20) + 1, 10}), (std::vector<size_t>{1, 1}));
+}
+
 TEST(RaftHostTest, FollowerAppliesCommittedEntriesWhileNewerEntriesSync) {
   Cluster c(3, /*election_ticks=*/500);  // the held follower must not campaign
   const uint64_t leader = c.WaitLeader(c.All());
