@@ -175,7 +175,7 @@ Status Transport::AddPeer(raft::MemberId id, const std::vector<std::string>& url
   if (removed_.count(id) != 0) return FailedPrecondition("member " + IdHex(id) + " was removed");
   if (peers_.count(id) != 0) return Status(Code::kAlreadyExists, "peer " + IdHex(id) + " already added");
   Peer& p = peers_[id];
-  p.sender = std::make_unique<PeerSender>(&options_, &creds_, &callbacks_, id, parsed);
+  p.sender = std::make_shared<PeerSender>(&options_, &creds_, &callbacks_, id, parsed);
   p.calls = std::make_shared<PeerCalls>(&options_, &creds_, completions_.get(), id,
                                         std::move(parsed));
   return Status::Ok();
@@ -214,7 +214,7 @@ bool Transport::IsRemoved(raft::MemberId id) const {
 void Transport::Send(std::vector<raft::Message> msgs) {
   std::vector<raft::MemberId> unreachable;
   std::vector<raft::MemberId> snapshot_failed;
-  std::vector<PeerSender*> to_flush;
+  std::vector<std::shared_ptr<PeerSender>> to_flush;
   {
     std::lock_guard l(mu_);
     if (stopped_) return;
@@ -241,17 +241,17 @@ void Transport::Send(std::vector<raft::Message> msgs) {
         continue;
       }
       if (it->second.sender->Enqueue(std::move(m))) {
-        if (std::find(to_flush.begin(), to_flush.end(), it->second.sender.get()) ==
-            to_flush.end()) {
-          to_flush.push_back(it->second.sender.get());
+        if (std::find(to_flush.begin(), to_flush.end(), it->second.sender) == to_flush.end()) {
+          to_flush.push_back(it->second.sender);
         }
       } else {
         unreachable.push_back(it->first);
       }
     }
-    // One batch per peer per call; written from this thread when the peer's stream is idle.
-    for (PeerSender* sender : to_flush) sender->Flush();
   }
+  // One batch per peer per call, written from this thread when the peer's stream is idle:
+  // outside mu_, which the receiving threads take for every batch they deliver.
+  for (const std::shared_ptr<PeerSender>& sender : to_flush) sender->Flush();
   if (!unreachable.empty()) {
     std::sort(unreachable.begin(), unreachable.end());
     unreachable.erase(std::unique(unreachable.begin(), unreachable.end()), unreachable.end());

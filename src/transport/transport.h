@@ -102,8 +102,8 @@ class Transport {
   std::shared_ptr<PeerCalls> CallsOf(raft::MemberId id) const;
 
   struct Peer {
-    std::unique_ptr<PeerSender> sender;
-    std::shared_ptr<PeerCalls> calls;  // shared: a call starts outside mu_
+    std::shared_ptr<PeerSender> sender;  // shared: Send() writes outside mu_
+    std::shared_ptr<PeerCalls> calls;    // shared: a call starts outside mu_
   };
 
   const TransportOptions options_;
